@@ -1,0 +1,119 @@
+//! Command-line surface. Every policy knob is a flag with an environment variable behind it
+//! (flag beats env beats default); values arrive as text and are validated in `config`, so an
+//! error can name the setting, the bad value and what is accepted.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "carbonctl",
+    version,
+    about = "Carbon-aware autoscaler for Kubernetes: moves excess replicas of a web tier toward the cleanest grid",
+    long_about = "Carbon-aware autoscaler for Kubernetes. Each invocation is one tick: observe cluster CPU and each \
+region's grid carbon intensity, decide, scale at most one regional Deployment by one replica, record state.\n\n\
+Exit codes: 0 acted or held, 1 runtime failure, 2 bad settings or usage."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a tick would decide, writing nothing (offline sample when no cluster is configured).
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// CPU percentage the simulated ticks observe (the trigger signal: avg or max).
+    #[arg(long, value_name = "PERCENT")]
+    pub cpu: String,
+    /// Carbon intensity per region, overriding the sample, e.g. denmark=120,france=40.
+    #[arg(long, value_name = "REGION=GRAMS,...")]
+    pub carbon: Option<String>,
+    /// Replicas per region, overriding the sample, e.g. latvia=1.
+    #[arg(long, value_name = "REGION=N,...")]
+    pub replicas: Option<String>,
+    /// Consecutive ticks already seen above the up-threshold.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub hold_up: String,
+    /// Consecutive ticks already seen below the down-threshold.
+    #[arg(long, value_name = "N", default_value = "0")]
+    pub hold_down: String,
+    /// Ticks to run at that CPU, one minute apart [default: HOLD_CYCLES, so the action shows].
+    #[arg(long, value_name = "N")]
+    pub ticks: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// Where the cluster is and how its objects are named.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Regions and their ElectricityMaps zones.
+    #[arg(long, global = true, env = "REGIONS", value_name = "REGION=ZONE,...",
+          default_value = "denmark=DK,france=FR,latvia=LV")]
+    pub regions: String,
+    /// Node label whose value names a node's region.
+    #[arg(long, global = true, env = "REGION_LABEL", default_value = "region")]
+    pub region_label: String,
+    /// Name of each region's Deployment; `{region}` is replaced by the region name.
+    #[arg(long, global = true, env = "DEPLOYMENT_PATTERN", default_value = "nginx-{region}")]
+    pub deployment_pattern: String,
+    /// Name of the ConfigMap that holds carbonctl's state.
+    #[arg(long, global = true, env = "STATE_CONFIGMAP", default_value = "carbonctl-state")]
+    pub state_configmap: String,
+    /// Log format: one JSON object per line, or a friendly console view.
+    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "json", value_name = "json|console")]
+    pub log_format: String,
+}
+
+/// The scaling rule's parameters.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// CPU percentage above which a tick counts toward scaling up.
+    #[arg(long, global = true, env = "SCALE_UP_THRESHOLD", default_value = "70", value_name = "PERCENT")]
+    pub scale_up_threshold: String,
+    /// CPU percentage below which a tick counts toward scaling down.
+    #[arg(long, global = true, env = "SCALE_DOWN_THRESHOLD", default_value = "30", value_name = "PERCENT")]
+    pub scale_down_threshold: String,
+    /// Consecutive breaching ticks needed before acting.
+    #[arg(long, global = true, env = "HOLD_CYCLES", default_value = "3", value_name = "N")]
+    pub hold_cycles: String,
+    /// Quiet time after a scale before the next CPU-driven scale (e.g. 90s, 3m, 1h).
+    #[arg(long, global = true, env = "COOLDOWN", default_value = "3m", value_name = "DURATION")]
+    pub cooldown: String,
+    /// Replica floor of every region's Deployment.
+    #[arg(long, global = true, env = "MIN_REPLICAS", default_value = "1", value_name = "N")]
+    pub min_replicas: String,
+    /// Replica ceiling of every region's Deployment.
+    #[arg(long, global = true, env = "MAX_REPLICAS", default_value = "5", value_name = "N")]
+    pub max_replicas: String,
+    /// Per-region floors overriding MIN_REPLICAS, e.g. france=2.
+    #[arg(long, global = true, env = "REGION_MIN_REPLICAS", default_value = "", value_name = "REGION=N,...")]
+    pub region_min_replicas: String,
+    /// Per-region ceilings overriding MAX_REPLICAS, e.g. latvia=3.
+    #[arg(long, global = true, env = "REGION_MAX_REPLICAS", default_value = "", value_name = "REGION=N,...")]
+    pub region_max_replicas: String,
+    /// Trigger signal: average CPU over the ready region nodes, or the busiest node's CPU.
+    #[arg(long, global = true, env = "CPU_TRIGGER", default_value = "avg", value_name = "avg|max")]
+    pub cpu_trigger: String,
+    /// How long a fetched carbon value is reused before it is fetched again.
+    #[arg(long, global = true, env = "CARBON_CACHE_TTL", default_value = "5m", value_name = "DURATION")]
+    pub carbon_cache_ttl: String,
+    /// How long a cached carbon value may stand in when fetching fails; older ranks as unknown.
+    #[arg(long, global = true, env = "CARBON_MAX_STALENESS", default_value = "1h", value_name = "DURATION")]
+    pub carbon_max_staleness: String,
+}

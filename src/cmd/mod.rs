@@ -1,0 +1,3 @@
+//! One file per subcommand; each only orchestrates the core and the edges.
+
+pub mod simulate;

@@ -1,0 +1,414 @@
+//! Typed, validated settings. Every error names the setting (env name and flag), the bad value
+//! and what is accepted, and maps to exit code 2.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::cli::{ClusterArgs, PolicyArgs};
+use crate::duration::parse_secs;
+use crate::policy::{Bounds, CpuTrigger, Policy};
+
+/// A setting that cannot be used as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// How the user names it: `ENV_NAME (--flag)`, or just `--flag` for flag-only options.
+    pub setting: String,
+    pub value: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid setting {} = {:?}: {}",
+            self.setting, self.value, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// An error in an env-backed setting; the flag is derived from the env name.
+pub fn bad(setting: &str, value: &str, problem: impl Into<String>) -> ConfigError {
+    let flag = if setting.starts_with("--") {
+        String::new()
+    } else {
+        format!(" (--{})", setting.to_lowercase().replace('_', "-"))
+    };
+    ConfigError {
+        setting: format!("{setting}{flag}"),
+        value: value.to_string(),
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub name: String,
+    /// The ElectricityMaps zone whose grid powers this region's nodes.
+    pub zone: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Console,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub regions: Vec<Region>,
+    pub region_label: String,
+    pub deployment_pattern: String,
+    pub state_configmap: String,
+    pub log_format: LogFormat,
+    pub policy: Policy,
+    pub carbon_cache_ttl_secs: i64,
+}
+
+impl Settings {
+    pub fn from_args(cluster: &ClusterArgs, policy: &PolicyArgs) -> Result<Settings, ConfigError> {
+        let regions = parse_regions(&cluster.regions)?;
+        let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+        Ok(Settings {
+            region_label: label_key("REGION_LABEL", &cluster.region_label)?,
+            deployment_pattern: deployment_pattern(&cluster.deployment_pattern)?,
+            state_configmap: object_name("STATE_CONFIGMAP", &cluster.state_configmap)?,
+            log_format: log_format(&cluster.log_format)?,
+            policy: parse_policy(policy, &names)?,
+            carbon_cache_ttl_secs: duration("CARBON_CACHE_TTL", &policy.carbon_cache_ttl)?,
+            regions,
+        })
+    }
+
+    pub fn deployment_name(&self, region: &str) -> String {
+        self.deployment_pattern.replace("{region}", region)
+    }
+}
+
+fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigError> {
+    let up = percent("SCALE_UP_THRESHOLD", &args.scale_up_threshold)?;
+    let down = percent("SCALE_DOWN_THRESHOLD", &args.scale_down_threshold)?;
+    if up <= down {
+        return Err(bad(
+            "SCALE_UP_THRESHOLD",
+            &args.scale_up_threshold,
+            format!(
+                "must be above SCALE_DOWN_THRESHOLD ({}) so that a band between them exists",
+                args.scale_down_threshold
+            ),
+        ));
+    }
+    let hold_cycles = count("HOLD_CYCLES", &args.hold_cycles, 1)?;
+    let default_bounds = Bounds {
+        min: count("MIN_REPLICAS", &args.min_replicas, 0)? as i32,
+        max: count("MAX_REPLICAS", &args.max_replicas, 1)? as i32,
+    };
+    if default_bounds.min > default_bounds.max {
+        return Err(bad(
+            "MIN_REPLICAS",
+            &args.min_replicas,
+            format!("must not exceed MAX_REPLICAS ({})", default_bounds.max),
+        ));
+    }
+    let mins = region_numbers("REGION_MIN_REPLICAS", &args.region_min_replicas, regions)?;
+    let maxs = region_numbers("REGION_MAX_REPLICAS", &args.region_max_replicas, regions)?;
+    let mut region_bounds = BTreeMap::new();
+    for region in regions {
+        let (min, max) = (mins.get(*region), maxs.get(*region));
+        if min.is_none() && max.is_none() {
+            continue;
+        }
+        let b = Bounds {
+            min: min.copied().unwrap_or(default_bounds.min),
+            max: max.copied().unwrap_or(default_bounds.max),
+        };
+        if b.min > b.max {
+            let (setting, text) = if min.is_some() {
+                ("REGION_MIN_REPLICAS", &args.region_min_replicas)
+            } else {
+                ("REGION_MAX_REPLICAS", &args.region_max_replicas)
+            };
+            return Err(bad(
+                setting,
+                text,
+                format!(
+                    "gives {region} a min of {} above its max of {}; keep min <= max",
+                    b.min, b.max
+                ),
+            ));
+        }
+        region_bounds.insert(region.to_string(), b);
+    }
+    Ok(Policy {
+        scale_up_threshold: up,
+        scale_down_threshold: down,
+        hold_cycles,
+        cooldown_secs: duration("COOLDOWN", &args.cooldown)?,
+        trigger: match args.cpu_trigger.trim() {
+            "avg" | "average" => CpuTrigger::Average,
+            "max" => CpuTrigger::Max,
+            _ => {
+                return Err(bad(
+                    "CPU_TRIGGER",
+                    &args.cpu_trigger,
+                    "accepted values are avg (average over ready region nodes) and max (busiest node)",
+                ))
+            }
+        },
+        default_bounds,
+        region_bounds,
+        carbon_max_staleness_secs: duration("CARBON_MAX_STALENESS", &args.carbon_max_staleness)?,
+    })
+}
+
+pub fn percent(setting: &str, text: &str) -> Result<f64, ConfigError> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| bad(setting, text, "not a number; use a percentage from 0 to 100, e.g. 70"))?;
+    if !(0.0..=100.0).contains(&value) {
+        return Err(bad(setting, text, "out of range; use a percentage from 0 to 100"));
+    }
+    Ok(value)
+}
+
+pub fn count(setting: &str, text: &str, least: u32) -> Result<u32, ConfigError> {
+    let value: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| bad(setting, text, format!("not a whole number; use {least} or more")))?;
+    if value < least {
+        return Err(bad(setting, text, format!("too small; use {least} or more")));
+    }
+    Ok(value)
+}
+
+fn duration(setting: &str, text: &str) -> Result<i64, ConfigError> {
+    parse_secs(text).ok_or_else(|| {
+        bad(
+            setting,
+            text,
+            "not a duration; write it like 90s, 5m, 1h or 1h30m (bare numbers are seconds)",
+        )
+    })
+}
+
+/// Region names become part of Deployment names and env names, so they stay DNS-label-like.
+fn region_name(setting: &str, text: &str, name: &str) -> Result<String, ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(bad(
+            setting,
+            text,
+            format!("region name {name:?} must be lower-case letters, digits and '-', e.g. france"),
+        ))
+    }
+}
+
+pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
+    const S: &str = "REGIONS";
+    let mut regions: Vec<Region> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, zone) = part.split_once('=').ok_or_else(|| {
+            bad(S, text, format!("{part:?} has no zone; write REGION=ZONE pairs, e.g. denmark=DK,france=FR"))
+        })?;
+        let name = region_name(S, text, name.trim())?;
+        let zone = zone.trim();
+        if zone.is_empty() || !zone.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(bad(
+                S,
+                text,
+                format!("zone {zone:?} of {name} is not an ElectricityMaps zone like DK, FR or DK-DK1"),
+            ));
+        }
+        if regions.iter().any(|r| r.name == name) {
+            return Err(bad(S, text, format!("region {name} is listed twice; list each once")));
+        }
+        regions.push(Region {
+            name,
+            zone: zone.to_string(),
+        });
+    }
+    if regions.is_empty() {
+        return Err(bad(S, text, "no regions; write REGION=ZONE pairs, e.g. denmark=DK,france=FR"));
+    }
+    Ok(regions)
+}
+
+/// `region=N,...` where every region must be one of the configured ones.
+pub fn region_numbers(
+    setting: &str,
+    text: &str,
+    regions: &[&str],
+) -> Result<BTreeMap<String, i32>, ConfigError> {
+    region_values(setting, text, regions, |v| v.parse::<u32>().ok().map(|n| n as i32), "a whole number")
+}
+
+/// `region=VALUE,...` pairs for configured regions, each value checked by `parse`.
+pub fn region_values<T>(
+    setting: &str,
+    text: &str,
+    regions: &[&str],
+    parse: impl Fn(&str) -> Option<T>,
+    what: &str,
+) -> Result<BTreeMap<String, T>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or_else(|| bad(setting, text, format!("{part:?} is not REGION=VALUE, e.g. france=2")))?;
+        let name = name.trim();
+        if !regions.contains(&name) {
+            return Err(bad(
+                setting,
+                text,
+                format!("unknown region {name:?}; configured regions are {}", regions.join(", ")),
+            ));
+        }
+        let parsed = parse(value.trim())
+            .ok_or_else(|| bad(setting, text, format!("value {value:?} for {name} is not {what}")))?;
+        if out.insert(name.to_string(), parsed).is_some() {
+            return Err(bad(setting, text, format!("region {name} is listed twice; list each once")));
+        }
+    }
+    Ok(out)
+}
+
+fn label_key(setting: &str, text: &str) -> Result<String, ConfigError> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(bad(setting, text, "not a Kubernetes label key, e.g. region or topology.kubernetes.io/region"))
+    }
+}
+
+fn object_name(setting: &str, text: &str) -> Result<String, ConfigError> {
+    let ok = !text.is_empty()
+        && text.len() <= 253
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(bad(setting, text, "not a Kubernetes object name (lower-case letters, digits, '-', '.')"))
+    }
+}
+
+fn deployment_pattern(text: &str) -> Result<String, ConfigError> {
+    if !text.contains("{region}") {
+        return Err(bad(
+            "DEPLOYMENT_PATTERN",
+            text,
+            "must contain {region}, e.g. nginx-{region}",
+        ));
+    }
+    object_name("DEPLOYMENT_PATTERN", &text.replace("{region}", "r"))?;
+    Ok(text.to_string())
+}
+
+fn log_format(text: &str) -> Result<LogFormat, ConfigError> {
+    match text.trim() {
+        "json" => Ok(LogFormat::Json),
+        "console" => Ok(LogFormat::Console),
+        _ => Err(bad("LOG_FORMAT", text, "accepted values are json and console")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::Cli;
+
+    fn settings(args: &[&str]) -> Result<Settings, ConfigError> {
+        let mut argv = vec!["carbonctl"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["simulate", "--cpu", "50"]);
+        let cli = Cli::try_parse_from(argv).expect("arguments parse");
+        Settings::from_args(&cli.cluster, &cli.policy)
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = settings(&[]).unwrap();
+        let names: Vec<_> = s.regions.iter().map(|r| format!("{}={}", r.name, r.zone)).collect();
+        assert_eq!(names, ["denmark=DK", "france=FR", "latvia=LV"]);
+        assert_eq!(s.policy.scale_up_threshold, 70.0);
+        assert_eq!(s.policy.scale_down_threshold, 30.0);
+        assert_eq!(s.policy.hold_cycles, 3);
+        assert_eq!(s.policy.cooldown_secs, 180);
+        assert_eq!(s.policy.default_bounds, Bounds { min: 1, max: 5 });
+        assert_eq!(s.policy.carbon_max_staleness_secs, 3600);
+        assert_eq!(s.carbon_cache_ttl_secs, 300);
+        assert_eq!(s.deployment_name("france"), "nginx-france");
+        assert_eq!(s.state_configmap, "carbonctl-state");
+        assert_eq!(s.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn overrides_resolve_per_region() {
+        let s = settings(&["--region-min-replicas", "france=2", "--region-max-replicas", "latvia=3,france=8"]).unwrap();
+        assert_eq!(s.policy.bounds("france"), Bounds { min: 2, max: 8 });
+        assert_eq!(s.policy.bounds("latvia"), Bounds { min: 1, max: 3 });
+        assert_eq!(s.policy.bounds("denmark"), Bounds { min: 1, max: 5 });
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting_the_value_and_the_fix() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["--scale-up-threshold", "abc"], "SCALE_UP_THRESHOLD (--scale-up-threshold) = \"abc\": not a number"),
+            (&["--scale-up-threshold", "101"], "SCALE_UP_THRESHOLD (--scale-up-threshold) = \"101\": out of range"),
+            (&["--scale-down-threshold=-1"], "SCALE_DOWN_THRESHOLD (--scale-down-threshold) = \"-1\": out of range"),
+            (&["--scale-up-threshold", "30", "--scale-down-threshold", "30"], "must be above SCALE_DOWN_THRESHOLD (30)"),
+            (&["--hold-cycles", "0"], "HOLD_CYCLES (--hold-cycles) = \"0\": too small; use 1 or more"),
+            (&["--hold-cycles", "two"], "HOLD_CYCLES (--hold-cycles) = \"two\": not a whole number"),
+            (&["--cooldown", "5 minutes"], "COOLDOWN (--cooldown) = \"5 minutes\": not a duration; write it like 90s"),
+            (&["--carbon-cache-ttl", "5q"], "CARBON_CACHE_TTL"),
+            (&["--min-replicas", "4", "--max-replicas", "3"], "MIN_REPLICAS (--min-replicas) = \"4\": must not exceed MAX_REPLICAS (3)"),
+            (&["--max-replicas", "0"], "MAX_REPLICAS (--max-replicas) = \"0\": too small"),
+            (&["--regions", "denmark=DK,denmark=DK-DK1"], "region denmark is listed twice"),
+            (&["--regions", "denmark"], "\"denmark\" has no zone"),
+            (&["--regions", "Denmark=DK"], "must be lower-case"),
+            (&["--regions", "denmark=D K"], "is not an ElectricityMaps zone"),
+            (&["--regions", ""], "no regions"),
+            (&["--region-min-replicas", "spain=2"], "REGION_MIN_REPLICAS (--region-min-replicas) = \"spain=2\": unknown region \"spain\"; configured regions are denmark, france, latvia"),
+            (&["--region-max-replicas", "france=x"], "value \"x\" for france is not a whole number"),
+            (&["--region-min-replicas", "france=9"], "gives france a min of 9 above its max of 5"),
+            (&["--cpu-trigger", "p95"], "CPU_TRIGGER (--cpu-trigger) = \"p95\": accepted values are avg"),
+            (&["--log-format", "xml"], "LOG_FORMAT (--log-format) = \"xml\": accepted values are json and console"),
+            (&["--deployment-pattern", "nginx"], "must contain {region}"),
+            (&["--deployment-pattern", "Nginx-{region}"], "DEPLOYMENT_PATTERN"),
+            (&["--state-configmap", "State"], "STATE_CONFIGMAP"),
+            (&["--region-label", "bad label"], "REGION_LABEL"),
+        ];
+        for (args, want) in cases {
+            let err = settings(args).expect_err(&format!("{args:?} should be refused")).to_string();
+            assert!(err.starts_with("invalid setting "), "{err}");
+            assert!(err.contains(want), "{args:?}: {err:?} lacks {want:?}");
+        }
+    }
+
+    #[test]
+    fn zones_may_be_sub_zones() {
+        let s = settings(&["--regions", "east=DK-DK2, west=DK-DK1"]).unwrap();
+        assert_eq!(s.regions[0], Region { name: "east".into(), zone: "DK-DK2".into() });
+        assert_eq!(s.regions[1].zone, "DK-DK1");
+    }
+}

@@ -1,0 +1,41 @@
+//! carbonctl: a single-shot, carbon-aware autoscaler for Kubernetes. The binary is a thin shell
+//! around this library so that tests and benchmarks drive the same code.
+
+pub mod cli;
+pub mod clock;
+pub mod cmd;
+pub mod config;
+pub mod duration;
+pub mod logging;
+pub mod policy;
+pub mod render;
+pub mod sample;
+pub mod state;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+use config::Settings;
+
+/// Exit code for bad settings or usage (clap uses the same for its own usage errors).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code for a runtime failure.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Runs one command; errors carry enough context to be shown as they are.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::from_args(&cli.cluster, &cli.policy)?;
+    logging::init(settings.log_format);
+    match &cli.command {
+        Command::Simulate(args) => cmd::simulate::run(&settings, args),
+    }
+}
+
+/// The exit code an error maps to: 2 for settings and usage, 1 for everything else.
+pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    if error.downcast_ref::<config::ConfigError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}

@@ -1,0 +1,238 @@
+use super::heal::healing_step;
+use super::rank::{grams_text, rank, Ranked};
+use super::{Action, ActionRecord, CpuObservation, Decision, Observation, Policy, PolicyState};
+use crate::duration::format_secs;
+
+/// One tick of the rule: heal floors and ceilings first, then (CPU data permitting) scale up
+/// the cleanest region or down the dirtiest once a breach has lasted `hold_cycles` ticks and
+/// no cooldown is running. Returns the decision and the state to persist.
+pub fn decide(
+    obs: &Observation,
+    prev: &PolicyState,
+    policy: &Policy,
+    now: i64,
+) -> (Decision, PolicyState) {
+    let ranked = rank(obs, policy, now);
+    let mut next = prev.clone();
+    let cpu = match &obs.cpu {
+        CpuObservation::Known { average, max, .. } => Ok(match policy.trigger {
+            super::CpuTrigger::Average => *average,
+            super::CpuTrigger::Max => *max,
+        }),
+        CpuObservation::Missing { reason } => Err(reason.as_str()),
+    };
+    let breach = cpu.ok().map(|c| Breach::of(c, policy));
+    count_holds(&mut next, breach, policy.hold_cycles);
+
+    if let Some(decision) = healing_step(&ranked, policy) {
+        next.last_heal = Some(record(&decision, now));
+        return (decision, next);
+    }
+
+    let cpu = match cpu {
+        Ok(cpu) => cpu,
+        Err(reason) => {
+            return (
+                Decision::hold(format!(
+                    "hold: no CPU data ({reason}); no CPU-driven action until metrics return"
+                )),
+                next,
+            )
+        }
+    };
+    let signal = format!("{} CPU {}%", policy.trigger.label(), pct(cpu));
+    let (direction, count, threshold) = match breach {
+        Some(Breach::Up) => (Direction::Up, next.hold_up, policy.scale_up_threshold),
+        Some(Breach::Down) => (Direction::Down, next.hold_down, policy.scale_down_threshold),
+        _ => {
+            return (
+                Decision::hold(format!(
+                    "hold: {signal} within {}%..{}%",
+                    pct(policy.scale_down_threshold),
+                    pct(policy.scale_up_threshold)
+                )),
+                next,
+            )
+        }
+    };
+    let why = format!(
+        "{signal} {} {}% for {count}/{} ticks",
+        direction.sign(),
+        pct(threshold),
+        policy.hold_cycles
+    );
+    if count < policy.hold_cycles {
+        return (Decision::hold(format!("hold: {why}")), next);
+    }
+    if let Some(left) = next.cooldown_left(policy, now) {
+        let last = next.last_scale.as_ref().expect("cooldown implies a last scale");
+        return (
+            Decision::hold(format!(
+                "hold: {why}, but cooling down for {} more after {} {} {}->{}",
+                format_secs(left),
+                words(last.action),
+                last.region,
+                last.from,
+                last.to
+            )),
+            next,
+        );
+    }
+    match choose(&ranked, policy, direction) {
+        Some((target, skipped)) => {
+            let to = target.replicas + direction.delta();
+            let decision = Decision {
+                action: direction.action(),
+                region: Some(target.name.clone()),
+                from: Some(target.replicas),
+                to: Some(to),
+                reason: format!(
+                    "{} {} {}->{to}: {why}; {}",
+                    words(direction.action()),
+                    target.name,
+                    target.replicas,
+                    placement(direction, &skipped, target, policy)
+                ),
+            };
+            next.hold_up = 0;
+            next.hold_down = 0;
+            next.last_scale = Some(record(&decision, now));
+            (decision, next)
+        }
+        None => (
+            Decision::hold(format!(
+                "hold: {why}, but every region is at its {}",
+                direction.limit_name()
+            )),
+            next,
+        ),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Breach {
+    Up,
+    Down,
+    None,
+}
+
+impl Breach {
+    fn of(cpu: f64, policy: &Policy) -> Breach {
+        if cpu > policy.scale_up_threshold {
+            Breach::Up
+        } else if cpu < policy.scale_down_threshold {
+            Breach::Down
+        } else {
+            Breach::None
+        }
+    }
+}
+
+/// Consecutive breaching ticks; anything else (inside the band, the other side, or no data,
+/// which is no evidence either way) starts the count again.
+fn count_holds(next: &mut PolicyState, breach: Option<Breach>, hold_cycles: u32) {
+    let (up, down) = match breach {
+        Some(Breach::Up) => ((next.hold_up + 1).min(hold_cycles), 0),
+        Some(Breach::Down) => (0, (next.hold_down + 1).min(hold_cycles)),
+        _ => (0, 0),
+    };
+    next.hold_up = up;
+    next.hold_down = down;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    fn sign(self) -> &'static str {
+        match self {
+            Direction::Up => ">",
+            Direction::Down => "<",
+        }
+    }
+    fn delta(self) -> i32 {
+        match self {
+            Direction::Up => 1,
+            Direction::Down => -1,
+        }
+    }
+    fn action(self) -> Action {
+        match self {
+            Direction::Up => Action::ScaleUp,
+            Direction::Down => Action::ScaleDown,
+        }
+    }
+    fn limit_name(self) -> &'static str {
+        match self {
+            Direction::Up => "max",
+            Direction::Down => "min",
+        }
+    }
+}
+
+/// The cleanest region with room to grow (scale up) or the dirtiest with room to shrink
+/// (scale down), and the preferred regions passed over because they sit at their limit.
+fn choose<'a>(
+    ranked: &'a [Ranked],
+    policy: &Policy,
+    direction: Direction,
+) -> Option<(&'a Ranked, Vec<&'a Ranked>)> {
+    let ordered: Vec<&Ranked> = match direction {
+        Direction::Up => ranked.iter().collect(),
+        Direction::Down => ranked.iter().rev().collect(),
+    };
+    let has_room = |r: &Ranked| match direction {
+        Direction::Up => r.replicas < policy.bounds(&r.name).max,
+        Direction::Down => r.replicas > policy.bounds(&r.name).min,
+    };
+    let pos = ordered.iter().position(|r| has_room(r))?;
+    Some((ordered[pos], ordered[..pos].to_vec()))
+}
+
+fn placement(direction: Direction, skipped: &[&Ranked], target: &Ranked, policy: &Policy) -> String {
+    let (superlative, limit) = match direction {
+        Direction::Up => ("cleanest", "max"),
+        Direction::Down => ("dirtiest", "min"),
+    };
+    let grams = grams_text(target.grams);
+    if skipped.is_empty() {
+        return format!("{superlative} region at {grams}");
+    }
+    let at_limit: Vec<String> = skipped
+        .iter()
+        .map(|r| {
+            let b = policy.bounds(&r.name);
+            let n = if direction == Direction::Up { b.max } else { b.min };
+            format!("{} at its {limit} of {n}", r.name)
+        })
+        .collect();
+    format!("{}; next {superlative} region at {grams}", at_limit.join(", "))
+}
+
+fn words(action: Action) -> &'static str {
+    match action {
+        Action::ScaleUp => "scale up",
+        Action::ScaleDown => "scale down",
+        Action::Heal => "heal",
+        Action::Hold => "hold",
+    }
+}
+
+fn record(decision: &Decision, now: i64) -> ActionRecord {
+    ActionRecord {
+        time: now,
+        action: decision.action,
+        region: decision.region.clone().unwrap_or_default(),
+        from: decision.from.unwrap_or_default(),
+        to: decision.to.unwrap_or_default(),
+    }
+}
+
+/// A percentage without a needless ".0", but with the decimal when it matters (70.4 vs 70).
+pub fn pct(value: f64) -> String {
+    let text = format!("{value:.1}");
+    text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+}

@@ -1,0 +1,162 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Which CPU figure the thresholds are compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuTrigger {
+    /// Average over the ready region nodes: the seed's rule.
+    Average,
+    /// The busiest ready region node: reacts before one hot region saturates.
+    Max,
+}
+
+impl CpuTrigger {
+    pub fn label(self) -> &'static str {
+        match self {
+            CpuTrigger::Average => "avg",
+            CpuTrigger::Max => "max",
+        }
+    }
+}
+
+/// Replica floor and ceiling of one region's Deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bounds {
+    pub min: i32,
+    pub max: i32,
+}
+
+/// The rule's parameters, already validated (see `config`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub scale_up_threshold: f64,
+    pub scale_down_threshold: f64,
+    pub hold_cycles: u32,
+    /// Seconds after a CPU-driven action during which no other CPU-driven action happens.
+    pub cooldown_secs: i64,
+    pub trigger: CpuTrigger,
+    /// Bounds for a region without an override.
+    pub default_bounds: Bounds,
+    pub region_bounds: BTreeMap<String, Bounds>,
+    /// A carbon value fetched longer ago than this ranks as unknown.
+    pub carbon_max_staleness_secs: i64,
+}
+
+impl Policy {
+    pub fn bounds(&self, region: &str) -> Bounds {
+        self.region_bounds
+            .get(region)
+            .copied()
+            .unwrap_or(self.default_bounds)
+    }
+}
+
+/// Cluster CPU as seen this tick, or why it could not be seen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CpuObservation {
+    Known { average: f64, max: f64, nodes: usize },
+    Missing { reason: String },
+}
+
+/// One grid-carbon value as the carbon API reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CarbonReading {
+    pub grams_per_kwh: f64,
+    /// Unix seconds at which the value was last fetched successfully.
+    pub fetched_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionObservation {
+    pub name: String,
+    pub replicas: i32,
+    pub carbon: Option<CarbonReading>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub cpu: CpuObservation,
+    pub regions: Vec<RegionObservation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ScaleUp,
+    ScaleDown,
+    Heal,
+    Hold,
+}
+
+impl Action {
+    pub fn label(self) -> &'static str {
+        match self {
+            Action::ScaleUp => "scale_up",
+            Action::ScaleDown => "scale_down",
+            Action::Heal => "heal",
+            Action::Hold => "hold",
+        }
+    }
+}
+
+/// What one tick decided, with the sentence a person reads in logs, events and tables.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub action: Action,
+    pub region: Option<String>,
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+    pub reason: String,
+}
+
+impl Decision {
+    pub(crate) fn hold(reason: String) -> Self {
+        Decision {
+            action: Action::Hold,
+            region: None,
+            from: None,
+            to: None,
+            reason,
+        }
+    }
+
+    pub fn changes_replicas(&self) -> bool {
+        self.action != Action::Hold
+    }
+}
+
+/// A replica change that was decided, remembered in the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRecord {
+    /// Unix seconds.
+    pub time: i64,
+    pub action: Action,
+    pub region: String,
+    pub from: i32,
+    pub to: i32,
+}
+
+/// The part of the persisted state that the rule reads and writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyState {
+    /// Consecutive ticks above the up-threshold (capped at the hold count).
+    pub hold_up: u32,
+    /// Consecutive ticks below the down-threshold (capped at the hold count).
+    pub hold_down: u32,
+    /// The last CPU-driven scale; the cooldown counts from its time.
+    pub last_scale: Option<ActionRecord>,
+    /// The last healing step; kept apart so healing never starts or extends a cooldown.
+    pub last_heal: Option<ActionRecord>,
+}
+
+impl PolicyState {
+    /// Seconds of cooldown left at `now`, if any.
+    pub fn cooldown_left(&self, policy: &Policy, now: i64) -> Option<i64> {
+        let last = self.last_scale.as_ref()?;
+        let left = last.time + policy.cooldown_secs - now;
+        (left > 0).then_some(left)
+    }
+}

@@ -1,0 +1,279 @@
+//! The state ConfigMap's `data`: versioned, readable in `kubectl get cm -o yaml` and editable by
+//! hand. Parsing never guesses: a damaged or unknown-version state is an error naming the key,
+//! so a tick refuses to run rather than silently resetting hold counters or cooldowns.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{parse_rfc3339, to_rfc3339};
+use crate::policy::{Action, ActionRecord, PolicyState};
+
+pub const FORMAT_VERSION: &str = "1";
+
+pub const KEY_VERSION: &str = "formatVersion";
+pub const KEY_HOLD_UP: &str = "holdUp";
+pub const KEY_HOLD_DOWN: &str = "holdDown";
+pub const KEY_LAST_SCALE: &str = "lastScale";
+pub const KEY_LAST_HEAL: &str = "lastHeal";
+pub const KEY_CARBON: &str = "carbon";
+
+/// One region's cached carbon value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarbonEntry {
+    pub zone: String,
+    pub grams_per_kwh: f64,
+    /// The data's own timestamp (the hour it describes), as the API gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datetime: Option<String>,
+    /// When carbonctl last fetched it successfully.
+    #[serde(with = "rfc3339")]
+    pub fetched_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emission_factor_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_estimated: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    pub policy: PolicyState,
+    /// By region name.
+    pub carbon: BTreeMap<String, CarbonEntry>,
+    /// Keys this version does not know, kept as they are so nothing written by hand is lost.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// A key of the state that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError {
+    pub key: String,
+    pub problem: String,
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key {:?}: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for StateError {}
+
+fn err(key: &str, problem: impl Into<String>) -> StateError {
+    StateError {
+        key: key.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// The action record as stored: times as RFC 3339 text.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredAction {
+    #[serde(with = "rfc3339")]
+    time: i64,
+    action: Action,
+    region: String,
+    from: i32,
+    to: i32,
+}
+
+impl State {
+    /// Reads a ConfigMap's data. Empty data is the initial state.
+    pub fn from_data(data: &BTreeMap<String, String>) -> Result<State, StateError> {
+        if data.is_empty() {
+            return Ok(State::default());
+        }
+        match data.get(KEY_VERSION).map(|v| v.trim()) {
+            Some(FORMAT_VERSION) => {}
+            Some(other) => {
+                return Err(err(
+                    KEY_VERSION,
+                    format!("version {other:?} is not one this carbonctl reads (it reads {FORMAT_VERSION:?}); run the carbonctl version that wrote it"),
+                ))
+            }
+            None => return Err(err(KEY_VERSION, "missing, but other keys are present")),
+        }
+        let known = [
+            KEY_VERSION,
+            KEY_HOLD_UP,
+            KEY_HOLD_DOWN,
+            KEY_LAST_SCALE,
+            KEY_LAST_HEAL,
+            KEY_CARBON,
+        ];
+        Ok(State {
+            policy: PolicyState {
+                hold_up: counter(data, KEY_HOLD_UP)?,
+                hold_down: counter(data, KEY_HOLD_DOWN)?,
+                last_scale: action(data, KEY_LAST_SCALE)?,
+                last_heal: action(data, KEY_LAST_HEAL)?,
+            },
+            carbon: match data.get(KEY_CARBON).map(|v| v.trim()) {
+                None | Some("") => BTreeMap::new(),
+                Some(text) => serde_json::from_str(text).map_err(|e| {
+                    err(KEY_CARBON, format!("not a JSON object of region -> {{zone, gramsPerKwh, fetchedAt, ...}}: {e}"))
+                })?,
+            },
+            extra: data
+                .iter()
+                .filter(|(k, _)| !known.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+    }
+
+    pub fn to_data(&self) -> BTreeMap<String, String> {
+        let mut data = self.extra.clone();
+        data.insert(KEY_VERSION.into(), FORMAT_VERSION.into());
+        data.insert(KEY_HOLD_UP.into(), self.policy.hold_up.to_string());
+        data.insert(KEY_HOLD_DOWN.into(), self.policy.hold_down.to_string());
+        data.insert(KEY_LAST_SCALE.into(), render_action(&self.policy.last_scale));
+        data.insert(KEY_LAST_HEAL.into(), render_action(&self.policy.last_heal));
+        data.insert(
+            KEY_CARBON.into(),
+            serde_json::to_string(&self.carbon).expect("carbon cache serialises"),
+        );
+        data
+    }
+}
+
+fn counter(data: &BTreeMap<String, String>, key: &str) -> Result<u32, StateError> {
+    match data.get(key).map(|v| v.trim()) {
+        None | Some("") => Ok(0),
+        Some(text) => text
+            .parse()
+            .map_err(|_| err(key, format!("{text:?} is not a whole number of ticks"))),
+    }
+}
+
+fn action(data: &BTreeMap<String, String>, key: &str) -> Result<Option<ActionRecord>, StateError> {
+    let text = match data.get(key).map(|v| v.trim()) {
+        None | Some("") => return Ok(None),
+        Some(text) => text,
+    };
+    let stored: StoredAction = serde_json::from_str(text).map_err(|e| {
+        err(key, format!("not a JSON object {{time, action, region, from, to}} or empty: {e}"))
+    })?;
+    Ok(Some(ActionRecord {
+        time: stored.time,
+        action: stored.action,
+        region: stored.region,
+        from: stored.from,
+        to: stored.to,
+    }))
+}
+
+fn render_action(record: &Option<ActionRecord>) -> String {
+    match record {
+        None => String::new(),
+        Some(r) => serde_json::to_string(&StoredAction {
+            time: r.time,
+            action: r.action,
+            region: r.region.clone(),
+            from: r.from,
+            to: r.to,
+        })
+        .expect("action record serialises"),
+    }
+}
+
+/// Unix seconds stored as RFC 3339 text, so people can read and edit them.
+mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(secs: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::to_rfc3339(*secs))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_rfc3339(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> State {
+        let mut carbon = BTreeMap::new();
+        carbon.insert(
+            "france".to_string(),
+            CarbonEntry {
+                zone: "FR".into(),
+                grams_per_kwh: 38.5,
+                datetime: Some("2026-11-30T09:00:00.000Z".into()),
+                fetched_at: 1_800_000_000,
+                emission_factor_type: Some("lifecycle".into()),
+                is_estimated: Some(true),
+            },
+        );
+        State {
+            policy: PolicyState {
+                hold_up: 2,
+                hold_down: 0,
+                last_scale: Some(ActionRecord { time: 1_800_000_060, action: Action::ScaleUp, region: "france".into(), from: 2, to: 3 }),
+                last_heal: None,
+            },
+            carbon,
+            extra: [("note".to_string(), "set by hand".to_string())].into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_keeps_unknown_keys() {
+        let state = full();
+        let data = state.to_data();
+        assert_eq!(data["formatVersion"], "1");
+        assert_eq!(data["holdUp"], "2");
+        assert_eq!(data["lastScale"], r#"{"time":"2027-01-15T08:01:00Z","action":"scale_up","region":"france","from":2,"to":3}"#);
+        assert_eq!(data["note"], "set by hand");
+        assert_eq!(State::from_data(&data).unwrap(), state);
+    }
+
+    #[test]
+    fn empty_data_and_the_shipped_initial_state_are_fresh() {
+        assert_eq!(State::from_data(&BTreeMap::new()).unwrap(), State::default());
+        let initial: BTreeMap<String, String> = [
+            ("formatVersion", "1"),
+            ("holdUp", "0"),
+            ("holdDown", "0"),
+            ("lastScale", ""),
+            ("lastHeal", ""),
+            ("carbon", "{}"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(State::from_data(&initial).unwrap(), State::default());
+        assert_eq!(State::default().to_data(), initial);
+    }
+
+    #[test]
+    fn damage_is_refused_naming_the_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("formatVersion", "2", "version \"2\" is not one this carbonctl reads"),
+            ("holdUp", "many", "\"many\" is not a whole number"),
+            ("holdDown", "-1", "is not a whole number"),
+            ("lastScale", "{\"time\":\"noon\"}", "not a JSON object {time, action, region, from, to}"),
+            ("lastHeal", "{\"time\":\"2026-11-30T09:00:00Z\",\"action\":\"jump\",\"region\":\"x\",\"from\":1,\"to\":2}", "not a JSON object"),
+            ("carbon", "[1,2]", "not a JSON object of region"),
+            ("carbon", "{\"france\":{\"zone\":\"FR\",\"gramsPerKwh\":1,\"fetchedAt\":\"soon\"}}", "RFC 3339"),
+        ];
+        for (key, value, want) in cases {
+            let mut data = full().to_data();
+            data.insert(key.to_string(), value.to_string());
+            let err = State::from_data(&data).expect_err(key);
+            assert_eq!(err.key, *key);
+            assert!(err.to_string().contains(want), "{key}: {err}");
+        }
+        let mut data = full().to_data();
+        data.remove("formatVersion");
+        assert_eq!(State::from_data(&data).unwrap_err().key, "formatVersion");
+    }
+}

@@ -63,20 +63,41 @@ pub struct SimulateArgs {
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
     /// Regions and their ElectricityMaps zones.
-    #[arg(long, global = true, env = "REGIONS", value_name = "REGION=ZONE,...",
-          default_value = "denmark=DK,france=FR,latvia=LV")]
+    #[arg(
+        long,
+        global = true,
+        env = "REGIONS",
+        value_name = "REGION=ZONE,...",
+        default_value = "denmark=DK,france=FR,latvia=LV"
+    )]
     pub regions: String,
     /// Node label whose value names a node's region.
     #[arg(long, global = true, env = "REGION_LABEL", default_value = "region")]
     pub region_label: String,
     /// Name of each region's Deployment; `{region}` is replaced by the region name.
-    #[arg(long, global = true, env = "DEPLOYMENT_PATTERN", default_value = "nginx-{region}")]
+    #[arg(
+        long,
+        global = true,
+        env = "DEPLOYMENT_PATTERN",
+        default_value = "nginx-{region}"
+    )]
     pub deployment_pattern: String,
     /// Name of the ConfigMap that holds carbonctl's state.
-    #[arg(long, global = true, env = "STATE_CONFIGMAP", default_value = "carbonctl-state")]
+    #[arg(
+        long,
+        global = true,
+        env = "STATE_CONFIGMAP",
+        default_value = "carbonctl-state"
+    )]
     pub state_configmap: String,
     /// Log format: one JSON object per line, or a friendly console view.
-    #[arg(long, global = true, env = "LOG_FORMAT", default_value = "json", value_name = "json|console")]
+    #[arg(
+        long,
+        global = true,
+        env = "LOG_FORMAT",
+        default_value = "json",
+        value_name = "json|console"
+    )]
     pub log_format: String,
 }
 
@@ -84,36 +105,102 @@ pub struct ClusterArgs {
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
     /// CPU percentage above which a tick counts toward scaling up.
-    #[arg(long, global = true, env = "SCALE_UP_THRESHOLD", default_value = "70", value_name = "PERCENT")]
+    #[arg(
+        long,
+        global = true,
+        env = "SCALE_UP_THRESHOLD",
+        default_value = "70",
+        value_name = "PERCENT"
+    )]
     pub scale_up_threshold: String,
     /// CPU percentage below which a tick counts toward scaling down.
-    #[arg(long, global = true, env = "SCALE_DOWN_THRESHOLD", default_value = "30", value_name = "PERCENT")]
+    #[arg(
+        long,
+        global = true,
+        env = "SCALE_DOWN_THRESHOLD",
+        default_value = "30",
+        value_name = "PERCENT"
+    )]
     pub scale_down_threshold: String,
     /// Consecutive breaching ticks needed before acting.
-    #[arg(long, global = true, env = "HOLD_CYCLES", default_value = "3", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOLD_CYCLES",
+        default_value = "3",
+        value_name = "N"
+    )]
     pub hold_cycles: String,
     /// Quiet time after a scale before the next CPU-driven scale (e.g. 90s, 3m, 1h).
-    #[arg(long, global = true, env = "COOLDOWN", default_value = "3m", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "COOLDOWN",
+        default_value = "3m",
+        value_name = "DURATION"
+    )]
     pub cooldown: String,
     /// Replica floor of every region's Deployment.
-    #[arg(long, global = true, env = "MIN_REPLICAS", default_value = "1", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "MIN_REPLICAS",
+        default_value = "1",
+        value_name = "N"
+    )]
     pub min_replicas: String,
     /// Replica ceiling of every region's Deployment.
-    #[arg(long, global = true, env = "MAX_REPLICAS", default_value = "5", value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "MAX_REPLICAS",
+        default_value = "5",
+        value_name = "N"
+    )]
     pub max_replicas: String,
     /// Per-region floors overriding MIN_REPLICAS, e.g. france=2.
-    #[arg(long, global = true, env = "REGION_MIN_REPLICAS", default_value = "", value_name = "REGION=N,...")]
+    #[arg(
+        long,
+        global = true,
+        env = "REGION_MIN_REPLICAS",
+        default_value = "",
+        value_name = "REGION=N,..."
+    )]
     pub region_min_replicas: String,
     /// Per-region ceilings overriding MAX_REPLICAS, e.g. latvia=3.
-    #[arg(long, global = true, env = "REGION_MAX_REPLICAS", default_value = "", value_name = "REGION=N,...")]
+    #[arg(
+        long,
+        global = true,
+        env = "REGION_MAX_REPLICAS",
+        default_value = "",
+        value_name = "REGION=N,..."
+    )]
     pub region_max_replicas: String,
     /// Trigger signal: average CPU over the ready region nodes, or the busiest node's CPU.
-    #[arg(long, global = true, env = "CPU_TRIGGER", default_value = "avg", value_name = "avg|max")]
+    #[arg(
+        long,
+        global = true,
+        env = "CPU_TRIGGER",
+        default_value = "avg",
+        value_name = "avg|max"
+    )]
     pub cpu_trigger: String,
     /// How long a fetched carbon value is reused before it is fetched again.
-    #[arg(long, global = true, env = "CARBON_CACHE_TTL", default_value = "5m", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "CARBON_CACHE_TTL",
+        default_value = "5m",
+        value_name = "DURATION"
+    )]
     pub carbon_cache_ttl: String,
     /// How long a cached carbon value may stand in when fetching fails; older ranks as unknown.
-    #[arg(long, global = true, env = "CARBON_MAX_STALENESS", default_value = "1h", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "CARBON_MAX_STALENESS",
+        default_value = "1h",
+        value_name = "DURATION"
+    )]
     pub carbon_max_staleness: String,
 }

@@ -25,7 +25,10 @@ mod tests {
     fn round_trips_whole_seconds_and_reads_offsets_and_fractions() {
         assert_eq!(to_rfc3339(1_764_493_200), "2025-11-30T09:00:00Z");
         assert_eq!(parse_rfc3339("2025-11-30T09:00:00Z"), Some(1_764_493_200));
-        assert_eq!(parse_rfc3339("2025-11-30T10:00:00.000+01:00"), Some(1_764_493_200));
+        assert_eq!(
+            parse_rfc3339("2025-11-30T10:00:00.000+01:00"),
+            Some(1_764_493_200)
+        );
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }

@@ -149,13 +149,11 @@ fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigErr
         trigger: match args.cpu_trigger.trim() {
             "avg" | "average" => CpuTrigger::Average,
             "max" => CpuTrigger::Max,
-            _ => {
-                return Err(bad(
-                    "CPU_TRIGGER",
-                    &args.cpu_trigger,
-                    "accepted values are avg (average over ready region nodes) and max (busiest node)",
-                ))
-            }
+            _ => return Err(bad(
+                "CPU_TRIGGER",
+                &args.cpu_trigger,
+                "accepted values are avg (average over ready region nodes) and max (busiest node)",
+            )),
         },
         default_bounds,
         region_bounds,
@@ -164,23 +162,37 @@ fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigErr
 }
 
 pub fn percent(setting: &str, text: &str) -> Result<f64, ConfigError> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| bad(setting, text, "not a number; use a percentage from 0 to 100, e.g. 70"))?;
+    let value: f64 = text.trim().parse().map_err(|_| {
+        bad(
+            setting,
+            text,
+            "not a number; use a percentage from 0 to 100, e.g. 70",
+        )
+    })?;
     if !(0.0..=100.0).contains(&value) {
-        return Err(bad(setting, text, "out of range; use a percentage from 0 to 100"));
+        return Err(bad(
+            setting,
+            text,
+            "out of range; use a percentage from 0 to 100",
+        ));
     }
     Ok(value)
 }
 
 pub fn count(setting: &str, text: &str, least: u32) -> Result<u32, ConfigError> {
-    let value: u32 = text
-        .trim()
-        .parse()
-        .map_err(|_| bad(setting, text, format!("not a whole number; use {least} or more")))?;
+    let value: u32 = text.trim().parse().map_err(|_| {
+        bad(
+            setting,
+            text,
+            format!("not a whole number; use {least} or more"),
+        )
+    })?;
     if value < least {
-        return Err(bad(setting, text, format!("too small; use {least} or more")));
+        return Err(bad(
+            setting,
+            text,
+            format!("too small; use {least} or more"),
+        ));
     }
     Ok(value)
 }
@@ -220,7 +232,11 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
     let mut regions: Vec<Region> = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, zone) = part.split_once('=').ok_or_else(|| {
-            bad(S, text, format!("{part:?} has no zone; write REGION=ZONE pairs, e.g. denmark=DK,france=FR"))
+            bad(
+                S,
+                text,
+                format!("{part:?} has no zone; write REGION=ZONE pairs, e.g. denmark=DK,france=FR"),
+            )
         })?;
         let name = region_name(S, text, name.trim())?;
         let zone = zone.trim();
@@ -228,11 +244,17 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
             return Err(bad(
                 S,
                 text,
-                format!("zone {zone:?} of {name} is not an ElectricityMaps zone like DK, FR or DK-DK1"),
+                format!(
+                    "zone {zone:?} of {name} is not an ElectricityMaps zone like DK, FR or DK-DK1"
+                ),
             ));
         }
         if regions.iter().any(|r| r.name == name) {
-            return Err(bad(S, text, format!("region {name} is listed twice; list each once")));
+            return Err(bad(
+                S,
+                text,
+                format!("region {name} is listed twice; list each once"),
+            ));
         }
         regions.push(Region {
             name,
@@ -240,7 +262,11 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
         });
     }
     if regions.is_empty() {
-        return Err(bad(S, text, "no regions; write REGION=ZONE pairs, e.g. denmark=DK,france=FR"));
+        return Err(bad(
+            S,
+            text,
+            "no regions; write REGION=ZONE pairs, e.g. denmark=DK,france=FR",
+        ));
     }
     Ok(regions)
 }
@@ -251,7 +277,13 @@ pub fn region_numbers(
     text: &str,
     regions: &[&str],
 ) -> Result<BTreeMap<String, i32>, ConfigError> {
-    region_values(setting, text, regions, |v| v.parse::<u32>().ok().map(|n| n as i32), "a whole number")
+    region_values(
+        setting,
+        text,
+        regions,
+        |v| v.parse::<u32>().ok().map(|n| n as i32),
+        "a whole number",
+    )
 }
 
 /// `region=VALUE,...` pairs for configured regions, each value checked by `parse`.
@@ -264,21 +296,37 @@ pub fn region_values<T>(
 ) -> Result<BTreeMap<String, T>, ConfigError> {
     let mut out = BTreeMap::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, value) = part
-            .split_once('=')
-            .ok_or_else(|| bad(setting, text, format!("{part:?} is not REGION=VALUE, e.g. france=2")))?;
+        let (name, value) = part.split_once('=').ok_or_else(|| {
+            bad(
+                setting,
+                text,
+                format!("{part:?} is not REGION=VALUE, e.g. france=2"),
+            )
+        })?;
         let name = name.trim();
         if !regions.contains(&name) {
             return Err(bad(
                 setting,
                 text,
-                format!("unknown region {name:?}; configured regions are {}", regions.join(", ")),
+                format!(
+                    "unknown region {name:?}; configured regions are {}",
+                    regions.join(", ")
+                ),
             ));
         }
-        let parsed = parse(value.trim())
-            .ok_or_else(|| bad(setting, text, format!("value {value:?} for {name} is not {what}")))?;
+        let parsed = parse(value.trim()).ok_or_else(|| {
+            bad(
+                setting,
+                text,
+                format!("value {value:?} for {name} is not {what}"),
+            )
+        })?;
         if out.insert(name.to_string(), parsed).is_some() {
-            return Err(bad(setting, text, format!("region {name} is listed twice; list each once")));
+            return Err(bad(
+                setting,
+                text,
+                format!("region {name} is listed twice; list each once"),
+            ));
         }
     }
     Ok(out)
@@ -293,7 +341,11 @@ fn label_key(setting: &str, text: &str) -> Result<String, ConfigError> {
     if ok {
         Ok(text.to_string())
     } else {
-        Err(bad(setting, text, "not a Kubernetes label key, e.g. region or topology.kubernetes.io/region"))
+        Err(bad(
+            setting,
+            text,
+            "not a Kubernetes label key, e.g. region or topology.kubernetes.io/region",
+        ))
     }
 }
 
@@ -306,7 +358,11 @@ fn object_name(setting: &str, text: &str) -> Result<String, ConfigError> {
     if ok {
         Ok(text.to_string())
     } else {
-        Err(bad(setting, text, "not a Kubernetes object name (lower-case letters, digits, '-', '.')"))
+        Err(bad(
+            setting,
+            text,
+            "not a Kubernetes object name (lower-case letters, digits, '-', '.')",
+        ))
     }
 }
 
@@ -326,7 +382,11 @@ fn log_format(text: &str) -> Result<LogFormat, ConfigError> {
     match text.trim() {
         "json" => Ok(LogFormat::Json),
         "console" => Ok(LogFormat::Console),
-        _ => Err(bad("LOG_FORMAT", text, "accepted values are json and console")),
+        _ => Err(bad(
+            "LOG_FORMAT",
+            text,
+            "accepted values are json and console",
+        )),
     }
 }
 
@@ -348,7 +408,11 @@ mod tests {
     #[test]
     fn defaults_are_the_documented_ones() {
         let s = settings(&[]).unwrap();
-        let names: Vec<_> = s.regions.iter().map(|r| format!("{}={}", r.name, r.zone)).collect();
+        let names: Vec<_> = s
+            .regions
+            .iter()
+            .map(|r| format!("{}={}", r.name, r.zone))
+            .collect();
         assert_eq!(names, ["denmark=DK", "france=FR", "latvia=LV"]);
         assert_eq!(s.policy.scale_up_threshold, 70.0);
         assert_eq!(s.policy.scale_down_threshold, 30.0);
@@ -364,7 +428,13 @@ mod tests {
 
     #[test]
     fn overrides_resolve_per_region() {
-        let s = settings(&["--region-min-replicas", "france=2", "--region-max-replicas", "latvia=3,france=8"]).unwrap();
+        let s = settings(&[
+            "--region-min-replicas",
+            "france=2",
+            "--region-max-replicas",
+            "latvia=3,france=8",
+        ])
+        .unwrap();
         assert_eq!(s.policy.bounds("france"), Bounds { min: 2, max: 8 });
         assert_eq!(s.policy.bounds("latvia"), Bounds { min: 1, max: 3 });
         assert_eq!(s.policy.bounds("denmark"), Bounds { min: 1, max: 5 });
@@ -399,7 +469,9 @@ mod tests {
             (&["--region-label", "bad label"], "REGION_LABEL"),
         ];
         for (args, want) in cases {
-            let err = settings(args).expect_err(&format!("{args:?} should be refused")).to_string();
+            let err = settings(args)
+                .expect_err(&format!("{args:?} should be refused"))
+                .to_string();
             assert!(err.starts_with("invalid setting "), "{err}");
             assert!(err.contains(want), "{args:?}: {err:?} lacks {want:?}");
         }
@@ -408,7 +480,13 @@ mod tests {
     #[test]
     fn zones_may_be_sub_zones() {
         let s = settings(&["--regions", "east=DK-DK2, west=DK-DK1"]).unwrap();
-        assert_eq!(s.regions[0], Region { name: "east".into(), zone: "DK-DK2".into() });
+        assert_eq!(
+            s.regions[0],
+            Region {
+                name: "east".into(),
+                zone: "DK-DK2".into()
+            }
+        );
         assert_eq!(s.regions[1].zone, "DK-DK1");
     }
 }

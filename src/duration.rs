@@ -84,7 +84,13 @@ mod tests {
 
     #[test]
     fn formats_shortest_form_and_round_trips() {
-        for (secs, text) in [(0, "0s"), (59, "59s"), (60, "1m"), (3725, "1h2m5s"), (7200, "2h")] {
+        for (secs, text) in [
+            (0, "0s"),
+            (59, "59s"),
+            (60, "1m"),
+            (3725, "1h2m5s"),
+            (7200, "2h"),
+        ] {
             assert_eq!(format_secs(secs), text);
             assert_eq!(parse_secs(text), Some(secs));
         }

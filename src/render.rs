@@ -52,7 +52,14 @@ fn table() -> Table {
 
 pub fn simulation_table(sim: &Simulation) -> String {
     let mut table = table();
-    table.set_header(vec!["region", "zone", "carbon gCO2eq/kWh", "rank", "replicas", "min/max"]);
+    table.set_header(vec![
+        "region",
+        "zone",
+        "carbon gCO2eq/kWh",
+        "rank",
+        "replicas",
+        "min/max",
+    ]);
     for r in &sim.regions {
         let replicas = if r.final_replicas == r.replicas {
             r.replicas.to_string()
@@ -62,7 +69,8 @@ pub fn simulation_table(sim: &Simulation) -> String {
         table.add_row(vec![
             r.region.clone(),
             r.zone.clone(),
-            r.carbon.map_or("unknown".to_string(), |g| format!("{g:.0}")),
+            r.carbon
+                .map_or("unknown".to_string(), |g| format!("{g:.0}")),
             r.rank.to_string(),
             replicas,
             format!("{}/{}", r.min, r.max),

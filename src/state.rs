@@ -130,7 +130,10 @@ impl State {
         data.insert(KEY_VERSION.into(), FORMAT_VERSION.into());
         data.insert(KEY_HOLD_UP.into(), self.policy.hold_up.to_string());
         data.insert(KEY_HOLD_DOWN.into(), self.policy.hold_down.to_string());
-        data.insert(KEY_LAST_SCALE.into(), render_action(&self.policy.last_scale));
+        data.insert(
+            KEY_LAST_SCALE.into(),
+            render_action(&self.policy.last_scale),
+        );
         data.insert(KEY_LAST_HEAL.into(), render_action(&self.policy.last_heal));
         data.insert(
             KEY_CARBON.into(),
@@ -155,7 +158,10 @@ fn action(data: &BTreeMap<String, String>, key: &str) -> Result<Option<ActionRec
         Some(text) => text,
     };
     let stored: StoredAction = serde_json::from_str(text).map_err(|e| {
-        err(key, format!("not a JSON object {{time, action, region, from, to}} or empty: {e}"))
+        err(
+            key,
+            format!("not a JSON object {{time, action, region, from, to}} or empty: {e}"),
+        )
     })?;
     Ok(Some(ActionRecord {
         time: stored.time,
@@ -191,7 +197,9 @@ mod rfc3339 {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let text = String::deserialize(d)?;
         super::parse_rfc3339(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"))
+            serde::de::Error::custom(format!(
+                "{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"
+            ))
         })
     }
 }
@@ -217,7 +225,13 @@ mod tests {
             policy: PolicyState {
                 hold_up: 2,
                 hold_down: 0,
-                last_scale: Some(ActionRecord { time: 1_800_000_060, action: Action::ScaleUp, region: "france".into(), from: 2, to: 3 }),
+                last_scale: Some(ActionRecord {
+                    time: 1_800_000_060,
+                    action: Action::ScaleUp,
+                    region: "france".into(),
+                    from: 2,
+                    to: 3,
+                }),
                 last_heal: None,
             },
             carbon,
@@ -231,14 +245,20 @@ mod tests {
         let data = state.to_data();
         assert_eq!(data["formatVersion"], "1");
         assert_eq!(data["holdUp"], "2");
-        assert_eq!(data["lastScale"], r#"{"time":"2027-01-15T08:01:00Z","action":"scale_up","region":"france","from":2,"to":3}"#);
+        assert_eq!(
+            data["lastScale"],
+            r#"{"time":"2027-01-15T08:01:00Z","action":"scale_up","region":"france","from":2,"to":3}"#
+        );
         assert_eq!(data["note"], "set by hand");
         assert_eq!(State::from_data(&data).unwrap(), state);
     }
 
     #[test]
     fn empty_data_and_the_shipped_initial_state_are_fresh() {
-        assert_eq!(State::from_data(&BTreeMap::new()).unwrap(), State::default());
+        assert_eq!(
+            State::from_data(&BTreeMap::new()).unwrap(),
+            State::default()
+        );
         let initial: BTreeMap<String, String> = [
             ("formatVersion", "1"),
             ("holdUp", "0"),

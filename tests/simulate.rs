@@ -7,66 +7,199 @@ use common::carbonctl;
 
 #[test]
 fn scales_up_the_cleanest_region_after_hold_cycles() {
-    let out = carbonctl(&["simulate", "--cpu", "80", "--carbon", "denmark=120,france=40,latvia=300"]);
+    let out = carbonctl(&[
+        "simulate",
+        "--cpu",
+        "80",
+        "--carbon",
+        "denmark=120,france=40,latvia=300",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!("simulate_cpu_80", out.stdout);
 }
 
 #[test]
 fn scales_down_the_dirtiest_and_falls_back_when_it_is_at_min() {
-    let out = carbonctl(&["simulate", "--cpu", "5", "--carbon", "denmark=120,france=40,latvia=300", "-o", "json"]);
+    let out = carbonctl(&[
+        "simulate",
+        "--cpu",
+        "5",
+        "--carbon",
+        "denmark=120,france=40,latvia=300",
+        "-o",
+        "json",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let last = out.json()["ticks"].as_array().unwrap().last().unwrap()["decision"].clone();
-    assert_eq!((last["action"].as_str(), last["region"].as_str(), last["from"].as_i64(), last["to"].as_i64()), (Some("scale_down"), Some("latvia"), Some(2), Some(1)));
+    assert_eq!(
+        (
+            last["action"].as_str(),
+            last["region"].as_str(),
+            last["from"].as_i64(),
+            last["to"].as_i64()
+        ),
+        (Some("scale_down"), Some("latvia"), Some(2), Some(1))
+    );
 
-    let out = carbonctl(&["simulate", "--cpu", "5", "--carbon", "denmark=120,france=40,latvia=300", "--replicas", "latvia=1", "-o", "json"]);
+    let out = carbonctl(&[
+        "simulate",
+        "--cpu",
+        "5",
+        "--carbon",
+        "denmark=120,france=40,latvia=300",
+        "--replicas",
+        "latvia=1",
+        "-o",
+        "json",
+    ]);
     insta::assert_snapshot!("simulate_cpu_5_latvia_at_min_json", out.stdout);
     let last = &out.json()["ticks"][2]["decision"];
-    assert_eq!((last["action"].as_str(), last["region"].as_str()), (Some("scale_down"), Some("denmark")));
-    assert!(last["reason"].as_str().unwrap().contains("latvia at its min of 1"));
+    assert_eq!(
+        (last["action"].as_str(), last["region"].as_str()),
+        (Some("scale_down"), Some("denmark"))
+    );
+    assert!(last["reason"]
+        .as_str()
+        .unwrap()
+        .contains("latvia at its min of 1"));
 }
 
 #[test]
 fn acts_only_on_the_hold_cycles_th_tick() {
-    let out = carbonctl(&["simulate", "--cpu", "90", "--hold-cycles", "3", "--ticks", "3", "-o", "json"]);
-    let actions: Vec<String> = out.json()["ticks"].as_array().unwrap().iter().map(|t| t["decision"]["action"].as_str().unwrap().to_string()).collect();
+    let out = carbonctl(&[
+        "simulate",
+        "--cpu",
+        "90",
+        "--hold-cycles",
+        "3",
+        "--ticks",
+        "3",
+        "-o",
+        "json",
+    ]);
+    let actions: Vec<String> = out.json()["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["decision"]["action"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(actions, ["hold", "hold", "scale_up"]);
 
-    let out = carbonctl(&["simulate", "--cpu", "90", "--hold-up", "2", "--ticks", "1", "-o", "json"]);
+    let out = carbonctl(&[
+        "simulate",
+        "--cpu",
+        "90",
+        "--hold-up",
+        "2",
+        "--ticks",
+        "1",
+        "-o",
+        "json",
+    ]);
     assert_eq!(out.json()["ticks"][0]["decision"]["action"], "scale_up");
 }
 
 #[test]
 fn cooldown_shows_across_ticks() {
-    let out = carbonctl(&["simulate", "--cpu", "90", "--hold-cycles", "1", "--cooldown", "2m", "--ticks", "4", "-o", "json"]);
-    let actions: Vec<String> = out.json()["ticks"].as_array().unwrap().iter().map(|t| t["decision"]["action"].as_str().unwrap().to_string()).collect();
-    assert_eq!(actions, ["scale_up", "hold", "scale_up", "hold"], "{}", out.stdout);
-    assert!(out.json()["ticks"][1]["decision"]["reason"].as_str().unwrap().contains("cooling down for 1m more"));
+    let out = carbonctl(&[
+        "simulate",
+        "--cpu",
+        "90",
+        "--hold-cycles",
+        "1",
+        "--cooldown",
+        "2m",
+        "--ticks",
+        "4",
+        "-o",
+        "json",
+    ]);
+    let actions: Vec<String> = out.json()["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["decision"]["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        ["scale_up", "hold", "scale_up", "hold"],
+        "{}",
+        out.stdout
+    );
+    assert!(out.json()["ticks"][1]["decision"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("cooling down for 1m more"));
 }
 
 #[test]
 fn settings_come_from_env_and_flags_beat_env() {
     let env = [("HOLD_CYCLES", "1")];
-    let out = common::carbonctl_env(&["simulate", "--cpu", "90", "--ticks", "1", "-o", "json"], &env);
+    let out = common::carbonctl_env(
+        &["simulate", "--cpu", "90", "--ticks", "1", "-o", "json"],
+        &env,
+    );
     assert_eq!(out.json()["ticks"][0]["decision"]["action"], "scale_up");
-    let out = common::carbonctl_env(&["simulate", "--cpu", "90", "--ticks", "1", "--hold-cycles", "2", "-o", "json"], &env);
+    let out = common::carbonctl_env(
+        &[
+            "simulate",
+            "--cpu",
+            "90",
+            "--ticks",
+            "1",
+            "--hold-cycles",
+            "2",
+            "-o",
+            "json",
+        ],
+        &env,
+    );
     assert_eq!(out.json()["ticks"][0]["decision"]["action"], "hold");
 }
 
 #[test]
 fn bad_settings_exit_2_naming_the_setting() {
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
-        (&["simulate", "--cpu", "80"], &[("SCALE_UP_THRESHOLD", "high")], "invalid setting SCALE_UP_THRESHOLD (--scale-up-threshold) = \"high\": not a number"),
-        (&["simulate", "--cpu", "80"], &[("COOLDOWN", "soon")], "invalid setting COOLDOWN (--cooldown) = \"soon\""),
-        (&["simulate", "--cpu", "80", "--min-replicas", "6"], &[], "MIN_REPLICAS (--min-replicas) = \"6\": must not exceed MAX_REPLICAS (5)"),
-        (&["simulate", "--cpu", "eighty"], &[], "invalid setting --cpu = \"eighty\": not a number"),
-        (&["simulate", "--cpu", "80", "--carbon", "spain=3"], &[], "invalid setting --carbon = \"spain=3\": unknown region \"spain\""),
-        (&["simulate", "--cpu", "80", "--ticks", "0"], &[], "invalid setting --ticks = \"0\": too small"),
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        (
+            &["simulate", "--cpu", "80"],
+            &[("SCALE_UP_THRESHOLD", "high")],
+            "invalid setting SCALE_UP_THRESHOLD (--scale-up-threshold) = \"high\": not a number",
+        ),
+        (
+            &["simulate", "--cpu", "80"],
+            &[("COOLDOWN", "soon")],
+            "invalid setting COOLDOWN (--cooldown) = \"soon\"",
+        ),
+        (
+            &["simulate", "--cpu", "80", "--min-replicas", "6"],
+            &[],
+            "MIN_REPLICAS (--min-replicas) = \"6\": must not exceed MAX_REPLICAS (5)",
+        ),
+        (
+            &["simulate", "--cpu", "eighty"],
+            &[],
+            "invalid setting --cpu = \"eighty\": not a number",
+        ),
+        (
+            &["simulate", "--cpu", "80", "--carbon", "spain=3"],
+            &[],
+            "invalid setting --carbon = \"spain=3\": unknown region \"spain\"",
+        ),
+        (
+            &["simulate", "--cpu", "80", "--ticks", "0"],
+            &[],
+            "invalid setting --ticks = \"0\": too small",
+        ),
     ];
     for (args, env, want) in cases {
         let out = common::carbonctl_env(args, env);
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains(want), "{args:?}: {:?} lacks {want:?}", out.stderr);
+        assert!(
+            out.stderr.contains(want),
+            "{args:?}: {:?} lacks {want:?}",
+            out.stderr
+        );
         assert!(!out.stderr.contains("Stack backtrace"), "{}", out.stderr);
         assert!(out.stdout.is_empty());
     }
@@ -77,7 +210,14 @@ fn bad_settings_exit_2_naming_the_setting() {
 #[test]
 fn help_shows_defaults_and_env_names() {
     let out = carbonctl(&["simulate", "--help"]);
-    for want in ["[env: SCALE_UP_THRESHOLD=]", "[default: 70]", "[env: COOLDOWN=]", "[default: 3m]", "[env: REGIONS=]", "[default: denmark=DK,france=FR,latvia=LV]"] {
+    for want in [
+        "[env: SCALE_UP_THRESHOLD=]",
+        "[default: 70]",
+        "[env: COOLDOWN=]",
+        "[default: 3m]",
+        "[env: REGIONS=]",
+        "[default: denmark=DK,france=FR,latvia=LV]",
+    ] {
         assert!(out.stdout.contains(want), "help lacks {want}");
     }
 }

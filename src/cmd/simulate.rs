@@ -25,10 +25,20 @@ pub fn run(settings: &Settings, args: &SimulateArgs) -> anyhow::Result<ExitCode>
 }
 
 /// The whole simulation as data: pure given `now`.
-pub fn simulate(settings: &Settings, args: &SimulateArgs, now: i64) -> Result<Simulation, ConfigError> {
+pub fn simulate(
+    settings: &Settings,
+    args: &SimulateArgs,
+    now: i64,
+) -> Result<Simulation, ConfigError> {
     let cpu = percent("--cpu", &args.cpu)?;
     let names: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
-    let carbon = region_values("--carbon", args.carbon.as_deref().unwrap_or(""), &names, parse_grams, "a non-negative number of gCO2eq/kWh")?;
+    let carbon = region_values(
+        "--carbon",
+        args.carbon.as_deref().unwrap_or(""),
+        &names,
+        parse_grams,
+        "a non-negative number of gCO2eq/kWh",
+    )?;
     let replicas = region_numbers("--replicas", args.replicas.as_deref().unwrap_or(""), &names)?;
     let policy = &settings.policy;
     let mut state = PolicyState {
@@ -37,7 +47,11 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs, now: i64) -> Result<Si
         ..PolicyState::default()
     };
     if state.hold_up > 0 && state.hold_down > 0 {
-        return Err(bad("--hold-down", &args.hold_down, "cannot be set together with --hold-up: a tick breaches one side only"));
+        return Err(bad(
+            "--hold-down",
+            &args.hold_down,
+            "cannot be set together with --hold-up: a tick breaches one side only",
+        ));
     }
     let ticks = match &args.ticks {
         Some(text) => count("--ticks", text, 1)?,
@@ -45,7 +59,11 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs, now: i64) -> Result<Si
     };
 
     let mut obs = Observation {
-        cpu: CpuObservation::Known { average: cpu, max: cpu, nodes: names.len() },
+        cpu: CpuObservation::Known {
+            average: cpu,
+            max: cpu,
+            nodes: names.len(),
+        },
         regions: sample_regions(&settings.regions)
             .into_iter()
             .map(|(name, sample_replicas, sample_grams)| RegionObservation {
@@ -54,7 +72,10 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs, now: i64) -> Result<Si
                     .get(&name)
                     .copied()
                     .or(sample_grams)
-                    .map(|grams_per_kwh| CarbonReading { grams_per_kwh, fetched_at: now }),
+                    .map(|grams_per_kwh| CarbonReading {
+                        grams_per_kwh,
+                        fetched_at: now,
+                    }),
                 name,
             })
             .collect(),
@@ -65,13 +86,20 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs, now: i64) -> Result<Si
         .iter()
         .map(|r| {
             let bounds = policy.bounds(&r.name);
-            let position = ranked.iter().position(|x| x.name == r.name).expect("every region is ranked");
+            let position = ranked
+                .iter()
+                .position(|x| x.name == r.name)
+                .expect("every region is ranked");
             SimRegion {
                 region: r.name.clone(),
                 zone: r.zone.clone(),
                 carbon: ranked[position].grams,
                 rank: position + 1,
-                replicas: obs.regions.iter().find(|o| o.name == r.name).map_or(0, |o| o.replicas),
+                replicas: obs
+                    .regions
+                    .iter()
+                    .find(|o| o.name == r.name)
+                    .map_or(0, |o| o.replicas),
                 final_replicas: 0,
                 min: bounds.min,
                 max: bounds.max,
@@ -97,7 +125,11 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs, now: i64) -> Result<Si
         });
     }
     for r in &mut regions {
-        r.final_replicas = obs.regions.iter().find(|o| o.name == r.region).map_or(0, |o| o.replicas);
+        r.final_replicas = obs
+            .regions
+            .iter()
+            .find(|o| o.name == r.region)
+            .map_or(0, |o| o.replicas);
     }
     Ok(Simulation {
         source: "sample".to_string(),
@@ -111,5 +143,7 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs, now: i64) -> Result<Si
 }
 
 fn parse_grams(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok().filter(|g| g.is_finite() && *g >= 0.0)
+    text.parse::<f64>()
+        .ok()
+        .filter(|g| g.is_finite() && *g >= 0.0)
 }

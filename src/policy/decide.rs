@@ -65,7 +65,10 @@ pub fn decide(
         return (Decision::hold(format!("hold: {why}")), next);
     }
     if let Some(left) = next.cooldown_left(policy, now) {
-        let last = next.last_scale.as_ref().expect("cooldown implies a last scale");
+        let last = next
+            .last_scale
+            .as_ref()
+            .expect("cooldown implies a last scale");
         return (
             Decision::hold(format!(
                 "hold: {why}, but cooling down for {} more after {} {} {}->{}",
@@ -192,7 +195,12 @@ fn choose<'a>(
     Some((ordered[pos], ordered[..pos].to_vec()))
 }
 
-fn placement(direction: Direction, skipped: &[&Ranked], target: &Ranked, policy: &Policy) -> String {
+fn placement(
+    direction: Direction,
+    skipped: &[&Ranked],
+    target: &Ranked,
+    policy: &Policy,
+) -> String {
     let (superlative, limit) = match direction {
         Direction::Up => ("cleanest", "max"),
         Direction::Down => ("dirtiest", "min"),
@@ -205,11 +213,18 @@ fn placement(direction: Direction, skipped: &[&Ranked], target: &Ranked, policy:
         .iter()
         .map(|r| {
             let b = policy.bounds(&r.name);
-            let n = if direction == Direction::Up { b.max } else { b.min };
+            let n = if direction == Direction::Up {
+                b.max
+            } else {
+                b.min
+            };
             format!("{} at its {limit} of {n}", r.name)
         })
         .collect();
-    format!("{}; next {superlative} region at {grams}", at_limit.join(", "))
+    format!(
+        "{}; next {superlative} region at {grams}",
+        at_limit.join(", ")
+    )
 }
 
 fn words(action: Action) -> &'static str {

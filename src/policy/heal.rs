@@ -5,7 +5,9 @@ use super::{Action, Decision, Policy};
 /// comes first (availability before cost), the cleanest of those first; then a region above
 /// its ceiling, the dirtiest first. One replica per tick, like every other step.
 pub(super) fn healing_step(ranked: &[Ranked], policy: &Policy) -> Option<Decision> {
-    let below = ranked.iter().find(|r| r.replicas < policy.bounds(&r.name).min);
+    let below = ranked
+        .iter()
+        .find(|r| r.replicas < policy.bounds(&r.name).min);
     let above = || {
         ranked
             .iter()

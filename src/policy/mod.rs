@@ -10,8 +10,8 @@ mod types;
 pub use decide::{decide, pct};
 pub use rank::{rank, Ranked};
 pub use types::{
-    Action, ActionRecord, Bounds, CarbonReading, CpuObservation, CpuTrigger, Decision,
-    Observation, Policy, PolicyState, RegionObservation,
+    Action, ActionRecord, Bounds, CarbonReading, CpuObservation, CpuTrigger, Decision, Observation,
+    Policy, PolicyState, RegionObservation,
 };
 
 #[cfg(test)]

@@ -26,22 +26,35 @@ fn policy() -> Policy {
 fn obs(cpu: Option<f64>, regions: &[(&str, i32, f64)]) -> Observation {
     Observation {
         cpu: match cpu {
-            Some(c) => CpuObservation::Known { average: c, max: c, nodes: 3 },
-            None => CpuObservation::Missing { reason: "metrics API not available".into() },
+            Some(c) => CpuObservation::Known {
+                average: c,
+                max: c,
+                nodes: 3,
+            },
+            None => CpuObservation::Missing {
+                reason: "metrics API not available".into(),
+            },
         },
         regions: regions
             .iter()
             .map(|&(name, replicas, grams)| RegionObservation {
                 name: name.into(),
                 replicas,
-                carbon: (grams >= 0.0).then_some(CarbonReading { grams_per_kwh: grams, fetched_at: NOW - 60 }),
+                carbon: (grams >= 0.0).then_some(CarbonReading {
+                    grams_per_kwh: grams,
+                    fetched_at: NOW - 60,
+                }),
             })
             .collect(),
     }
 }
 
 fn held(up: u32, down: u32) -> PolicyState {
-    PolicyState { hold_up: up, hold_down: down, ..PolicyState::default() }
+    PolicyState {
+        hold_up: up,
+        hold_down: down,
+        ..PolicyState::default()
+    }
 }
 
 fn scaled_ago(secs: i64) -> PolicyState {
@@ -58,7 +71,11 @@ fn scaled_ago(secs: i64) -> PolicyState {
     }
 }
 
-const SEED: &[(&str, i32, f64)] = &[("denmark", 2, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)];
+const SEED: &[(&str, i32, f64)] = &[
+    ("denmark", 2, 120.0),
+    ("france", 2, 40.0),
+    ("latvia", 2, 300.0),
+];
 
 struct Case {
     name: &'static str,
@@ -70,18 +87,39 @@ struct Case {
     reason_has: &'static str,
 }
 
-fn case(name: &'static str, obs: Observation, prev: PolicyState, want: (Action, Option<&'static str>, Option<i32>), want_holds: (u32, u32), reason_has: &'static str) -> Case {
-    Case { name, obs, prev, policy: policy(), want, want_holds, reason_has }
+fn case(
+    name: &'static str,
+    obs: Observation,
+    prev: PolicyState,
+    want: (Action, Option<&'static str>, Option<i32>),
+    want_holds: (u32, u32),
+    reason_has: &'static str,
+) -> Case {
+    Case {
+        name,
+        obs,
+        prev,
+        policy: policy(),
+        want,
+        want_holds,
+        reason_has,
+    }
 }
 
 #[test]
 fn decide_table() {
     let mut per_region = policy();
-    per_region.region_bounds.insert("latvia".into(), Bounds { min: 2, max: 5 });
+    per_region
+        .region_bounds
+        .insert("latvia".into(), Bounds { min: 2, max: 5 });
     let mut max_trigger = policy();
     max_trigger.trigger = CpuTrigger::Max;
     let mut max_obs = obs(Some(50.0), SEED);
-    max_obs.cpu = CpuObservation::Known { average: 50.0, max: 90.0, nodes: 3 };
+    max_obs.cpu = CpuObservation::Known {
+        average: 50.0,
+        max: 90.0,
+        nodes: 3,
+    };
     let mut stale = obs(Some(90.0), SEED);
     stale.regions[1].carbon.as_mut().unwrap().fetched_at = NOW - 3601;
     let mut just_fresh = obs(Some(90.0), SEED);
@@ -126,11 +164,33 @@ fn decide_table() {
             c.policy = max_trigger.clone();
         }
         let (d, next) = decide(&c.obs, &c.prev, &c.policy, NOW);
-        assert_eq!((d.action, d.region.as_deref(), d.to), c.want, "{}: {}", c.name, d.reason);
-        assert_eq!((next.hold_up, next.hold_down), c.want_holds, "{}: holds", c.name);
-        assert!(d.reason.contains(c.reason_has), "{}: reason {:?} lacks {:?}", c.name, d.reason, c.reason_has);
+        assert_eq!(
+            (d.action, d.region.as_deref(), d.to),
+            c.want,
+            "{}: {}",
+            c.name,
+            d.reason
+        );
+        assert_eq!(
+            (next.hold_up, next.hold_down),
+            c.want_holds,
+            "{}: holds",
+            c.name
+        );
+        assert!(
+            d.reason.contains(c.reason_has),
+            "{}: reason {:?} lacks {:?}",
+            c.name,
+            d.reason,
+            c.reason_has
+        );
         if matches!(d.action, Action::ScaleUp | Action::ScaleDown) {
-            assert_eq!(next.last_scale.as_ref().map(|r| r.time), Some(NOW), "{}", c.name);
+            assert_eq!(
+                next.last_scale.as_ref().map(|r| r.time),
+                Some(NOW),
+                "{}",
+                c.name
+            );
         }
     }
     assert_eq!(names.len(), 28);
@@ -138,10 +198,18 @@ fn decide_table() {
 
 #[test]
 fn healing_does_not_start_or_extend_a_cooldown() {
-    let (d, next) = decide(&obs(Some(50.0), &[("denmark", 0, 120.0)]), &scaled_ago(170), &policy(), NOW);
+    let (d, next) = decide(
+        &obs(Some(50.0), &[("denmark", 0, 120.0)]),
+        &scaled_ago(170),
+        &policy(),
+        NOW,
+    );
     assert_eq!(d.action, Action::Heal);
     assert_eq!(next.last_scale, scaled_ago(170).last_scale);
-    assert_eq!(next.last_heal.map(|h| (h.region, h.from, h.to)), Some(("denmark".to_string(), 0, 1)));
+    assert_eq!(
+        next.last_heal.map(|h| (h.region, h.from, h.to)),
+        Some(("denmark".to_string(), 0, 1))
+    );
 }
 
 fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
@@ -157,8 +225,14 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
             let names = ["alpha", "bravo", "charlie", "delta"];
             let obs = Observation {
                 cpu: match cpu {
-                    Some(c) => CpuObservation::Known { average: c, max: c, nodes: 2 },
-                    None => CpuObservation::Missing { reason: "no metrics".into() },
+                    Some(c) => CpuObservation::Known {
+                        average: c,
+                        max: c,
+                        nodes: 2,
+                    },
+                    None => CpuObservation::Missing {
+                        reason: "no metrics".into(),
+                    },
                 },
                 regions: regions
                     .iter()
@@ -166,7 +240,10 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
                     .map(|(i, (replicas, grams, age))| RegionObservation {
                         name: names[i].into(),
                         replicas: *replicas,
-                        carbon: grams.map(|g| CarbonReading { grams_per_kwh: g, fetched_at: NOW - age }),
+                        carbon: grams.map(|g| CarbonReading {
+                            grams_per_kwh: g,
+                            fetched_at: NOW - age,
+                        }),
                     })
                     .collect(),
             };
@@ -174,7 +251,13 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
             let prev = PolicyState {
                 hold_up: up,
                 hold_down: down,
-                last_scale: ago.map(|a| ActionRecord { time: NOW - a, action: Action::ScaleUp, region: "alpha".into(), from: 1, to: 2 }),
+                last_scale: ago.map(|a| ActionRecord {
+                    time: NOW - a,
+                    action: Action::ScaleUp,
+                    region: "alpha".into(),
+                    from: 1,
+                    to: 2,
+                }),
                 last_heal: None,
             };
             (obs, prev, NOW)

@@ -56,8 +56,14 @@ impl Policy {
 /// Cluster CPU as seen this tick, or why it could not be seen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CpuObservation {
-    Known { average: f64, max: f64, nodes: usize },
-    Missing { reason: String },
+    Known {
+        average: f64,
+        max: f64,
+        nodes: usize,
+    },
+    Missing {
+        reason: String,
+    },
 }
 
 /// One grid-carbon value as the carbon API reported it.

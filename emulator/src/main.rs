@@ -1,0 +1,51 @@
+//! `kube-emulator`: serve the emulated cluster and carbon API until killed.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use kube_emulator::{Emulator, Seed};
+
+/// Kubernetes API and ElectricityMaps API emulator on 127.0.0.1 (plain HTTP).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// `demo` for the built-in three-region cluster, or a seed JSON file.
+    #[arg(long, default_value = "demo")]
+    seed: String,
+    /// Write a kubeconfig for this emulator (server and bearer token) to this path.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let seed = if cli.seed == "demo" {
+        Seed::demo()
+    } else {
+        Seed::from_file(cli.seed.as_ref())?
+    };
+    let emulator = Emulator::start_on_port(seed, cli.port)?;
+    if let Some(path) = &cli.kubeconfig {
+        emulator.write_kubeconfig(path)?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", emulator.base_url())?;
+    writeln!(
+        out,
+        "ElectricityMaps API: {} (auth-token header)",
+        emulator.carbon_base_url()
+    )?;
+    if cli.seed == "demo" {
+        writeln!(out, "demo carbon token: demo-token")?;
+    }
+    out.flush().context("cannot write to stdout")?;
+    drop(out);
+    loop {
+        std::thread::park();
+    }
+}

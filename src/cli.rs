@@ -15,6 +15,8 @@ Exit codes: 0 acted or held, 1 runtime failure, 2 bad settings or usage."
 )]
 pub struct Cli {
     #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -24,6 +26,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run one tick against the cluster: observe, decide, claim the state, scale at most once.
+    Tick(TickArgs),
+    /// Show regions, carbon, replicas, CPU, holds, cooldown and the last action (reads only).
+    Status(StatusArgs),
     /// Show what a tick would decide, writing nothing (offline sample when no cluster is configured).
     Simulate(SimulateArgs),
 }
@@ -32,6 +38,56 @@ pub enum Command {
 pub enum OutputFormat {
     Table,
     Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct TickArgs {
+    /// Observe and decide, print the decision, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Fetch stale carbon values for display (never written to the state).
+    #[arg(long)]
+    pub refresh: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// How to reach the cluster and the carbon API, and how long to wait for them.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Path to a kubeconfig file [default: $KUBECONFIG, ~/.kube/config, or in-cluster].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace of the regional Deployments and the state ConfigMap [default: the context's, or the pod's].
+    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Upper bound on a whole tick, so a hung API server cannot hang the CronJob.
+    #[arg(long, global = true, env = "TICK_TIMEOUT", default_value = "40s", value_name = "DURATION")]
+    pub timeout: String,
+    /// ElectricityMaps API base URL (tokens come from <REGION>_TOKEN or CARBON_API_TOKEN).
+    #[arg(long, global = true, env = "CARBON_API_URL", default_value = "https://api.electricitymap.org/v3", value_name = "URL")]
+    pub carbon_api_url: String,
+    /// Time allowed for one carbon API call.
+    #[arg(long, global = true, env = "CARBON_API_TIMEOUT", default_value = "5s", value_name = "DURATION")]
+    pub carbon_api_timeout: String,
+    /// Where CPU comes from: metrics (metrics.k8s.io) or simulated (SIMULATED_CPU, for demos).
+    #[arg(long, global = true, env = "CPU_SOURCE", default_value = "metrics", value_name = "metrics|simulated")]
+    pub cpu_source: String,
+    /// The CPU percentage every tick observes when CPU_SOURCE=simulated.
+    #[arg(long, global = true, env = "SIMULATED_CPU", value_name = "PERCENT")]
+    pub simulated_cpu: Option<String>,
+    /// Node metrics older than this count as missing.
+    #[arg(long, global = true, env = "METRICS_MAX_AGE", default_value = "3m", value_name = "DURATION")]
+    pub metrics_max_age: String,
 }
 
 #[derive(Debug, Args)]

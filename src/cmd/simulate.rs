@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use crate::cli::{OutputFormat, SimulateArgs};
-use crate::config::{bad, count, percent, region_numbers, region_values, ConfigError, Settings};
+use crate::config::{bad, count, percent, region_numbers, region_values, ConfigError, Connect, Settings};
+use crate::error::Error;
 use crate::policy::{
     decide, rank, CarbonReading, CpuObservation, Observation, PolicyState, RegionObservation,
 };
@@ -14,11 +15,12 @@ use crate::sample::sample_regions;
 /// Simulated ticks are this far apart, like the CronJob's schedule.
 const TICK_SECS: i64 = 60;
 
-pub fn run(settings: &Settings, args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(settings: &Settings, _connect: &Connect, args: &SimulateArgs) -> Result<ExitCode, Error> {
     let sim = simulate(settings, args, crate::clock::now())?;
     let text = match args.output {
         OutputFormat::Table => render::simulation_table(&sim),
-        OutputFormat::Json => render::simulation_json(&sim),
+        OutputFormat::Json => render::to_json(&sim),
+        OutputFormat::Yaml => render::to_yaml(&sim),
     };
     println!("{text}");
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,62 @@
+//! One error type for the commands, with a stable short label per kind (for the JSON log) and a
+//! message that says what to do. `anyhow` is only used at the binary's edge.
+
+use crate::config::ConfigError;
+use crate::state::StateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error("no cluster reachable: {tried}; {hint}")]
+    NoCluster { tried: String, hint: String },
+
+    #[error("state ConfigMap {namespace}/{name} not found; create it with `kubectl apply -n {namespace} -f state-configmap.yaml`")]
+    StateMissing { namespace: String, name: String },
+
+    #[error("state ConfigMap {namespace}/{name} is damaged at {source}; fix that key with `kubectl edit configmap {name} -n {namespace}`, or reset the state with `kubectl apply -n {namespace} -f state-configmap.yaml` (this forgets hold counters, last actions and cached carbon); carbonctl did not change it")]
+    StateDamaged {
+        namespace: String,
+        name: String,
+        source: StateError,
+    },
+
+    #[error("{what}: {source}")]
+    Kube {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("scaling {deployment} {from}->{to} failed: {source}; the state records the failure and the next tick decides afresh")]
+    ScaleFailed {
+        deployment: String,
+        from: i32,
+        to: i32,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("the tick did not finish within {limit} (TICK_TIMEOUT); the API server may be slow or unreachable")]
+    Timeout { limit: String },
+}
+
+impl Error {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::NoCluster { .. } => "no_cluster",
+            Error::StateMissing { .. } => "state_missing",
+            Error::StateDamaged { .. } => "state_damaged",
+            Error::Kube { .. } => "kube_api",
+            Error::ScaleFailed { .. } => "scale_failed",
+            Error::Timeout { .. } => "timeout",
+        }
+    }
+
+    pub fn kube(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Kube { what, source }
+    }
+}

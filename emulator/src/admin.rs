@@ -33,6 +33,12 @@ struct CarbonSpec {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuthSpec {
+    allow_anonymous: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct MetricsSpec {
     available: Option<bool>,
     age_seconds: Option<f64>,
@@ -73,6 +79,10 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
                 "available": world.metrics_available,
                 "ageSeconds": world.metrics_age.as_secs_f64()
             })))
+        }),
+        ("PUT", "/_emulator/auth") => parse::<AuthSpec>(req).map(|spec| {
+            shared.world().allow_anonymous = spec.allow_anonymous;
+            Response::ok(&json!({"allowAnonymous": spec.allow_anonymous}))
         }),
         ("POST", "/_emulator/faults") => parse::<FaultSpec>(req).and_then(|spec| {
             let fault = spec.into_fault().map_err(bad)?;

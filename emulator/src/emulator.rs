@@ -125,6 +125,12 @@ impl Emulator {
             .unwrap_or_else(|e| panic!("set_replicas {ns}/{deployment}: {e}"));
     }
 
+    /// Whether requests without a bearer token are served as `system:anonymous` (the
+    /// default, because kubectl sends no token over plain HTTP). Off: they get 401.
+    pub fn set_allow_anonymous(&self, on: bool) {
+        self.shared.world().allow_anonymous = on;
+    }
+
     /// When off, Deployments' readyReplicas stay where they are until `set_ready_replicas`.
     pub fn set_auto_ready(&self, on: bool) {
         self.shared.world().auto_ready = on;

@@ -13,6 +13,7 @@ mod http;
 mod k8s;
 mod kubeconfig;
 mod patch;
+mod protobuf;
 mod quantity;
 mod requests;
 mod seed;

@@ -20,6 +20,10 @@ struct Cli {
     /// Write a kubeconfig for this emulator (server and bearer token) to this path.
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
+    /// Answer 401 to Kubernetes requests without the bearer token. Off by default because
+    /// kubectl sends no token over plain HTTP; a wrong token is always refused.
+    #[arg(long)]
+    require_token: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,6 +34,7 @@ fn main() -> anyhow::Result<()> {
         Seed::from_file(cli.seed.as_ref())?
     };
     let emulator = Emulator::start_on_port(seed, cli.port)?;
+    emulator.set_allow_anonymous(!cli.require_token);
     if let Some(path) = &cli.kubeconfig {
         emulator.write_kubeconfig(path)?;
     }

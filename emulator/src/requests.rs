@@ -26,6 +26,9 @@ pub struct RequestRecord {
     pub api_group: Option<String>,
     pub namespace: Option<String>,
     pub name: Option<String>,
+    /// Who a Kubernetes request authenticated as: `kube-emulator` (the kubeconfig's token),
+    /// `system:anonymous` (no token), or None (a wrong token, answered 401).
+    pub user: Option<String>,
 }
 
 impl RequestRecord {
@@ -41,6 +44,7 @@ impl RequestRecord {
             api_group: None,
             namespace: None,
             name: None,
+            user: None,
         }
     }
 

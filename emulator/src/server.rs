@@ -78,18 +78,34 @@ fn is_carbon(path: &str) -> bool {
     path == "/v3" || path.starts_with("/v3/")
 }
 
-fn authenticated(shared: &Shared, req: &Request) -> bool {
-    req.header("Authorization")
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .is_some_and(|t| t.trim() == shared.token)
+/// The user a request authenticates as, or None for a rejected credential. kubectl (client-go)
+/// never sends a bearer token over plain HTTP, so a request without one is anonymous, which is
+/// allowed unless the world requires the token; a wrong token is always 401, as on a real
+/// API server.
+fn user(shared: &Shared, req: &Request, allow_anonymous: bool) -> Option<&'static str> {
+    match req.header("Authorization") {
+        None if allow_anonymous => Some(ANONYMOUS),
+        None => None,
+        Some(h) => h
+            .strip_prefix("Bearer ")
+            .filter(|t| t.trim() == shared.token)
+            .map(|_| USER),
+    }
 }
 
+/// The kubeconfig user's name, as 403 messages and the request log show it.
+pub const USER: &str = "kube-emulator";
+pub const ANONYMOUS: &str = "system:anonymous";
+
 fn answer(shared: &Shared, req: &Request, target: Option<&route::Target>) -> Response {
-    match target {
-        None => carbon::handle(&shared.world(), req),
-        Some(_) if !authenticated(shared, req) => ApiError::unauthorized().into(),
-        Some(target) => k8s::handle(&mut shared.world(), req, target, &shared.host),
+    let Some(target) = target else {
+        return carbon::handle(&shared.world(), req);
+    };
+    let mut world = shared.world();
+    if user(shared, req, world.allow_anonymous).is_none() {
+        return ApiError::unauthorized().into();
     }
+    k8s::handle(&mut world, req, target, &shared.host)
 }
 
 fn malformed() -> Response {
@@ -124,7 +140,9 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
     };
     let mut record = RequestRecord::new(&req.method, &req.path, &req.query, time);
     if let Some(access) = &access {
+        let allow_anonymous = shared.world().allow_anonymous;
         record = record.with_access(access);
+        record.user = user(shared, &req, allow_anonymous).map(String::from);
     }
     record.status = response.as_ref().map_or(0, |r| r.status);
     shared.log().push(record);

@@ -249,7 +249,7 @@ pub struct Access {
 impl Access {
     /// The authorizer's wording, with the kubeconfig user the emulator writes.
     fn forbidden_message(&self) -> String {
-        let user = "User \"kube-emulator\"";
+        let user = format!("User \"{}\"", crate::server::USER);
         let Some(gr) = self.resource else {
             return format!(
                 "forbidden: {user} cannot {} path \"{}\"",

@@ -33,6 +33,8 @@ pub struct World {
     pub metrics_available: bool,
     pub metrics_age: Duration,
     pub auto_ready: bool,
+    /// Whether requests without a bearer token are served (as `system:anonymous`).
+    pub allow_anonymous: bool,
     uid_counter: u64,
     salt: u64,
 }
@@ -124,6 +126,7 @@ impl World {
             metrics_available: true,
             metrics_age: Duration::from_secs(15),
             auto_ready: true,
+            allow_anonymous: true,
             uid_counter: 0,
             salt: RandomState::new().hash_one(std::process::id()),
         };

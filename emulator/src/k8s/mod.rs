@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::http::{Request, Response};
 use crate::patch::{self, PatchError, PatchType};
+use crate::protobuf;
 use crate::selector::Selector;
 use crate::status::ApiError;
 use crate::world::World;
@@ -172,11 +173,20 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
 
 /// Reads a create or update body; kubectl may send no Content-Type, which means JSON.
 fn body_json(req: &Request, kind: &str) -> Result<Value, ApiError> {
-    if let Some(ct) = req.header("Content-Type") {
-        let media = ct.split(';').next().unwrap_or("").trim();
-        if !(media.is_empty() || media.eq_ignore_ascii_case("application/json") || media == "*/*") {
-            return Err(ApiError::unsupported_media_type(&["application/json"]));
-        }
+    let media = req
+        .header("Content-Type")
+        .and_then(|ct| ct.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media == protobuf::MEDIA_TYPE {
+        return protobuf::decode(&req.body).map_err(ApiError::bad_request);
+    }
+    if !(media.is_empty() || media == "application/json" || media == "*/*") {
+        return Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            protobuf::MEDIA_TYPE,
+        ]));
     }
     serde_json::from_slice(&req.body).map_err(|e| {
         ApiError::bad_request(format!(

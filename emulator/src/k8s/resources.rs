@@ -105,7 +105,7 @@ pub static EVENTS: ResourceDef = ResourceDef {
     singular: "event",
     namespaced: true,
     short_names: &["ev"],
-    verbs: &["create", "get", "list"],
+    verbs: &["create", "delete", "get", "list", "patch", "update"],
     categories: &[],
 };
 

@@ -64,6 +64,7 @@ fn non_resource(world: &World, req: &Request, host: &str) -> Result<Response, Ap
                 body: b"ok".to_vec(),
             })
         }
+        ["openapi", "v2"] => return Ok(openapi::v2()),
         ["openapi", "v3", rest @ ..] => openapi::v3(&rest.join("/")),
         _ => None,
     };

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::http::Response;
 use crate::k8s::resources::{self, ResourceDef, ResourceId};
 
 /// A hash that changes with this crate's version, so kubectl's OpenAPI cache never serves
@@ -116,6 +117,19 @@ pub fn v3(rest: &str) -> Option<Value> {
         .map(|(g, v)| document(g, v))
 }
 
+/// `/openapi/v2`: kubectl 1.27 and 1.28 download it (as protobuf) before any validated write
+/// and give up if it is missing, though with server-side validation they never read it. An
+/// empty protobuf message is a valid, empty OpenAPI v2 document.
+pub fn v2() -> Response {
+    Response {
+        status: 200,
+        // Go's mime parser rejects the `@` of the media type kubectl asks for; client-go reads
+        // the bytes whatever the header says.
+        headers: vec![("Content-Type".into(), "application/octet-stream".into())],
+        body: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +143,9 @@ mod tests {
         );
         assert!(index["paths"]["apis/apps/v1"].is_object());
         assert!(v3("apis/batch/v1").is_none());
+        let v2 = v2();
+        assert_eq!(v2.status, 200);
+        assert!(v2.body.is_empty());
     }
 
     #[test]

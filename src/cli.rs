@@ -71,22 +71,52 @@ pub struct ConnectArgs {
     #[arg(short = 'n', long, global = true, value_name = "NAME")]
     pub namespace: Option<String>,
     /// Upper bound on a whole tick, so a hung API server cannot hang the CronJob.
-    #[arg(long, global = true, env = "TICK_TIMEOUT", default_value = "40s", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "TICK_TIMEOUT",
+        default_value = "40s",
+        value_name = "DURATION"
+    )]
     pub timeout: String,
     /// ElectricityMaps API base URL (tokens come from <REGION>_TOKEN or CARBON_API_TOKEN).
-    #[arg(long, global = true, env = "CARBON_API_URL", default_value = "https://api.electricitymap.org/v3", value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "CARBON_API_URL",
+        default_value = "https://api.electricitymap.org/v3",
+        value_name = "URL"
+    )]
     pub carbon_api_url: String,
     /// Time allowed for one carbon API call.
-    #[arg(long, global = true, env = "CARBON_API_TIMEOUT", default_value = "5s", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "CARBON_API_TIMEOUT",
+        default_value = "5s",
+        value_name = "DURATION"
+    )]
     pub carbon_api_timeout: String,
     /// Where CPU comes from: metrics (metrics.k8s.io) or simulated (SIMULATED_CPU, for demos).
-    #[arg(long, global = true, env = "CPU_SOURCE", default_value = "metrics", value_name = "metrics|simulated")]
+    #[arg(
+        long,
+        global = true,
+        env = "CPU_SOURCE",
+        default_value = "metrics",
+        value_name = "metrics|simulated"
+    )]
     pub cpu_source: String,
     /// The CPU percentage every tick observes when CPU_SOURCE=simulated.
     #[arg(long, global = true, env = "SIMULATED_CPU", value_name = "PERCENT")]
     pub simulated_cpu: Option<String>,
     /// Node metrics older than this count as missing.
-    #[arg(long, global = true, env = "METRICS_MAX_AGE", default_value = "3m", value_name = "DURATION")]
+    #[arg(
+        long,
+        global = true,
+        env = "METRICS_MAX_AGE",
+        default_value = "3m",
+        value_name = "DURATION"
+    )]
     pub metrics_max_age: String,
 }
 

@@ -129,13 +129,11 @@ impl Connect {
                     "simulated needs SIMULATED_CPU (--simulated-cpu), a percentage from 0 to 100",
                 ))
             }
-            _ => {
-                return Err(bad(
-                    "CPU_SOURCE",
-                    &args.cpu_source,
-                    "accepted values are metrics (metrics.k8s.io) and simulated (with SIMULATED_CPU)",
-                ))
-            }
+            _ => return Err(bad(
+                "CPU_SOURCE",
+                &args.cpu_source,
+                "accepted values are metrics (metrics.k8s.io) and simulated (with SIMULATED_CPU)",
+            )),
         };
         let tick_timeout_secs = duration("TICK_TIMEOUT", &args.timeout)?;
         if tick_timeout_secs == 0 {
@@ -143,7 +141,11 @@ impl Connect {
         }
         let carbon_api_timeout_secs = duration("CARBON_API_TIMEOUT", &args.carbon_api_timeout)?;
         if carbon_api_timeout_secs == 0 {
-            return Err(bad("CARBON_API_TIMEOUT", &args.carbon_api_timeout, "must be at least 1s"));
+            return Err(bad(
+                "CARBON_API_TIMEOUT",
+                &args.carbon_api_timeout,
+                "must be at least 1s",
+            ));
         }
         Ok(Connect {
             kubeconfig: args.kubeconfig.clone(),

@@ -22,14 +22,14 @@ pub enum Error {
         source: StateError,
     },
 
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", chain(source))]
     Kube {
         what: String,
         #[source]
         source: kube::Error,
     },
 
-    #[error("scaling {deployment} {from}->{to} failed: {source}; the state records the failure and the next tick decides afresh")]
+    #[error("scaling {deployment} {from}->{to} failed: {}; the state records the failure and the next tick decides afresh", chain(source))]
     ScaleFailed {
         deployment: String,
         from: i32,
@@ -59,4 +59,19 @@ impl Error {
         let what = what.into();
         move |source| Error::Kube { what, source }
     }
+}
+
+/// An error and its causes on one line, without repeats: kube wraps transport errors in
+/// layers whose outer text alone ("client error (SendRequest)") does not say what happened.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
 }

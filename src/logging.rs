@@ -1,5 +1,6 @@
 //! Log lines go to stderr: one JSON object per line by default (what log pipelines ingest), or
-//! a friendly console view. `RUST_LOG` filters as usual; the default level is info.
+//! a friendly console view. `RUST_LOG` filters as usual; the default level is info, with kube's own
+//! transport logs off since every failure is reported once, with context, by carbonctl.
 
 use std::io::{IsTerminal, Write};
 
@@ -8,8 +9,9 @@ use serde_json::Value;
 use crate::config::LogFormat;
 
 pub fn init(format: LogFormat) {
-    let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    let mut builder = env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,kube_client=off"),
+    );
     match format {
         LogFormat::Json => builder.format(|buf, record| {
             let mut line = serde_json::json!({
@@ -33,8 +35,14 @@ pub fn init(format: LogFormat) {
                 let (message, flag, action) = match event_fields(record.target(), &text) {
                     Some(fields) => (
                         fields["message"].as_str().unwrap_or_default().to_string(),
-                        fields["flag"].as_str().map(|f| format!("{f} ")).unwrap_or_default(),
-                        fields["decision"]["action"].as_str().unwrap_or_default().to_string(),
+                        fields["flag"]
+                            .as_str()
+                            .map(|f| format!("{f} "))
+                            .unwrap_or_default(),
+                        fields["decision"]["action"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
                     ),
                     None => (text, String::new(), String::new()),
                 };

@@ -45,12 +45,20 @@ pub async fn observe(
         cache.clone()
     };
     let observation = observation(settings, &view, &carbon);
-    Ok(Observed { view, carbon, observation })
+    Ok(Observed {
+        view,
+        carbon,
+        observation,
+    })
 }
 
 /// The rule's input: regions whose Deployment exists, with their cached carbon when it is for
 /// the configured zone.
-pub fn observation(settings: &Settings, view: &ClusterView, carbon: &BTreeMap<String, CarbonEntry>) -> Observation {
+pub fn observation(
+    settings: &Settings,
+    view: &ClusterView,
+    carbon: &BTreeMap<String, CarbonEntry>,
+) -> Observation {
     Observation {
         cpu: view.cpu.clone(),
         regions: settings

@@ -95,7 +95,6 @@ pub fn simulation_table(sim: &Simulation) -> String {
     out.trim_end().to_string()
 }
 
-
 /// Serialises any report for `-o json`.
 pub fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("report serialises")
@@ -148,7 +147,10 @@ fn yaml_value(value: &serde_json::Value, indent: usize, out: &mut String) {
                 }
             }
         }
-        scalar => out.push_str(&format!("{pad}{}\n", yaml_scalar(scalar).unwrap_or_default())),
+        scalar => out.push_str(&format!(
+            "{pad}{}\n",
+            yaml_scalar(scalar).unwrap_or_default()
+        )),
     }
 }
 
@@ -236,7 +238,14 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
     use crate::duration::format_secs;
     let mut table = table();
     table.set_header(vec![
-        "region", "zone", "carbon gCO2eq/kWh", "rank", "replicas ready/desired", "min/max", "nodes", "CPU %",
+        "region",
+        "zone",
+        "carbon gCO2eq/kWh",
+        "rank",
+        "replicas ready/desired",
+        "min/max",
+        "nodes",
+        "CPU %",
     ]);
     for r in &report.regions {
         let name = if console {
@@ -271,7 +280,11 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
             c.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let cpu = match (&report.cpu["average"], &report.cpu["max"], &report.cpu["missing"]) {
+    let cpu = match (
+        &report.cpu["average"],
+        &report.cpu["max"],
+        &report.cpu["missing"],
+    ) {
         (serde_json::Value::Number(avg), serde_json::Value::Number(max), _) => {
             format!("avg {avg}%, max {max}% ({} trigger)", report.trigger)
         }
@@ -279,7 +292,10 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         _ => "unknown".into(),
     };
     let mut lines = vec![
-        format!("namespace {}, state ConfigMap {}", report.namespace, report.state_configmap),
+        format!(
+            "namespace {}, state ConfigMap {}",
+            report.namespace, report.state_configmap
+        ),
         table.to_string(),
         format!(
             "cluster CPU: {cpu}; scale up above {}%, down below {}%",
@@ -298,21 +314,35 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         ),
         format!(
             "last scale: {}",
-            report.last_scale.as_ref().map_or("none".into(), ActionView::sentence)
+            report
+                .last_scale
+                .as_ref()
+                .map_or("none".into(), ActionView::sentence)
         ),
         format!(
             "last heal: {}",
-            report.last_heal.as_ref().map_or("none".into(), ActionView::sentence)
+            report
+                .last_heal
+                .as_ref()
+                .map_or("none".into(), ActionView::sentence)
         ),
     ];
     if let Some(failure) = &report.last_failure {
         lines.push(format!("last failure: {failure}"));
     }
-    let errors: Vec<String> = report.regions.iter().filter_map(|r| r.carbon_error.clone()).collect();
+    let errors: Vec<String> = report
+        .regions
+        .iter()
+        .filter_map(|r| r.carbon_error.clone())
+        .collect();
     lines.push(format!(
         "carbon cache: refreshed every {}{}",
         format_secs(report.carbon_cache_ttl_secs),
-        if errors.is_empty() { String::new() } else { format!("; last errors: {}", errors.join("; ")) }
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!("; last errors: {}", errors.join("; "))
+        }
     ));
     lines.push(format!("next tick would: {}", report.next_tick.reason));
     lines.join("\n")

@@ -219,7 +219,9 @@ mod rfc3339_opt {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
             Some(text) => super::parse_rfc3339(&text).map(Some).ok_or_else(|| {
-                serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"))
+                serde::de::Error::custom(format!(
+                    "{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"
+                ))
             }),
         }
     }

@@ -23,11 +23,19 @@ pub fn needs_fetch(entry: Option<&CarbonEntry>, zone: &str, now: i64, ttl_secs: 
 }
 
 /// The entry after a fetch attempt.
-pub fn apply(previous: Option<&CarbonEntry>, zone: &str, result: Result<Latest, FetchError>, now: i64) -> CarbonEntry {
+pub fn apply(
+    previous: Option<&CarbonEntry>,
+    zone: &str,
+    result: Result<Latest, FetchError>,
+    now: i64,
+) -> CarbonEntry {
     let mut entry = previous
         .filter(|e| e.zone == zone)
         .cloned()
-        .unwrap_or_else(|| CarbonEntry { zone: zone.into(), ..CarbonEntry::default() });
+        .unwrap_or_else(|| CarbonEntry {
+            zone: zone.into(),
+            ..CarbonEntry::default()
+        });
     match result {
         Ok(latest) => CarbonEntry {
             zone: zone.into(),
@@ -41,9 +49,10 @@ pub fn apply(previous: Option<&CarbonEntry>, zone: &str, result: Result<Latest, 
         },
         Err(error) => {
             entry.retry_after = match &error {
-                FetchError::Status { code: 429, retry_after_secs } => {
-                    Some(now + retry_after_secs.unwrap_or(DEFAULT_RETRY_AFTER_SECS).max(1))
-                }
+                FetchError::Status {
+                    code: 429,
+                    retry_after_secs,
+                } => Some(now + retry_after_secs.unwrap_or(DEFAULT_RETRY_AFTER_SECS).max(1)),
                 _ => None,
             };
             entry.last_error = Some(error.describe(zone));
@@ -62,7 +71,14 @@ pub fn refresh(
     let due: Vec<&Region> = settings
         .regions
         .iter()
-        .filter(|r| needs_fetch(cache.get(&r.name), &r.zone, now, settings.carbon_cache_ttl_secs))
+        .filter(|r| {
+            needs_fetch(
+                cache.get(&r.name),
+                &r.zone,
+                now,
+                settings.carbon_cache_ttl_secs,
+            )
+        })
         .collect();
     let agent = agent(connect.carbon_api_timeout_secs);
     let results: Vec<(&Region, Result<Latest, FetchError>)> = std::thread::scope(|scope| {
@@ -72,14 +88,21 @@ pub fn refresh(
                 let agent = &agent;
                 scope.spawn(move || {
                     let result = match connect.tokens.get(&region.name) {
-                        Some(token) => fetch_latest(agent, &connect.carbon_api_url, &region.zone, token),
-                        None => Err(FetchError::NoToken { env: token_env_name(&region.name) }),
+                        Some(token) => {
+                            fetch_latest(agent, &connect.carbon_api_url, &region.zone, token)
+                        }
+                        None => Err(FetchError::NoToken {
+                            env: token_env_name(&region.name),
+                        }),
                     };
                     (*region, result)
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("carbon fetch thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("carbon fetch thread"))
+            .collect()
     });
     let mut next: BTreeMap<String, CarbonEntry> = settings
         .regions
@@ -88,7 +111,11 @@ pub fn refresh(
         .collect();
     for (region, result) in results {
         if let Err(e) = &result {
-            log::warn!("carbon intensity for {} not refreshed: {}", region.name, e.describe(&region.zone));
+            log::warn!(
+                "carbon intensity for {} not refreshed: {}",
+                region.name,
+                e.describe(&region.zone)
+            );
         }
         let entry = apply(cache.get(&region.name), &region.zone, result, now);
         next.insert(region.name.clone(), entry);
@@ -134,15 +161,45 @@ mod tests {
     #[test]
     fn failure_keeps_the_old_value_and_says_why() {
         let old = entry(Some(400));
-        let after = apply(Some(&old), "FR", Err(FetchError::Status { code: 500, retry_after_secs: None }), NOW);
-        assert_eq!((after.grams_per_kwh, after.fetched_at), (Some(40.0), Some(NOW - 400)));
+        let after = apply(
+            Some(&old),
+            "FR",
+            Err(FetchError::Status {
+                code: 500,
+                retry_after_secs: None,
+            }),
+            NOW,
+        );
+        assert_eq!(
+            (after.grams_per_kwh, after.fetched_at),
+            (Some(40.0), Some(NOW - 400))
+        );
         assert_eq!(after.last_error.as_deref(), Some("zone FR: HTTP 500"));
         assert_eq!(after.retry_after, None);
 
-        let limited = apply(Some(&old), "FR", Err(FetchError::Status { code: 429, retry_after_secs: Some(120) }), NOW);
+        let limited = apply(
+            Some(&old),
+            "FR",
+            Err(FetchError::Status {
+                code: 429,
+                retry_after_secs: Some(120),
+            }),
+            NOW,
+        );
         assert_eq!(limited.retry_after, Some(NOW + 120));
-        let limited = apply(None, "FR", Err(FetchError::Status { code: 429, retry_after_secs: None }), NOW);
-        assert_eq!((limited.grams_per_kwh, limited.retry_after), (None, Some(NOW + 60)));
+        let limited = apply(
+            None,
+            "FR",
+            Err(FetchError::Status {
+                code: 429,
+                retry_after_secs: None,
+            }),
+            NOW,
+        );
+        assert_eq!(
+            (limited.grams_per_kwh, limited.retry_after),
+            (None, Some(NOW + 60))
+        );
     }
 
     #[test]
@@ -156,7 +213,10 @@ mod tests {
             is_estimated: Some(false),
         };
         let after = apply(Some(&old), "FR", Ok(latest), NOW);
-        assert_eq!((after.grams_per_kwh, after.fetched_at, after.last_error), (Some(55.0), Some(NOW), None));
+        assert_eq!(
+            (after.grams_per_kwh, after.fetched_at, after.last_error),
+            (Some(55.0), Some(NOW), None)
+        );
         assert_eq!(after.emission_factor_type.as_deref(), Some("lifecycle"));
     }
 }

@@ -19,11 +19,16 @@ pub struct Latest {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FetchError {
     /// A non-2xx answer; `retry_after_secs` from a 429's Retry-After.
-    Status { code: u16, retry_after_secs: Option<i64> },
+    Status {
+        code: u16,
+        retry_after_secs: Option<i64>,
+    },
     Timeout,
     Transport(String),
     Malformed(String),
-    NoToken { env: String },
+    NoToken {
+        env: String,
+    },
 }
 
 impl FetchError {
@@ -32,7 +37,10 @@ impl FetchError {
             FetchError::Status { code: 401, .. } => {
                 format!("zone {zone}: HTTP 401 (token not accepted for this zone)")
             }
-            FetchError::Status { code: 429, retry_after_secs } => format!(
+            FetchError::Status {
+                code: 429,
+                retry_after_secs,
+            } => format!(
                 "zone {zone}: HTTP 429 (rate limited{})",
                 retry_after_secs.map_or(String::new(), |s| format!(", retry after {s}s"))
             ),
@@ -68,7 +76,12 @@ pub fn agent(timeout_secs: i64) -> ureq::Agent {
         .into()
 }
 
-pub fn fetch_latest(agent: &ureq::Agent, base_url: &str, zone: &str, token: &Token) -> Result<Latest, FetchError> {
+pub fn fetch_latest(
+    agent: &ureq::Agent,
+    base_url: &str,
+    zone: &str,
+    token: &Token,
+) -> Result<Latest, FetchError> {
     let url = format!("{base_url}/carbon-intensity/latest");
     let response = agent
         .get(&url)
@@ -86,14 +99,18 @@ pub fn fetch_latest(agent: &ureq::Agent, base_url: &str, zone: &str, token: &Tok
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<i64>().ok());
-        return Err(FetchError::Status { code, retry_after_secs });
+        return Err(FetchError::Status {
+            code,
+            retry_after_secs,
+        });
     }
     let mut body = response.into_body();
     let text = body.read_to_string().map_err(|e| match e {
         ureq::Error::Timeout(_) => FetchError::Timeout,
         other => FetchError::Malformed(transport_text(&other)),
     })?;
-    let parsed: Body = serde_json::from_str(&text).map_err(|e| FetchError::Malformed(e.to_string()))?;
+    let parsed: Body =
+        serde_json::from_str(&text).map_err(|e| FetchError::Malformed(e.to_string()))?;
     if !parsed.carbon_intensity.is_finite() || parsed.carbon_intensity < 0.0 {
         return Err(FetchError::Malformed(format!(
             "carbonIntensity {} is not a non-negative number",

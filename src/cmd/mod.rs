@@ -16,7 +16,10 @@ use crate::policy::{rank, CpuObservation, Observation, Policy};
 
 /// Runs a command's async body on a single-threaded runtime, bounded by TICK_TIMEOUT so a hung
 /// API server cannot hang the CronJob.
-pub fn block_on_bounded<T>(connect: &Connect, body: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+pub fn block_on_bounded<T>(
+    connect: &Connect,
+    body: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -24,14 +27,20 @@ pub fn block_on_bounded<T>(connect: &Connect, body: impl Future<Output = Result<
     let limit = Duration::from_secs(connect.tick_timeout_secs as u64);
     runtime.block_on(async {
         tokio::time::timeout(limit, body).await.unwrap_or_else(|_| {
-            Err(Error::Timeout { limit: format_secs(connect.tick_timeout_secs) })
+            Err(Error::Timeout {
+                limit: format_secs(connect.tick_timeout_secs),
+            })
         })
     })
 }
 
 pub fn cpu_json(cpu: &CpuObservation) -> Value {
     match cpu {
-        CpuObservation::Known { average, max, nodes } => {
+        CpuObservation::Known {
+            average,
+            max,
+            nodes,
+        } => {
             json!({"average": round1(*average), "max": round1(*max), "nodes": nodes})
         }
         CpuObservation::Missing { reason } => json!({"missing": reason}),
@@ -43,7 +52,11 @@ pub fn carbon_json(obs: &Observation, settings: &Settings, policy: &Policy, now:
     rank(obs, policy, now)
         .iter()
         .map(|r| {
-            let zone = settings.regions.iter().find(|x| x.name == r.name).map(|x| x.zone.clone());
+            let zone = settings
+                .regions
+                .iter()
+                .find(|x| x.name == r.name)
+                .map(|x| x.zone.clone());
             json!({"region": r.name, "zone": zone, "gramsPerKwh": r.grams})
         })
         .collect()

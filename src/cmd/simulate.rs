@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use crate::cli::{OutputFormat, SimulateArgs};
-use crate::config::{bad, count, percent, region_numbers, region_values, ConfigError, Connect, Settings};
+use crate::config::{
+    bad, count, percent, region_numbers, region_values, ConfigError, Connect, Settings,
+};
 use crate::error::Error;
 use crate::policy::{
     decide, rank, CarbonReading, CpuObservation, Observation, PolicyState, RegionObservation,
@@ -15,7 +17,11 @@ use crate::sample::sample_regions;
 /// Simulated ticks are this far apart, like the CronJob's schedule.
 const TICK_SECS: i64 = 60;
 
-pub fn run(settings: &Settings, _connect: &Connect, args: &SimulateArgs) -> Result<ExitCode, Error> {
+pub fn run(
+    settings: &Settings,
+    _connect: &Connect,
+    args: &SimulateArgs,
+) -> Result<ExitCode, Error> {
     let sim = simulate(settings, args, crate::clock::now())?;
     let text = match args.output {
         OutputFormat::Table => render::simulation_table(&sim),

@@ -13,7 +13,9 @@ use crate::render::{self, ActionView, RegionStatus, StatusReport};
 pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<ExitCode, Error> {
     let report = super::block_on_bounded(connect, gather(settings, connect, args.refresh))?;
     let text = match args.output {
-        OutputFormat::Table => render::status_table(&report, settings.log_format == LogFormat::Console),
+        OutputFormat::Table => {
+            render::status_table(&report, settings.log_format == LogFormat::Console)
+        }
         OutputFormat::Json => render::to_json(&report),
         OutputFormat::Yaml => render::to_yaml(&report),
     };
@@ -21,12 +23,17 @@ pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<
     Ok(ExitCode::SUCCESS)
 }
 
-async fn gather(settings: &Settings, connect: &Connect, refresh: bool) -> Result<StatusReport, Error> {
+async fn gather(
+    settings: &Settings,
+    connect: &Connect,
+    refresh: bool,
+) -> Result<StatusReport, Error> {
     let now = crate::clock::now();
     let cluster = Cluster::connect(connect).await?;
     let loaded = cluster.load_state(&settings.state_configmap).await?;
     let state = &loaded.state;
-    let observed = pipeline::observe(&cluster, settings, connect, &state.carbon, now, refresh).await?;
+    let observed =
+        pipeline::observe(&cluster, settings, connect, &state.carbon, now, refresh).await?;
     let policy = &settings.policy;
     let ranked = rank(&observed.observation, policy, now);
     let (next, _) = decide(&observed.observation, &state.policy, policy, now);
@@ -40,7 +47,9 @@ async fn gather(settings: &Settings, connect: &Connect, refresh: bool) -> Result
                 .view
                 .nodes
                 .iter()
-                .filter(|n| n.region.as_deref() == Some(r.name.as_str()) && n.counts(&[r.name.as_str()]))
+                .filter(|n| {
+                    n.region.as_deref() == Some(r.name.as_str()) && n.counts(&[r.name.as_str()])
+                })
                 .map(|n| n.name.as_str())
                 .collect();
             let cpus: Vec<f64> = observed
@@ -67,7 +76,8 @@ async fn gather(settings: &Settings, connect: &Connect, refresh: bool) -> Result
                 min: bounds.min,
                 max: bounds.max,
                 nodes: node_names.len(),
-                cpu: (!cpus.is_empty()).then(|| super::round1(cpus.iter().sum::<f64>() / cpus.len() as f64)),
+                cpu: (!cpus.is_empty())
+                    .then(|| super::round1(cpus.iter().sum::<f64>() / cpus.len() as f64)),
             }
         })
         .collect();
@@ -83,8 +93,16 @@ async fn gather(settings: &Settings, connect: &Connect, refresh: bool) -> Result
         hold_down: state.policy.hold_down,
         hold_cycles: policy.hold_cycles,
         cooldown_remaining_secs: state.policy.cooldown_left(policy, now),
-        last_scale: state.policy.last_scale.as_ref().map(|a| ActionView::new(a, now)),
-        last_heal: state.policy.last_heal.as_ref().map(|a| ActionView::new(a, now)),
+        last_scale: state
+            .policy
+            .last_scale
+            .as_ref()
+            .map(|a| ActionView::new(a, now)),
+        last_heal: state
+            .policy
+            .last_heal
+            .as_ref()
+            .map(|a| ActionView::new(a, now)),
         last_failure: state.last_failure.clone(),
         carbon_cache_ttl_secs: settings.carbon_cache_ttl_secs,
         next_tick: next,

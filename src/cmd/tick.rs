@@ -25,8 +25,14 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let tick_id = format!("{now}-{}", std::process::id());
     let cluster = Cluster::connect(connect).await?;
     let loaded = cluster.load_state(&settings.state_configmap).await?;
-    let observed = pipeline::observe(&cluster, settings, connect, &loaded.state.carbon, now, true).await?;
-    let (decision, policy_state) = decide(&observed.observation, &loaded.state.policy, &settings.policy, now);
+    let observed =
+        pipeline::observe(&cluster, settings, connect, &loaded.state.carbon, now, true).await?;
+    let (decision, policy_state) = decide(
+        &observed.observation,
+        &loaded.state.policy,
+        &settings.policy,
+        now,
+    );
     let observed_ms = started.elapsed().as_millis();
     let mut next = State {
         policy: policy_state,
@@ -49,7 +55,12 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
 
     if args.dry_run {
         println!("{}", decision.reason);
-        logging::event(log::Level::Info, &decision.reason, flag_for(settings, &decision.region), fields("dry_run"));
+        logging::event(
+            log::Level::Info,
+            &decision.reason,
+            flag_for(settings, &decision.region),
+            fields("dry_run"),
+        );
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -66,7 +77,9 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         }
     };
 
-    let (Some(region), Some(from), Some(to)) = (decision.region.clone(), decision.from, decision.to) else {
+    let (Some(region), Some(from), Some(to)) =
+        (decision.region.clone(), decision.from, decision.to)
+    else {
         logging::event(log::Level::Info, &decision.reason, None, fields("held"));
         return Ok(ExitCode::SUCCESS);
     };
@@ -80,22 +93,42 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let scaled = cluster.scale(&deployment.name, from, to).await;
     let failure = match &scaled {
         Ok(Scaled::Applied) => None,
-        Ok(Scaled::Changed(message)) => Some(format!("replicas changed since observed ({message})")),
+        Ok(Scaled::Changed(message)) => {
+            Some(format!("replicas changed since observed ({message})"))
+        }
         Err(e) => Some(e.to_string()),
     };
     if let Some(failure) = failure {
-        next.last_failure = Some(format!("{} {}: not applied: {failure}", to_rfc3339(now), decision.reason));
+        next.last_failure = Some(format!(
+            "{} {}: not applied: {failure}",
+            to_rfc3339(now),
+            decision.reason
+        ));
         if let Err(e) = cluster.save_state(&claimed, &next).await {
             log::warn!("could not record the failed scale in the state: {e}");
         }
-        let outcome = if scaled.is_ok() { "replicas_changed" } else { "scale_failed" };
-        logging::event(log::Level::Warn, &format!("{}: not applied: {failure}", decision.reason), None, fields(outcome));
+        let outcome = if scaled.is_ok() {
+            "replicas_changed"
+        } else {
+            "scale_failed"
+        };
+        logging::event(
+            log::Level::Warn,
+            &format!("{}: not applied: {failure}", decision.reason),
+            None,
+            fields(outcome),
+        );
         return scaled.map(|_| ExitCode::SUCCESS);
     }
     if let Err(e) = cluster.record_event(&deployment, &decision, now).await {
         log::warn!("scaled, but the Event was not recorded: {e}");
     }
-    logging::event(log::Level::Info, &decision.reason, flag_for(settings, &decision.region), fields("applied"));
+    logging::event(
+        log::Level::Info,
+        &decision.reason,
+        flag_for(settings, &decision.region),
+        fields("applied"),
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -29,7 +29,11 @@ impl Cluster {
         ]))
         .expect("a static JSON patch");
         match api
-            .patch_scale(deployment, &PatchParams::default(), &Patch::Json::<()>(patch))
+            .patch_scale(
+                deployment,
+                &PatchParams::default(),
+                &Patch::Json::<()>(patch),
+            )
             .await
         {
             Ok(_) => Ok(Scaled::Applied),
@@ -86,7 +90,10 @@ impl Cluster {
         api.create(&PostParams::default(), &event)
             .await
             .map(|_| ())
-            .map_err(Error::kube(format!("recording an Event on {}", deployment.name)))
+            .map_err(Error::kube(format!(
+                "recording an Event on {}",
+                deployment.name
+            )))
     }
 }
 

@@ -46,8 +46,9 @@ impl Cluster {
                     })?
             }
             (None, None) => Config::infer().await.map_err(|_| Error::NoCluster {
-                tried: "no --kubeconfig, no $KUBECONFIG, no ~/.kube/config, and not running in a pod"
-                    .into(),
+                tried:
+                    "no --kubeconfig, no $KUBECONFIG, no ~/.kube/config, and not running in a pod"
+                        .into(),
                 hint: HINT.into(),
             })?,
         };
@@ -55,7 +56,10 @@ impl Cluster {
     }
 
     fn from_config(mut config: Config, connect: &Connect) -> Result<Cluster, Error> {
-        let per_call = Duration::from_secs(connect.tick_timeout_secs.clamp(1, 15) as u64);
+        // A quarter of the tick's bound per call leaves time to record a failed write in the
+        // state before the whole tick is cut off.
+        let per_call =
+            Duration::from_millis((connect.tick_timeout_secs as u64 * 250).clamp(500, 10_000));
         config.connect_timeout = Some(per_call.min(Duration::from_secs(5)));
         config.read_timeout = Some(per_call);
         config.write_timeout = Some(per_call);

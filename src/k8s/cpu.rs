@@ -92,7 +92,11 @@ mod tests {
     }
 
     fn used(name: &str, cores: f64, age: i64) -> NodeUsage {
-        NodeUsage { name: name.into(), cores, timestamp: NOW - age }
+        NodeUsage {
+            name: name.into(),
+            cores,
+            timestamp: NOW - age,
+        }
     }
 
     #[test]
@@ -124,20 +128,36 @@ mod tests {
             used("g", 4.0, 10),
             used("h", 1.0, 181),
         ];
-        let (per_node, cpu) = cluster_cpu(&nodes, &usage, &["denmark", "france", "latvia"], NOW, 180);
+        let (per_node, cpu) =
+            cluster_cpu(&nodes, &usage, &["denmark", "france", "latvia"], NOW, 180);
         assert_eq!(
             per_node,
-            vec![("a".to_string(), Some(50.0)), ("b".to_string(), Some(90.0)), ("h".to_string(), None)]
+            vec![
+                ("a".to_string(), Some(50.0)),
+                ("b".to_string(), Some(90.0)),
+                ("h".to_string(), None)
+            ]
         );
-        assert_eq!(cpu, CpuObservation::Known { average: 70.0, max: 90.0, nodes: 2 });
+        assert_eq!(
+            cpu,
+            CpuObservation::Known {
+                average: 70.0,
+                max: 90.0,
+                nodes: 2
+            }
+        );
     }
 
     #[test]
     fn no_fresh_samples_or_no_nodes_is_missing_with_a_hint() {
         let nodes = vec![node("a", Some("denmark"))];
         let (_, cpu) = cluster_cpu(&nodes, &[used("a", 1.0, 500)], &["denmark"], NOW, 180);
-        assert!(matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("kubectl top nodes")));
+        assert!(
+            matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("kubectl top nodes"))
+        );
         let (_, cpu) = cluster_cpu(&[], &[], &["denmark"], NOW, 180);
-        assert!(matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("no ready")));
+        assert!(
+            matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("no ready"))
+        );
     }
 }

@@ -47,7 +47,8 @@ impl Cluster {
     ) -> Result<ClusterView, Error> {
         let selector = format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label);
         let nodes_api: Api<Node> = Api::all(self.client.clone());
-        let deployments_api: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
+        let deployments_api: Api<Deployment> =
+            Api::namespaced(self.client.clone(), &self.namespace);
         let params = ListParams::default().labels(&selector);
         let metrics = async {
             match connect.cpu_source {
@@ -75,7 +76,11 @@ impl Cluster {
         let (node_cpu, cpu) = match (connect.cpu_source, usage) {
             (CpuSource::Simulated(pct), _) => (
                 Vec::new(),
-                CpuObservation::Known { average: pct, max: pct, nodes: 0 },
+                CpuObservation::Known {
+                    average: pct,
+                    max: pct,
+                    nodes: 0,
+                },
             ),
             (CpuSource::Metrics, Ok(usage)) => {
                 cluster_cpu(&nodes, &usage, &regions, now, connect.metrics_max_age_secs)
@@ -96,12 +101,21 @@ impl Cluster {
                     name: name.clone(),
                     uid: d.metadata.uid.clone(),
                     replicas: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-                    ready: d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+                    ready: d
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.ready_replicas)
+                        .unwrap_or(0),
                 });
                 (r.name.clone(), view)
             })
             .collect();
-        Ok(ClusterView { nodes, node_cpu, cpu, deployments })
+        Ok(ClusterView {
+            nodes,
+            node_cpu,
+            cpu,
+            deployments,
+        })
     }
 
     /// NodeMetrics, or why they are unavailable (metrics-server absent, forbidden, failing).
@@ -146,7 +160,11 @@ fn node_facts(node: &Node, region_label: &str) -> NodeFacts {
         name: node.metadata.name.clone().unwrap_or_default(),
         region: labels.and_then(|l| l.get(region_label)).cloned(),
         ready,
-        cordoned: node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false),
+        cordoned: node
+            .spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false),
         control_plane: labels.is_some_and(|l| l.contains_key(CONTROL_PLANE_LABEL)),
         allocatable_cores: node
             .status

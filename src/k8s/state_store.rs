@@ -16,7 +16,7 @@ pub struct Loaded {
 }
 
 pub enum Saved {
-    Won(ConfigMap),
+    Won(Box<ConfigMap>),
     /// Someone wrote the state since it was read: another tick won this round.
     Lost,
 }
@@ -42,13 +42,14 @@ impl Cluster {
                 })
             }
         };
-        let state = State::from_data(&object.data.clone().unwrap_or_default()).map_err(|source| {
-            Error::StateDamaged {
-                namespace: self.namespace.clone(),
-                name: name.into(),
-                source,
-            }
-        })?;
+        let state =
+            State::from_data(&object.data.clone().unwrap_or_default()).map_err(|source| {
+                Error::StateDamaged {
+                    namespace: self.namespace.clone(),
+                    name: name.into(),
+                    source,
+                }
+            })?;
         Ok(Loaded { state, object })
     }
 
@@ -58,8 +59,12 @@ impl Cluster {
         object.data = Some(state.to_data());
         object.metadata.managed_fields = None;
         let name = object.metadata.name.clone().unwrap_or_default();
-        match self.configmaps().replace(&name, &PostParams::default(), &object).await {
-            Ok(saved) => Ok(Saved::Won(saved)),
+        match self
+            .configmaps()
+            .replace(&name, &PostParams::default(), &object)
+            .await
+        {
+            Ok(saved) => Ok(Saved::Won(Box::new(saved))),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(Saved::Lost),
             Err(e) => Err(Error::Kube {
                 what: format!("writing state ConfigMap {}/{name}", self.namespace),

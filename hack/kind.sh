@@ -119,18 +119,15 @@ cmd_secret() {
     die "set ${missing[*]} to your ElectricityMaps token(s) for those zones, e.g. export ${missing[0]}=...; nothing was created"
   fi
   # The tokens go through a private temporary file, never the command line (visible in ps).
-  local env_file
-  env_file="$(mktemp)"
-  chmod 600 "$env_file"
-  trap 'rm -f "$env_file"' EXIT
+  ENV_FILE="$(mktemp)"
+  trap 'rm -f "$ENV_FILE"' EXIT
+  chmod 600 "$ENV_FILE"
   for r in "${REGIONS[@]}"; do
     var="$(upper "$r")_TOKEN"
-    printf '%s=%s\n' "$r" "${!var}" >>"$env_file"
+    printf '%s=%s\n' "$r" "${!var}" >>"$ENV_FILE"
   done
   kc -n "$NAMESPACE" create secret generic electricitymap-secret \
-    --from-env-file="$env_file" --dry-run=client -o yaml | kc apply -f -
-  rm -f "$env_file"
-  trap - EXIT
+    --from-env-file="$ENV_FILE" --dry-run=client -o yaml | kc apply -f -
 }
 
 cmd_deploy() {

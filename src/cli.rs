@@ -30,7 +30,7 @@ pub enum Command {
     Tick(TickArgs),
     /// Show regions, carbon, replicas, CPU, holds, cooldown and the last action (reads only).
     Status(StatusArgs),
-    /// Show what a tick would decide, writing nothing (offline sample when no cluster is configured).
+    /// Show what ticks at a given CPU would decide, writing nothing (live cluster read-only, else a built-in sample).
     Simulate(SimulateArgs),
 }
 
@@ -131,12 +131,12 @@ pub struct SimulateArgs {
     /// Replicas per region, overriding the sample, e.g. latvia=1.
     #[arg(long, value_name = "REGION=N,...")]
     pub replicas: Option<String>,
-    /// Consecutive ticks already seen above the up-threshold.
-    #[arg(long, value_name = "N", default_value = "0")]
-    pub hold_up: String,
-    /// Consecutive ticks already seen below the down-threshold.
-    #[arg(long, value_name = "N", default_value = "0")]
-    pub hold_down: String,
+    /// Consecutive ticks already seen above the up-threshold [default: the state's, or 0].
+    #[arg(long, value_name = "N")]
+    pub hold_up: Option<String>,
+    /// Consecutive ticks already seen below the down-threshold [default: the state's, or 0].
+    #[arg(long, value_name = "N")]
+    pub hold_down: Option<String>,
     /// Ticks to run at that CPU, one minute apart [default: HOLD_CYCLES, so the action shows].
     #[arg(long, value_name = "N")]
     pub ticks: Option<String>,

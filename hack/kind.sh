@@ -145,9 +145,16 @@ cmd_tick() {
   local job
   job="carbonctl-manual-$(date +%s)"
   kc -n "$NAMESPACE" create job --from=cronjob/carbonctl "$job"
-  kc -n "$NAMESPACE" wait --for=condition=complete --timeout=90s "job/$job" ||
-    echo "warning: job $job did not complete; its log follows" >&2
-  kc -n "$NAMESPACE" logs "job/$job"
+  # The Job ends within its 50s deadline either way; wait for success or failure.
+  local status=""
+  for _ in $(seq 1 45); do
+    status="$(kc -n "$NAMESPACE" get "job/$job" -o jsonpath='{.status.succeeded}{.status.failed}')"
+    [[ -z "$status" ]] || break
+    sleep 2
+  done
+  kc -n "$NAMESPACE" logs "job/$job" || true
+  kc -n "$NAMESPACE" get "job/$job" -o jsonpath='{.status.succeeded}' | grep -q 1 ||
+    die "tick $job did not succeed; see: kubectl --context $CONTEXT -n $NAMESPACE describe job/$job"
 }
 
 hot_pod_manifest() {

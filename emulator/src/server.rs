@@ -116,6 +116,9 @@ fn malformed() -> Response {
     }
 }
 
+/// Request log entries kept; the oldest tenth is dropped when it is full.
+const LOG_LIMIT: usize = 100_000;
+
 /// One request, start to finish; None means "drop the connection".
 pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
     if req.path == "/_emulator" || req.path.starts_with("/_emulator/") {
@@ -145,7 +148,13 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
         record.user = user(shared, &req, allow_anonymous).map(String::from);
     }
     record.status = response.as_ref().map_or(0, |r| r.status);
-    shared.log().push(record);
+    let mut log = shared.log();
+    if log.len() >= LOG_LIMIT {
+        // A demo left running must not grow without bound; tests clear the log long before.
+        log.drain(..LOG_LIMIT / 10);
+    }
+    log.push(record);
+    drop(log);
     response
 }
 

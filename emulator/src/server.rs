@@ -127,6 +127,8 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
     let time = clock::rfc3339_millis(SystemTime::now());
     let target = (!is_carbon(&req.path)).then(|| route::resolve(&req.path));
     let access = target.as_ref().map(|t| route::access(&req, t));
+    let allow_anonymous = shared.world().allow_anonymous;
+    let user = user(shared, &req, allow_anonymous);
     let fault = shared.faults().take(&req.method, &req.path);
     let response = match fault {
         None => Some(answer(shared, &req, target.as_ref())),
@@ -137,15 +139,14 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
         Some(FaultKind::Drop) => None,
         Some(FaultKind::Malformed) => Some(malformed()),
         Some(FaultKind::Status(code)) => Some(match &access {
-            Some(access) => ApiError::for_code(code, access).into(),
+            Some(access) => ApiError::for_code(code, access, user.unwrap_or(USER)).into(),
             None => carbon::fault(code),
         }),
     };
     let mut record = RequestRecord::new(&req.method, &req.path, &req.query, time);
     if let Some(access) = &access {
-        let allow_anonymous = shared.world().allow_anonymous;
         record = record.with_access(access);
-        record.user = user(shared, &req, allow_anonymous).map(String::from);
+        record.user = user.map(String::from);
     }
     record.status = response.as_ref().map_or(0, |r| r.status);
     let mut log = shared.log();

@@ -151,14 +151,14 @@ impl ApiError {
         }))
     }
 
-    /// The error the API server would send with this status code for a request on `gr`/`name`
-    /// by `verb`, used by injected faults so clients see realistic bodies.
-    pub fn for_code(code: u16, access: &Access) -> ApiError {
+    /// The error the API server would send with this status code for `user`'s request,
+    /// used by injected faults so clients see realistic bodies.
+    pub fn for_code(code: u16, access: &Access, user: &str) -> ApiError {
         let gr = access.resource;
         let name = access.name.as_str();
         match code {
             401 => ApiError::unauthorized(),
-            403 => ApiError::new(403, "Forbidden", access.forbidden_message())
+            403 => ApiError::new(403, "Forbidden", access.forbidden_message(user))
                 .with_details(gr.map(|gr| gr.details(name)).unwrap_or_else(|| json!({}))),
             404 => match gr {
                 Some(gr) if !name.is_empty() => ApiError::not_found(gr, name),
@@ -247,9 +247,9 @@ pub struct Access {
 }
 
 impl Access {
-    /// The authorizer's wording, with the kubeconfig user the emulator writes.
-    fn forbidden_message(&self) -> String {
-        let user = format!("User \"{}\"", crate::server::USER);
+    /// The authorizer's wording.
+    fn forbidden_message(&self, user: &str) -> String {
+        let user = format!("User \"{user}\"");
         let Some(gr) = self.resource else {
             return format!(
                 "forbidden: {user} cannot {} path \"{}\"",
@@ -322,7 +322,7 @@ mod tests {
             name: "nginx-france".into(),
             path: "/apis/apps/v1/namespaces/default/deployments/nginx-france/scale".into(),
         };
-        let e = ApiError::for_code(403, &access);
+        let e = ApiError::for_code(403, &access, "kube-emulator");
         assert_eq!(e.reason, "Forbidden");
         assert_eq!(
             e.message,
@@ -340,15 +340,18 @@ mod tests {
             name: String::new(),
             path: "/api".into(),
         };
-        let too_many = ApiError::for_code(429, &access);
+        let too_many = ApiError::for_code(429, &access, "kube-emulator");
         assert_eq!(too_many.retry_after, Some(1));
         assert_eq!(too_many.body()["reason"], "TooManyRequests");
-        assert_eq!(ApiError::for_code(500, &access).reason, "InternalError");
-        assert_eq!(ApiError::for_code(503, &access).code, 503);
         assert_eq!(
-            ApiError::for_code(403, &access).message,
-            "forbidden: User \"kube-emulator\" cannot get path \"/api\""
+            ApiError::for_code(500, &access, "u").reason,
+            "InternalError"
         );
-        assert_eq!(ApiError::for_code(418, &access).body()["code"], 418);
+        assert_eq!(ApiError::for_code(503, &access, "u").code, 503);
+        assert_eq!(
+            ApiError::for_code(403, &access, "system:anonymous").message,
+            "forbidden: User \"system:anonymous\" cannot get path \"/api\""
+        );
+        assert_eq!(ApiError::for_code(418, &access, "u").body()["code"], 418);
     }
 }

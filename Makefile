@@ -1,7 +1,7 @@
 # carbonctl: common tasks. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: build release test lint fmt demo clean
+.PHONY: build release test lint fmt demo demo-cluster clean
 .PHONY: check-manifests release-static image kind-up kind-load metrics-server secret deploy tick-now unload logs kind-down
 
 build:
@@ -23,6 +23,11 @@ fmt:
 # The rule on the built-in sample cluster: no cluster, no token needed.
 demo:
 	$(CARGO) run --release -p carbonctl -- simulate --cpu 80
+
+# The README walkthrough: kube-emulator's demo cluster, three ticks at 85% CPU, kubectl and status.
+demo-cluster:
+	$(CARGO) build --workspace
+	BIN_DIR=target/debug scripts/emulator-walkthrough.sh
 
 clean:
 	$(CARGO) clean

@@ -2,7 +2,7 @@
 CARGO ?= cargo
 
 .PHONY: build release test lint fmt demo demo-cluster clean
-.PHONY: check-manifests release-static image kind-up kind-load metrics-server secret deploy tick-now unload logs kind-down
+.PHONY: check-manifests release-static image kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down
 
 build:
 	$(CARGO) build --workspace
@@ -70,5 +70,7 @@ unload:
 	hack/kind.sh unload $(REGION)
 logs:
 	hack/kind.sh logs
+kind-status:
+	hack/kind.sh status
 kind-down:
 	hack/kind.sh down

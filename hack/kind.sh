@@ -13,6 +13,7 @@
 #   hack/kind.sh unload [REGION]     delete the hot pods (all, or one region's)
 #   hack/kind.sh hot-pod REGION      print the hot-REGION pod manifest (used by the checks)
 #   hack/kind.sh logs                print each finished tick's log lines as they come (Ctrl-C stops)
+#   hack/kind.sh status              nodes and their CPU, the Deployments' replicas, ticks, scale events
 #   hack/kind.sh down                delete the cluster
 #
 # Environment: KIND_CLUSTER (carbonctl), IMAGE (carbonctl:<version in Cargo.toml>), NAMESPACE
@@ -252,6 +253,17 @@ cmd_logs() {
   done
 }
 
+cmd_status() {
+  need_cluster
+  kc get nodes -L region
+  kc top nodes || echo "(no node metrics yet: make metrics-server, then wait a minute)"
+  kc -n "$NAMESPACE" get deployments -L region
+  kc -n "$NAMESPACE" get cronjobs,jobs -l app.kubernetes.io/name=carbonctl
+  echo "recent scale events:"
+  kc -n "$NAMESPACE" get events --field-selector involvedObject.kind=Deployment \
+    --sort-by=.lastTimestamp | tail -n 5
+}
+
 cmd_down() {
   need kind "see https://kind.sigs.k8s.io/docs/user/quick-start/#installation"
   kind delete cluster --name "$CLUSTER"
@@ -275,6 +287,7 @@ main() {
       hot_pod_manifest "$1"
       ;;
     logs) cmd_logs ;;
+    status) cmd_status ;;
     down) cmd_down ;;
     *)
       sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2

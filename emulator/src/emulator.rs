@@ -101,7 +101,8 @@ impl Emulator {
         kubeconfig::write(path, &self.base_url(), &self.shared.token)
     }
 
-    fn deployment(&self, ns: &str, name: &str) -> Option<Value> {
+    /// The whole Deployment object (spec, status, resourceVersion, generation).
+    pub fn deployment(&self, ns: &str, name: &str) -> Option<Value> {
         self.shared.world().get(&DEPLOYMENTS, ns, name).cloned()
     }
 
@@ -116,8 +117,9 @@ impl Emulator {
         Some(d["status"]["readyReplicas"].as_i64().unwrap_or(0) as i32)
     }
 
-    /// A change from outside the client under test (a human, HPA): bumps resourceVersion.
-    /// Panics if the Deployment does not exist, since that is a mistake in the test.
+    /// A change from outside the client under test (a human, HPA). Like any write it bumps
+    /// resourceVersion and generation, unless the count is unchanged (a no-op, as on a real
+    /// server). Panics if the Deployment does not exist, since that is a mistake in the test.
     pub fn set_replicas(&self, ns: &str, deployment: &str, n: i32) {
         self.shared
             .world()
@@ -217,14 +219,22 @@ impl Emulator {
         self.shared.world().carbon.insert(zone.to_string(), grams);
     }
 
-    /// core/v1 Events in a namespace, in name order.
+    /// core/v1 Events in a namespace, oldest write first (generated names sort randomly).
     pub fn events(&self, ns: &str) -> Vec<Value> {
-        self.shared
+        let mut events: Vec<Value> = self
+            .shared
             .world()
             .list(&EVENTS, Some(ns), &Selector::default())
             .into_iter()
             .cloned()
-            .collect()
+            .collect();
+        events.sort_by_key(|e| {
+            e["metadata"]["resourceVersion"]
+                .as_str()
+                .and_then(|rv| rv.parse::<u64>().ok())
+                .unwrap_or(0)
+        });
+        events
     }
 
     pub fn inject_fault(&self, fault: Fault) {

@@ -471,9 +471,16 @@ fn events_with_generate_name() {
         .as_str()
         .unwrap()
         .starts_with("nginx-france."));
-    client.send("POST", path, "application/json", &event);
+    let mut second = event.clone();
+    second["reason"] = "ScaledDown".into();
+    client.send("POST", path, "application/json", &second);
     assert_eq!(names(&client.get(path).json()).len(), 2);
-    assert_eq!(emu.events("default").len(), 2);
+    let reasons: Vec<_> = emu
+        .events("default")
+        .iter()
+        .map(|e| e["reason"].clone())
+        .collect();
+    assert_eq!(reasons, ["ScaledUp", "ScaledDown"], "oldest first");
     assert!(emu.events("kube-system").is_empty());
 }
 
@@ -715,6 +722,14 @@ fn library_changes_are_visible_over_http() {
     emu.set_ready_replicas("default", "nginx-denmark", 4);
     assert_eq!(emu.ready_replicas("default", "nginx-denmark"), Some(4));
     assert_eq!(emu.replicas("default", "nginx-mars"), None);
+    let generation =
+        emu.deployment("default", "nginx-denmark").unwrap()["metadata"]["generation"].clone();
+    emu.set_replicas("default", "nginx-denmark", 4);
+    assert_eq!(
+        emu.deployment("default", "nginx-denmark").unwrap()["metadata"]["generation"],
+        generation,
+        "no-op"
+    );
 
     emu.put_configmap(
         "default",

@@ -99,10 +99,10 @@ pub fn handle(world: &World, req: &Request) -> Response {
         );
     };
     if !zones.iter().any(|z| z == "*" || *z == zone) {
-        return error(
+        // The service's wording for a token whose plan does not include the zone.
+        return Response::json(
             401,
-            "Unauthorized",
-            &format!("The provided token does not give access to zone '{zone}'. See your plan on https://portal.electricitymaps.com for the zones it includes."),
+            &json!({"error": format!("Request unauthorized for zoneKey={zone},requestType=latest,dataType=carbon-intensity.")}),
         );
     }
     let factor = req
@@ -170,7 +170,12 @@ mod tests {
     fn tokens_are_checked_per_zone() {
         let world = World::from_seed(&Seed::demo()).unwrap();
         assert_eq!(get(&world, "zone=FR", Some("demo-fr")).0, 200);
-        assert_eq!(get(&world, "zone=DK", Some("demo-fr")).0, 401);
+        let (status, body) = get(&world, "zone=DK", Some("demo-fr"));
+        assert_eq!(status, 401);
+        assert_eq!(
+            body["error"],
+            "Request unauthorized for zoneKey=DK,requestType=latest,dataType=carbon-intensity."
+        );
         let (status, body) = get(&world, "zone=FR", Some("wrong"));
         assert_eq!(
             (status, body["error"].as_str()),

@@ -38,17 +38,20 @@ fn main() -> anyhow::Result<()> {
     if let Some(path) = &cli.kubeconfig {
         emulator.write_kubeconfig(path)?;
     }
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", emulator.base_url())?;
-    writeln!(
-        out,
-        "ElectricityMaps API: {} (auth-token header)",
+    let mut banner = format!(
+        "{}\nElectricityMaps API: {} (auth-token header)\n",
+        emulator.base_url(),
         emulator.carbon_base_url()
-    )?;
+    );
     if cli.seed == "demo" {
-        writeln!(out, "demo carbon token: demo-token")?;
+        banner.push_str("demo carbon token: demo-token\n");
     }
-    out.flush().context("cannot write to stdout")?;
+    // One write: a reader that stops after the first line (`| head -1`) cannot make a later
+    // line fail with a broken pipe and take the server down.
+    let mut out = std::io::stdout().lock();
+    out.write_all(banner.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
     drop(out);
     loop {
         std::thread::park();

@@ -2,7 +2,7 @@
 CARGO ?= cargo
 
 .PHONY: build release test lint fmt demo demo-cluster clean
-.PHONY: check-manifests release-static image kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down
+.PHONY: check-manifests release-static image kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down deploy-smoke
 
 build:
 	$(CARGO) build --workspace
@@ -16,6 +16,7 @@ lint:
 
 test: lint check-manifests
 	$(CARGO) test --workspace
+	hack/deploy-smoke.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -40,6 +41,11 @@ MUSL_TARGET ?= x86_64-unknown-linux-musl
 # Schema validation (Kubernetes 1.33), checkov, cross-file consistency, shellcheck, hadolint.
 check-manifests:
 	hack/check-manifests.sh
+
+# The CronJob as rendered (its args, settings and Secret keys) run twice against the emulator.
+deploy-smoke:
+	$(CARGO) build --workspace
+	hack/deploy-smoke.sh
 
 # The static binary the image ships; ring's C code needs musl-gcc (Debian: musl-tools).
 release-static:

@@ -14,10 +14,9 @@ cd "$(dirname "$0")/.."
 
 # The Kubernetes version carbonctl targets (k8s-openapi feature v1_33).
 K8S_VERSION=1.33.0
-TOOLS=target/manifest-tools
-VENV="$TOOLS/venv"
+# shellcheck source=hack/tools-venv.sh
+source hack/tools-venv.sh
 OUT="$TOOLS/out"
-PY="${PYTHON:-python3}"
 
 passed=0
 failed=0
@@ -43,29 +42,6 @@ run() {
     printf 'FAIL %s\n' "$name"
     sed 's/^/       /' "$log"
   fi
-}
-
-ensure_tools() {
-  local want
-  want="$("$PY" - <<'EOF'
-import hashlib, sys
-h = hashlib.sha256()
-for p in ("hack/manifest-tools.txt", "hack/manifest-tools.lock"):
-    h.update(open(p, "rb").read())
-print(h.hexdigest(), sys.version.split()[0])
-EOF
-)" || die "$PY is needed to run the manifest checks"
-  if [[ -x "$VENV/bin/python" && "$(cat "$VENV/.stamp" 2>/dev/null)" == "$want" ]]; then
-    return 0
-  fi
-  echo "installing the pinned checkers into $VENV (once)..."
-  rm -rf "$VENV"
-  mkdir -p "$TOOLS"
-  "$PY" -m venv "$VENV" ||
-    die "could not create a Python venv; on Debian/Ubuntu: apt-get install python3-venv"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet \
-    -r hack/manifest-tools.txt || die "pip could not install hack/manifest-tools.txt"
-  printf '%s\n' "$want" >"$VENV/.stamp"
 }
 
 # checkov_clean FILE...: checkov finds no failed check, parses everything, and every skip is
@@ -156,7 +132,7 @@ main() {
   done < <(find . \( -path ./target -o -path ./.git -o -name node_modules \) -prune -o \
     -type f -name '*.sh' -print | sort)
   scripts+=(.ci/run)
-  run "shellcheck: ${#scripts[@]} scripts" shellcheck "${scripts[@]}"
+  run "shellcheck: ${#scripts[@]} scripts" shellcheck -x "${scripts[@]}"
   run "hadolint: Dockerfile" hadolint_dockerfile
 
   echo "check-manifests took $((SECONDS - start))s"

@@ -9,6 +9,7 @@ mod carbon;
 mod clock;
 mod emulator;
 mod faults;
+mod fields;
 mod http;
 mod k8s;
 mod kubeconfig;

@@ -390,6 +390,26 @@ fn create_and_get_events() {
             k.label
         );
         assert!(out.contains("New size: 3; reason: cleanest region"));
+
+        // describe finds a Deployment's events by field selector, uid included.
+        let uid = s.emu.deployment("default", "nginx-france").unwrap()["metadata"]["uid"].clone();
+        let mut event: Value = serde_json::from_str(EVENT).unwrap();
+        event["involvedObject"]["uid"] = uid;
+        event["reason"] = "CarbonAware".into();
+        let file = s.file("event-with-uid.json", &event.to_string());
+        s.ok(&k, &["create", "-f", &file]);
+        let out = s.ok(&k, &["describe", "deploy", "nginx-france"]);
+        let events = &out[out.find("Events:").expect("describe prints Events")..];
+        assert!(events.contains("CarbonAware"), "{}: {events}", k.label);
+        assert!(
+            !events.contains("SuccessfulRescale"),
+            "events without the uid do not match: {events}"
+        );
+        let out = s.ok(
+            &k,
+            &["get", "events", "--field-selector", "reason=CarbonAware"],
+        );
+        assert_eq!(rows(&out).len(), 1, "{}: {out}", k.label);
     }
 }
 

@@ -11,6 +11,7 @@ pub mod table;
 
 use serde_json::{json, Value};
 
+use crate::fields::FieldSelector;
 use crate::http::{Request, Response};
 use crate::patch::{self, PatchError, PatchType};
 use crate::protobuf;
@@ -137,16 +138,18 @@ fn get(world: &World, req: &Request, call: &Call, name: &str) -> Result<Response
 fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError> {
     let selector = Selector::parse(&req.param("labelSelector").unwrap_or_default())
         .map_err(ApiError::bad_request)?;
-    if req.param("fieldSelector").is_some_and(|f| !f.is_empty()) {
-        return Err(ApiError::bad_request(
-            "field selectors are not supported by kube-emulator",
-        ));
-    }
+    let fields = FieldSelector::parse(
+        call.def.id,
+        call.def.kind,
+        &req.param("fieldSelector").unwrap_or_default(),
+    )
+    .map_err(ApiError::bad_request)?;
     if call.def.id == ResourceId::NodeMetrics {
         return Ok(Response::ok(&metrics::list(world, &selector)));
     }
     let ns = (!call.all_namespaces).then_some(call.ns);
-    let objects = world.list(call.def, ns, &selector);
+    let mut objects = world.list(call.def, ns, &selector);
+    objects.retain(|o| fields.matches(o));
     if table::wanted(req) {
         if let Some(t) = table::render(call.def, &objects, world.resource_version()) {
             return Ok(Response::ok(&t));

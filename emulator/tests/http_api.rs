@@ -800,3 +800,43 @@ fn seed_files_describe_custom_clusters() {
             .is_err()
     );
 }
+
+#[test]
+fn concurrent_writers_with_the_same_resource_version_have_one_winner() {
+    let (emu, client) = demo();
+    emu.put_configmap(
+        "default",
+        "claim",
+        BTreeMap::from([("owner".into(), "none".into())]),
+    );
+    let current = client.get(&format!("{CMS}/claim")).json();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let mut next = current.clone();
+                next["data"]["owner"] = format!("tick-{i}").into();
+                let client = Client::new(&emu);
+                scope.spawn(move || {
+                    client
+                        .send("PUT", &format!("{CMS}/claim"), "application/json", &next)
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_ne!(
+        emu.configmap_data("default", "claim").unwrap()["owner"],
+        "none"
+    );
+}

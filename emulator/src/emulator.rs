@@ -133,7 +133,8 @@ impl Emulator {
         self.shared.world().allow_anonymous = on;
     }
 
-    /// When off, Deployments' readyReplicas stay where they are until `set_ready_replicas`.
+    /// When off, Deployments' readyReplicas stay where they are until `set_ready_replicas`
+    /// (a scale-down still lowers them to the new count, since it removes pods).
     pub fn set_auto_ready(&self, on: bool) {
         self.shared.world().auto_ready = on;
     }

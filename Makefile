@@ -52,7 +52,7 @@ release-static:
 	@command -v musl-gcc >/dev/null 2>&1 || { echo "musl-gcc is missing: apt-get install musl-tools" >&2; exit 1; }
 	rustup target add $(MUSL_TARGET)
 	$(CARGO) build --release --target $(MUSL_TARGET) -p carbonctl
-	@ls -l target/$(MUSL_TARGET)/release/carbonctl
+	@ls -l $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/carbonctl
 
 image:
 	docker build -t $(IMAGE) .

@@ -12,7 +12,10 @@ fn the_readme_walkthrough_scales_france_and_shows_it() {
         "kube-emulator is not built next to carbonctl; run `cargo build --workspace` (make test does)"
     );
     let out = Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/emulator-walkthrough.sh"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/emulator-walkthrough.sh"
+        ))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir())
@@ -22,10 +25,23 @@ fn the_readme_walkthrough_scales_france_and_shows_it() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(stderr.matches("hold: avg CPU 85% > 70%").count(), 2, "{stderr}");
-    assert!(stderr.contains("📈 🇫🇷 scale up france 2->3: avg CPU 85% > 70% for 3/3 ticks"), "{stderr}");
+    assert_eq!(
+        stderr.matches("hold: avg CPU 85% > 70%").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("📈 🇫🇷 scale up france 2->3: avg CPU 85% > 70% for 3/3 ticks"),
+        "{stderr}"
+    );
     assert!(stdout.contains("nginx-france    3/3"), "{stdout}");
-    assert!(stdout.contains("CarbonAwareRescale   deployment/nginx-france   scale up france 2->3"), "{stdout}");
-    assert!(stdout.contains("last scale: scale up france 2->3"), "{stdout}");
+    assert!(
+        stdout.contains("CarbonAwareRescale   deployment/nginx-france   scale up france 2->3"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("last scale: scale up france 2->3"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("demo-token") && !stderr.contains("demo-token"));
 }

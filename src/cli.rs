@@ -176,6 +176,16 @@ pub struct ClusterArgs {
         default_value = "carbonctl-state"
     )]
     pub state_configmap: String,
+    /// Power drawn by one replica, turning the ledger's replica-time into energy and grams
+    /// (default: one vCPU at 50% load with Cloud Carbon Footprint's AWS coefficients and PUE).
+    #[arg(
+        long,
+        global = true,
+        env = "WATTS_PER_REPLICA",
+        default_value = "2.4",
+        value_name = "WATTS"
+    )]
+    pub watts_per_replica: String,
     /// Log format: one JSON object per line, or a friendly console view.
     #[arg(
         long,

@@ -173,6 +173,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub policy: Policy,
     pub carbon_cache_ttl_secs: i64,
+    pub watts_per_replica: f64,
 }
 
 impl Settings {
@@ -186,6 +187,19 @@ impl Settings {
             log_format: log_format(&cluster.log_format)?,
             policy: parse_policy(policy, &names)?,
             carbon_cache_ttl_secs: duration("CARBON_CACHE_TTL", &policy.carbon_cache_ttl)?,
+            watts_per_replica: cluster
+                .watts_per_replica
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|w| w.is_finite() && *w > 0.0)
+                .ok_or_else(|| {
+                    bad(
+                        "WATTS_PER_REPLICA",
+                        &cluster.watts_per_replica,
+                        "not a positive number of watts, e.g. 2.4",
+                    )
+                })?,
             regions,
         })
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod k8s;
+pub mod ledger;
 pub mod logging;
 pub mod pipeline;
 pub mod policy;

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{parse_rfc3339, to_rfc3339};
+use crate::ledger::Ledger;
 use crate::policy::{Action, ActionRecord, PendingMove, PolicyState};
 
 pub const FORMAT_VERSION: &str = "1";
@@ -21,6 +22,7 @@ pub const KEY_CARBON: &str = "carbon";
 pub const KEY_LAST_FAILURE: &str = "lastFailure";
 pub const KEY_LAST_REBALANCE: &str = "lastRebalance";
 pub const KEY_PENDING_MOVE: &str = "pendingMove";
+pub const KEY_LEDGER: &str = "ledger";
 
 /// One region's cached carbon value, and how the last fetch went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -54,6 +56,8 @@ pub struct State {
     pub carbon: BTreeMap<String, CarbonEntry>,
     /// The last decided change that could not be applied, as a sentence with its time.
     pub last_failure: Option<String>,
+    /// What the ticks so far emitted and avoided; absent in states written before it existed.
+    pub ledger: Option<Ledger>,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
@@ -118,6 +122,7 @@ impl State {
             KEY_LAST_FAILURE,
             KEY_LAST_REBALANCE,
             KEY_PENDING_MOVE,
+            KEY_LEDGER,
         ];
         Ok(State {
             policy: PolicyState {
@@ -133,6 +138,12 @@ impl State {
                 Some(text) => serde_json::from_str(text).map_err(|e| {
                     err(KEY_CARBON, format!("not a JSON object of region -> {{zone, gramsPerKwh, fetchedAt, ...}}: {e}"))
                 })?,
+            },
+            ledger: match data.get(KEY_LEDGER).map(|v| v.trim()) {
+                None | Some("") => None,
+                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                    err(KEY_LEDGER, format!("not a JSON ledger {{since, last, regions, ...}} or empty: {e}"))
+                })?),
             },
             last_failure: data
                 .get(KEY_LAST_FAILURE)
@@ -169,6 +180,12 @@ impl State {
         }
         if let Some(pending) = &self.policy.pending_move {
             data.insert(KEY_PENDING_MOVE.into(), render_pending(pending));
+        }
+        if let Some(ledger) = &self.ledger {
+            data.insert(
+                KEY_LEDGER.into(),
+                serde_json::to_string(ledger).expect("ledger serialises"),
+            );
         }
         if let Some(failure) = &self.last_failure {
             data.insert(KEY_LAST_FAILURE.into(), failure.clone());
@@ -289,7 +306,7 @@ mod rfc3339_opt {
 }
 
 /// Unix seconds stored as RFC 3339 text, so people can read and edit them.
-mod rfc3339 {
+pub(crate) mod rfc3339 {
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(secs: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -354,6 +371,21 @@ mod tests {
             },
             carbon,
             last_failure: Some("2027-01-15T08:01:00Z scale up france 2->3 failed: HTTP 500".into()),
+            ledger: Some(Ledger {
+                since: 1_800_000_000,
+                last: 1_800_000_060,
+                regions: [(
+                    "france".to_string(),
+                    crate::ledger::RegionLedger {
+                        replica_seconds: 120.0,
+                        intensity_replica_seconds: 4620.0,
+                    },
+                )]
+                .into(),
+                blind_intensity_replica_seconds: 9000.0,
+                unknown_replica_seconds: 0.0,
+                signals: vec!["lifecycle".into()],
+            }),
             extra: [("note".to_string(), "set by hand".to_string())].into(),
         }
     }
@@ -402,6 +434,7 @@ mod tests {
             ("lastScale", "{\"time\":\"noon\"}", "not a JSON object {time, action, region, from, to}"),
             ("lastHeal", "{\"time\":\"2026-11-30T09:00:00Z\",\"action\":\"jump\",\"region\":\"x\",\"from\":1,\"to\":2}", "not a JSON object"),
             ("carbon", "[1,2]", "not a JSON object of region"),
+            ("ledger", "{\"since\":5}", "not a JSON ledger"),
             ("pendingMove", "{\"to\":\"france\"}", "not a JSON object {to, toReplicas, from, fromReplicas, started}"),
             ("carbon", "{\"france\":{\"zone\":\"FR\",\"gramsPerKwh\":1,\"fetchedAt\":\"soon\"}}", "RFC 3339"),
         ];

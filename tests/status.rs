@@ -19,6 +19,10 @@ fn status_shows_the_scale_that_ticks_made() {
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]");
     settings.add_filter(r"\b\d+s ago", "[age] ago");
     settings.add_filter(r"cooldown: .* left", "cooldown: [left]");
+    settings.add_filter(
+        r"carbon ledger: .*",
+        "carbon ledger: [grams since the first tick]",
+    );
     // An age of 9s or 10s changes column widths: compare the content, not the padding.
     settings.add_filter(r"[─═]+", "─");
     settings.add_filter(r" {2,}", " ");
@@ -81,4 +85,36 @@ fn simulate_starts_from_the_live_cluster_and_writes_nothing() {
     assert_eq!(c.state(), state);
     assert_eq!(c.replicas(), [2, 4, 2]);
     assert!(c.emu.requests()[before..].iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn the_ledger_counts_grams_emitted_and_avoided_across_ticks() {
+    let c = Cluster::demo();
+    c.emu.set_replicas(NS, "nginx-france", 4);
+    c.tick();
+    // Pretend the first tick ran a minute ago, so the next one accrues 60 s.
+    let mut data = c.state();
+    let ledger: serde_json::Value = serde_json::from_str(&data["ledger"]).unwrap();
+    let earlier = carbonctl::clock::to_rfc3339(carbonctl::clock::now() - 60);
+    let mut ledger = ledger;
+    ledger["since"] = earlier.clone().into();
+    ledger["last"] = earlier.into();
+    data.insert("ledger".into(), ledger.to_string());
+    c.emu.put_configmap(NS, common::cluster::STATE, data);
+    c.tick();
+    let json = c.run(&["status", "-o", "json"]).json();
+    let ledger = &json["ledger"];
+    // 60 s of 2 x 142 g + 4 x 38 g + 2 x 265 g at 2.4 W, against 8 replicas kept even.
+    let emitted = 60.0 * (2.0 * 142.0 + 4.0 * 38.0 + 2.0 * 265.0) * 2.4 / 3.6e6;
+    let even = 60.0 * 8.0 * ((142.0 + 38.0 + 265.0) / 3.0) * 2.4 / 3.6e6;
+    let within = |a: &serde_json::Value, b: f64| (a.as_f64().unwrap() - b).abs() < 0.05 * b;
+    assert!(within(&ledger["emittedGrams"], emitted), "{ledger}");
+    assert!(within(&ledger["avoidedGrams"], even - emitted), "{ledger}");
+    assert_eq!(ledger["signals"], serde_json::json!(["lifecycle"]));
+    let table = c.run(&["status"]).stdout;
+    assert!(
+        table.contains("carbon ledger: since ")
+            && table.contains("lifecycle intensity from ElectricityMaps, 2.4 W per replica"),
+        "{table}"
+    );
 }

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::pipeline;
 use crate::policy::{decide, rank};
-use crate::render::{self, ActionView, RegionStatus, StatusReport};
+use crate::render::{self, ActionView, LedgerView, RegionStatus, StatusReport};
 
 pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<ExitCode, Error> {
     let report = super::block_on_bounded(connect, gather(settings, connect, args.refresh))?;
@@ -112,6 +112,10 @@ async fn gather(
         pending_move: state.policy.pending_move.clone(),
         last_failure: state.last_failure.clone(),
         carbon_cache_ttl_secs: settings.carbon_cache_ttl_secs,
+        ledger: state
+            .ledger
+            .as_ref()
+            .map(|l| LedgerView::new(l, settings.watts_per_replica)),
         next_tick: next,
     })
 }

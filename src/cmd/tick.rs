@@ -10,9 +10,10 @@ use crate::clock::to_rfc3339;
 use crate::config::{Connect, Settings};
 use crate::error::Error;
 use crate::k8s::{Cluster, Saved, Scaled};
+use crate::ledger::Ledger;
 use crate::logging;
 use crate::pipeline;
-use crate::policy::decide;
+use crate::policy::{decide, rank};
 use crate::state::State;
 
 pub fn run(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result<ExitCode, Error> {
@@ -34,9 +35,20 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         now,
     );
     let observed_ms = started.elapsed().as_millis();
+    let ranked = rank(&observed.observation, &settings.policy, now);
+    let signal = observed
+        .carbon
+        .values()
+        .find_map(|e| e.emission_factor_type.clone());
     let mut next = State {
         policy: policy_state,
         carbon: observed.carbon.clone(),
+        ledger: Some(Ledger::accrue(
+            loaded.state.ledger.as_ref(),
+            &ranked,
+            signal.as_deref(),
+            now,
+        )),
         ..loaded.state.clone()
     };
     let fields = |outcome: &str| {

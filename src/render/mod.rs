@@ -8,7 +8,7 @@ use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 
 pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};
-pub use status::{status_table, ActionView, RegionStatus, StatusReport};
+pub use status::{status_table, ActionView, LedgerView, RegionStatus, StatusReport};
 pub use yaml::to_yaml;
 
 pub(crate) fn table() -> Table {

@@ -85,8 +85,62 @@ pub struct StatusReport {
     pub pending_move: Option<crate::policy::PendingMove>,
     pub last_failure: Option<String>,
     pub carbon_cache_ttl_secs: i64,
+    /// Grams emitted and avoided by the ticks so far; None until a tick has run.
+    pub ledger: Option<LedgerView>,
     /// What a tick would decide on what status sees now.
     pub next_tick: Decision,
+}
+
+/// The live ledger in grams, with what they rest on.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LedgerView {
+    pub since: String,
+    pub emitted_grams: f64,
+    /// The same total replicas kept even across the regions.
+    pub counterfactual_grams: f64,
+    pub avoided_grams: f64,
+    pub watts_per_replica: f64,
+    /// ElectricityMaps emission factor types the intensities were ("lifecycle", "direct").
+    pub signals: Vec<String>,
+    /// Replica-hours in regions with unknown carbon, counted on neither side.
+    pub unknown_replica_hours: f64,
+}
+
+impl LedgerView {
+    pub fn new(ledger: &crate::ledger::Ledger, watts: f64) -> Self {
+        let emitted = ledger.emitted_grams(watts);
+        let blind = ledger.blind_grams(watts);
+        LedgerView {
+            since: crate::clock::to_rfc3339(ledger.since),
+            emitted_grams: emitted,
+            counterfactual_grams: blind,
+            avoided_grams: blind - emitted,
+            watts_per_replica: watts,
+            signals: ledger.signals.clone(),
+            unknown_replica_hours: ledger.unknown_replica_seconds / 3600.0,
+        }
+    }
+
+    fn sentence(&self) -> String {
+        let signal = if self.signals.is_empty() {
+            "unknown".to_string()
+        } else {
+            self.signals.join("+")
+        };
+        let unknown = if self.unknown_replica_hours > 0.0 {
+            format!(
+                "; {:.2} replica-hours with unknown carbon not counted",
+                self.unknown_replica_hours
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "since {}: emitted {:.2} g CO2eq, avoided {:.2} g against the same replicas kept even across regions ({signal} intensity from ElectricityMaps, {} W per replica){unknown}",
+            self.since, self.emitted_grams, self.avoided_grams, self.watts_per_replica
+        )
+    }
 }
 
 pub fn status_table(report: &StatusReport, console: bool) -> String {
@@ -211,6 +265,9 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
             format!("; last errors: {}", errors.join("; "))
         }
     ));
+    if let Some(ledger) = &report.ledger {
+        lines.push(format!("carbon ledger: {}", ledger.sentence()));
+    }
     lines.push(format!("next tick would: {}", report.next_tick.reason));
     lines.join("\n")
 }
@@ -270,6 +327,17 @@ mod tests {
             pending_move: Some(PendingMove { to: "france".into(), to_replicas: 3, from: "latvia".into(), from_replicas: 2, started: now - 60 }),
             last_failure: None,
             carbon_cache_ttl_secs: 300,
+            ledger: Some(LedgerView::new(
+                &crate::ledger::Ledger {
+                    since: now - 3600,
+                    last: now,
+                    regions: [("france".to_string(), crate::ledger::RegionLedger { replica_seconds: 10_800.0, intensity_replica_seconds: 410_400.0 })].into(),
+                    blind_intensity_replica_seconds: 1_598_400.0,
+                    unknown_replica_seconds: 7_200.0,
+                    signals: vec!["lifecycle".into()],
+                },
+                2.4,
+            )),
             next_tick: Decision::hold("hold: avg CPU 82.5% > 70% for 3/3 ticks, but cooling down for 1m35s more after scale up france 2->3".into()),
         };
         insta::assert_snapshot!("status_table_plain", status_table(&report, false));

@@ -1,6 +1,7 @@
 //! carbonctl: a single-shot, carbon-aware autoscaler for Kubernetes. The binary is a thin shell
 //! around this library so that tests and benchmarks drive the same code.
 
+pub mod backtest;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     logging::init(settings.log_format);
     match &cli.command {
         Command::Simulate(args) => cmd::simulate::run(&settings, args),
+        Command::Backtest(args) => cmd::backtest::run(&settings, args),
     }
 }
 

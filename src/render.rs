@@ -41,7 +41,8 @@ pub struct Simulation {
     pub ticks: Vec<SimTick>,
 }
 
-fn table() -> Table {
+/// The house style of every table carbonctl prints: fixed width, no colour, so snapshots hold.
+pub(crate) fn table() -> Table {
     let mut table = Table::new();
     table
         .load_style(presets::UTF8_FULL_CONDENSED)

@@ -1,0 +1,424 @@
+//! `carbonctl backtest`: validate the experiment's settings, read the recorded series, replay
+//! the policy (`backtest::model`) and print what it achieved. Reads files, writes only the
+//! chart it is asked for.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::backtest::carbon_csv::{parse_carbon, CarbonSeries, Signal};
+use crate::backtest::demand::{self, parse_demand, DemandSource, Scale};
+use crate::backtest::model::{self, Outcome, RegionInput, Replay};
+use crate::backtest::report::{self, Counterfactuals, DemandReport, Period, RegionReport, Report};
+use crate::backtest::series::parse_time;
+use crate::cli::{BacktestArgs, OutputFormat};
+use crate::clock::to_rfc3339;
+use crate::config::{bad, region_values, ConfigError, Settings};
+use crate::duration::{format_secs, parse_secs};
+
+/// Points kept for the chart: enough for a smooth line, few enough for a small SVG.
+const CHART_POINTS: usize = 600;
+
+pub fn run(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<ExitCode> {
+    let (report, outcome) = backtest(settings, args)?;
+    let text = match args.output {
+        OutputFormat::Table => report::text(&report),
+        OutputFormat::Json => report::json(&report),
+    };
+    if let Some(path) = &args.chart {
+        let names: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
+        let svg = crate::backtest::chart::svg(&names, &outcome.timeline, &report.signal);
+        std::fs::write(path, svg)
+            .map_err(|e| bad("--chart", path, format!("cannot write the chart: {e}")))?;
+    }
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The experiment as validated settings.
+struct Experiment {
+    signal: Signal,
+    interval: i64,
+    watts: f64,
+    demand: DemandSource,
+    scale: Scale,
+    carbon_start: Option<i64>,
+    demand_start: Option<i64>,
+    from: Option<i64>,
+    to: Option<i64>,
+    /// (region, zone, path) in configured order.
+    carbon_files: Vec<(String, String, String)>,
+}
+
+/// Reads the inputs, replays, and returns the report with the outcome it summarises.
+pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Report, Outcome)> {
+    let x = experiment(settings, args)?;
+    let mut carbon: Vec<CarbonSeries> = Vec::new();
+    for (region, zone, path) in &x.carbon_files {
+        let text = read("--carbon", path)?;
+        let series = parse_carbon(path, &text, x.signal, x.carbon_start)?;
+        if let Some(found) = series
+            .zone
+            .as_deref()
+            .filter(|z| !z.eq_ignore_ascii_case(zone))
+        {
+            return Err(bad(
+                "--carbon",
+                path,
+                format!(
+                    "the file is for zone {found} but region {region} is configured with zone \
+                     {zone}; give {region} its own zone's file or set --regions {region}={found}"
+                ),
+            )
+            .into());
+        }
+        carbon.push(series);
+    }
+    let (from, to) = period(&x, &carbon)?;
+    let ticks = ((to - from) / x.interval) as usize;
+
+    let mut demand_source = x.demand.clone();
+    if let DemandSource::Trace { trace, .. } = &mut demand_source {
+        if !trace.timestamped {
+            trace.series.start = x.demand_start.unwrap_or(from);
+        }
+    }
+    let mut demand = demand::per_tick(&demand_source, from, x.interval, ticks);
+    let factor = demand::rescale(&mut demand, &demand_source, x.scale).ok_or_else(|| {
+        bad(
+            "--demand",
+            &args.demand,
+            "the demand is zero throughout the period, so it cannot be rescaled to a peak",
+        )
+    })?;
+
+    let inputs: Vec<RegionInput> = x
+        .carbon_files
+        .iter()
+        .zip(&carbon)
+        .map(|((region, _, _), c)| RegionInput {
+            name: region.clone(),
+            carbon: c.series.clone(),
+        })
+        .collect();
+    let outcome = model::replay(&Replay {
+        regions: &inputs,
+        policy: &settings.policy,
+        from,
+        interval: x.interval,
+        demand: &demand,
+        watts_per_replica: x.watts,
+        timeline_points: CHART_POINTS,
+    });
+    let days = (ticks as i64 * x.interval) as f64 / 86_400.0;
+    let grams = outcome.grams;
+    let kg = |g: f64| round(g / 1000.0, 6);
+    let report = Report {
+        period: Period {
+            from: to_rfc3339(from),
+            to: to_rfc3339(from + ticks as i64 * x.interval),
+            days: round(days, 3),
+            interval: format_secs(x.interval),
+            ticks,
+        },
+        signal: x.signal.label().to_string(),
+        signal_note: signal_note(x.signal),
+        regions: x
+            .carbon_files
+            .iter()
+            .zip(&carbon)
+            .zip(&outcome.regions)
+            .map(|(((region, zone, path), c), o)| RegionReport {
+                region: region.clone(),
+                zone: zone.clone(),
+                carbon_file: path.clone(),
+                carbon_format: serde_json::to_value(c.format)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                mean_carbon: round(o.mean_carbon, 2),
+                replica_hours: triple(o.replica_hours, 3),
+            })
+            .collect(),
+        demand: DemandReport {
+            source: demand_label(&demand_source),
+            note: demand_note(
+                &demand_source,
+                x.scale,
+                factor,
+                from,
+                ticks as i64 * x.interval,
+            ),
+            mean_replicas: round(outcome.mean_demand, 3),
+            peak_replicas: round(demand.iter().copied().fold(0.0, f64::max), 3),
+        },
+        watts_per_replica: x.watts,
+        emissions_kg: model::Triple {
+            policy: kg(grams.policy),
+            blind: kg(grams.blind),
+            bound: kg(grams.bound),
+        },
+        avoided_kg: kg(grams.blind - grams.policy),
+        achievable_kg: kg(grams.blind - grams.bound),
+        share_captured: report::share_captured(grams).map(|s| round(s, 4)),
+        under_provisioned_minutes: triple(outcome.under_provisioned_minutes, 1),
+        scaling_actions_per_day: report::PerDay {
+            policy: round(outcome.policy_actions.total() as f64 / days.max(1e-9), 2),
+            blind: round(outcome.blind_actions.total() as f64 / days.max(1e-9), 2),
+        },
+        actions: report::Actions {
+            policy: outcome.policy_actions,
+            blind: outcome.blind_actions,
+        },
+        counterfactuals: Counterfactuals::standard(),
+    };
+    Ok((report, outcome))
+}
+
+/// Settings first, then the demand file (its lines are data errors, not setting errors).
+fn experiment(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<Experiment> {
+    let signal =
+        match args.signal.trim() {
+            "lifecycle" | "lca" => Signal::Lifecycle,
+            "direct" => Signal::Direct,
+            _ => return Err(bad(
+                "--signal",
+                &args.signal,
+                "accepted values are lifecycle (life-cycle/LCA intensity) and direct (operational)",
+            )
+            .into()),
+        };
+    let interval = parse_secs(&args.interval)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| {
+            bad(
+                "--interval",
+                &args.interval,
+                "not a positive duration; write it like 1m, 30s or 5m",
+            )
+        })?;
+    let watts = positive("--watts-per-replica", &args.watts_per_replica, "e.g. 2.4")?;
+    let demand = match args.demand.trim() {
+        "daily" => DemandSource::Daily,
+        text if text.starts_with("constant:") => DemandSource::Constant(
+            text["constant:".len()..]
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    bad(
+                        "--demand",
+                        &args.demand,
+                        "constant:N needs N replica-equivalents, a number like constant:4",
+                    )
+                })?,
+        ),
+        path => DemandSource::Trace {
+            file: path.to_string(),
+            trace: parse_demand(path, &read("--demand", path)?)?,
+        },
+    };
+    let max_total: i32 = settings
+        .regions
+        .iter()
+        .map(|r| settings.policy.bounds(&r.name).max)
+        .sum();
+    let scale = match (&args.demand_peak, &args.replica_capacity) {
+        (Some(text), _) => Scale::Peak(positive("--demand-peak", text, "e.g. 8")?),
+        (None, Some(text)) => Scale::PerReplica(positive("--replica-capacity", text, "e.g. 50")?),
+        (None, None) => Scale::Peak(f64::from(max_total) / 2.0),
+    };
+    if let (DemandSource::Constant(_), Some(text)) = (
+        &demand,
+        args.demand_peak.as_ref().or(args.replica_capacity.as_ref()),
+    ) {
+        let flag = if args.demand_peak.is_some() {
+            "--demand-peak"
+        } else {
+            "--replica-capacity"
+        };
+        return Err(bad(
+            flag,
+            text,
+            "a constant demand is already in replica-equivalents; drop this flag",
+        )
+        .into());
+    }
+    if let (DemandSource::Daily, Some(text)) = (&demand, &args.replica_capacity) {
+        return Err(bad(
+            "--replica-capacity",
+            text,
+            "the daily pattern has no units; size it with --demand-peak instead",
+        )
+        .into());
+    }
+    let names: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
+    let explicit = region_values(
+        "--carbon",
+        args.carbon.as_deref().unwrap_or(""),
+        &names,
+        |p| (!p.is_empty()).then(|| p.to_string()),
+        "a file path",
+    )?;
+    let mut carbon_files = Vec::new();
+    for r in &settings.regions {
+        let path = match (explicit.get(&r.name), &args.carbon_dir) {
+            (Some(path), _) => path.clone(),
+            (None, Some(dir)) => Path::new(dir)
+                .join(format!("{}.csv", r.zone))
+                .to_string_lossy()
+                .into_owned(),
+            (None, None) => {
+                return Err(bad(
+                    "--carbon",
+                    args.carbon.as_deref().unwrap_or(""),
+                    format!(
+                        "no carbon file for region {}; give --carbon-dir DIR (holding {}.csv) \
+                         or --carbon {}=PATH",
+                        r.name, r.zone, r.name
+                    ),
+                )
+                .into())
+            }
+        };
+        carbon_files.push((r.name.clone(), r.zone.clone(), path));
+    }
+    Ok(Experiment {
+        signal,
+        interval,
+        watts,
+        demand,
+        scale,
+        carbon_start: time("--carbon-start", args.carbon_start.as_deref())?,
+        demand_start: time("--demand-start", args.demand_start.as_deref())?,
+        from: time("--from", args.from.as_deref())?,
+        to: time("--to", args.to.as_deref())?,
+        carbon_files,
+    })
+}
+
+/// The ticks every carbon series covers, narrowed by --from/--to.
+fn period(x: &Experiment, carbon: &[CarbonSeries]) -> Result<(i64, i64), ConfigError> {
+    let start = carbon.iter().map(|c| c.series.start).max().unwrap_or(0);
+    let end = carbon.iter().map(|c| c.series.end()).min().unwrap_or(0);
+    let covered = format!("{} .. {}", to_rfc3339(start), to_rfc3339(end));
+    let from = x.from.unwrap_or(start);
+    let to = x.to.unwrap_or(end);
+    if from < start || from >= end {
+        return Err(bad(
+            "--from",
+            &to_rfc3339(from),
+            format!("outside the period every carbon file covers ({covered})"),
+        ));
+    }
+    if to > end || to <= from {
+        return Err(bad(
+            "--to",
+            &to_rfc3339(to),
+            format!(
+                "must be after --from and within the period every carbon file covers ({covered})"
+            ),
+        ));
+    }
+    if to - from < x.interval {
+        return Err(bad(
+            "--interval",
+            &format_secs(x.interval),
+            format!("longer than the whole period ({covered}); use a shorter interval"),
+        ));
+    }
+    Ok((from, to))
+}
+
+fn read(flag: &str, path: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| bad(flag, path, format!("cannot read the file: {e}")))
+}
+
+fn positive(flag: &str, text: &str, example: &str) -> Result<f64, ConfigError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| bad(flag, text, format!("not a positive number; {example}")))
+}
+
+fn time(flag: &str, text: Option<&str>) -> Result<Option<i64>, ConfigError> {
+    text.map(|t| {
+        parse_time(t).ok_or_else(|| {
+            bad(
+                flag,
+                t,
+                "not a time; write 2022-01-01, 2022-01-01T06:00:00Z or with an offset like +01:00",
+            )
+        })
+    })
+    .transpose()
+}
+
+fn signal_note(signal: Signal) -> String {
+    let which = match signal {
+        Signal::Lifecycle => {
+            "life-cycle (LCA) intensity, including plant construction and fuel supply"
+        }
+        Signal::Direct => "direct (operational) intensity, combustion at the plant only",
+    };
+    format!("ElectricityMaps {which}; each hour's value held for the whole hour")
+}
+
+fn demand_label(source: &DemandSource) -> String {
+    match source {
+        DemandSource::Trace { file, .. } => file.clone(),
+        DemandSource::Constant(v) => format!("constant {v} replica-equivalents"),
+        DemandSource::Daily => {
+            "synthetic daily pattern (20% of peak at 02:00 UTC, 100% at 14:00)".to_string()
+        }
+    }
+}
+
+fn demand_note(source: &DemandSource, scale: Scale, factor: f64, from: i64, span: i64) -> String {
+    let scaled = match (source, scale) {
+        (DemandSource::Constant(_), _) => "no rescaling".to_string(),
+        (_, Scale::Peak(p)) => {
+            format!("rescaled so the busiest tick needs {p} replicas (x{factor:.4})")
+        }
+        (_, Scale::PerReplica(c)) => format!("one replica serves {c} units at 100% CPU"),
+    };
+    let DemandSource::Trace { trace, .. } = source else {
+        return scaled;
+    };
+    let s = &trace.series;
+    let covers = s.start <= from && s.end() >= from + span;
+    let placed = if trace.timestamped {
+        "aligned by timestamp".to_string()
+    } else {
+        format!(
+            "{} values one per {} from {}",
+            s.values.len(),
+            format_secs(s.step),
+            to_rfc3339(s.start)
+        )
+    };
+    let repeated = if covers {
+        String::new()
+    } else {
+        format!(
+            ", repeated to cover the period ({:.1} x its {:.1} days)",
+            span as f64 / (s.end() - s.start) as f64,
+            (s.end() - s.start) as f64 / 86_400.0
+        )
+    };
+    format!("{placed}{repeated}; {scaled}")
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let p = 10f64.powi(places);
+    (v * p).round() / p
+}
+
+fn triple(t: model::Triple, places: i32) -> model::Triple {
+    model::Triple {
+        policy: round(t.policy, places),
+        blind: round(t.blind, places),
+        bound: round(t.bound, places),
+    }
+}

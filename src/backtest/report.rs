@@ -166,16 +166,16 @@ pub fn text(r: &Report) -> String {
 
     let share = match r.share_captured {
         Some(s) => format!(
-            "{:.1}% = (blind - policy) / (blind - bound) = {:.3} / {:.3} kgCO2eq",
+            "{:.1}% = (blind - policy) / (blind - bound) = {:.1} g / {:.1} g",
             s * 100.0,
-            r.avoided_kg,
-            r.achievable_kg
+            r.avoided_kg * 1000.0,
+            r.achievable_kg * 1000.0
         ),
         None => "n/a: no placement could have done better than keeping regions even".to_string(),
     };
     format!(
         "backtest {} .. {} ({:.1} days, {} ticks of {})\n\
-         signal: {} ({})\n\
+         signal: {}: {}\n\
          demand: {}; {} (mean {:.2}, peak {:.2} replica-equivalents)\n\
          power: {} W per replica\n\
          {regions}\n{summary}\n\

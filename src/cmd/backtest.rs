@@ -358,11 +358,11 @@ fn time(flag: &str, text: Option<&str>) -> Result<Option<i64>, ConfigError> {
 fn signal_note(signal: Signal) -> String {
     let which = match signal {
         Signal::Lifecycle => {
-            "life-cycle (LCA) intensity, including plant construction and fuel supply"
+            "life-cycle intensity (LCA: includes building plants and supplying fuel)"
         }
-        Signal::Direct => "direct (operational) intensity, combustion at the plant only",
+        Signal::Direct => "direct intensity (operational: combustion at the plant only)",
     };
-    format!("ElectricityMaps {which}; each hour's value held for the whole hour")
+    format!("ElectricityMaps {which}, each hour's value held for the whole hour")
 }
 
 fn demand_label(source: &DemandSource) -> String {

@@ -72,6 +72,11 @@ pub fn parse_demand(file: &str, text: &str) -> Result<Trace, DataError> {
 }
 
 fn load(file: &str, line: usize, text: &str) -> Result<f64, DataError> {
+    // Request counts are whole numbers, and a year of seconds is millions of them: the integer
+    // parser is several times faster than the float one.
+    if let Ok(n) = text.parse::<u32>() {
+        return Ok(f64::from(n));
+    }
     let v = number(file, line, "demand", text)?;
     if v < 0.0 {
         return Err(data_error(file, line, format!("demand {v} is negative")));

@@ -170,26 +170,32 @@ pub fn cpu_percent(demand: f64, replicas: i32) -> f64 {
 }
 
 /// The cleanest placement of `total` replicas: floors first, then the excess cleanest first.
+/// Writes into `placed` and reorders `order` (both reused across ticks: this runs every tick).
 pub fn bound_placement(
     total: i32,
     carbon: &[f64],
     names: &[&str],
     bounds: &[(i32, i32)],
-) -> Vec<i32> {
-    let mut order: Vec<usize> = (0..carbon.len()).collect();
-    order.sort_by(|&a, &b| {
+    order: &mut [usize],
+    placed: &mut [i32],
+) {
+    for (i, slot) in order.iter_mut().enumerate() {
+        *slot = i;
+    }
+    order.sort_unstable_by(|&a, &b| {
         carbon[a]
             .total_cmp(&carbon[b])
             .then_with(|| names[a].cmp(names[b]))
     });
-    let mut placed: Vec<i32> = bounds.iter().map(|b| b.0).collect();
+    for (p, b) in placed.iter_mut().zip(bounds) {
+        *p = b.0;
+    }
     let mut left = total - placed.iter().sum::<i32>();
-    for i in order {
+    for &i in order.iter() {
         let add = left.clamp(0, bounds[i].1 - placed[i]);
         placed[i] += add;
         left -= add;
     }
-    placed
 }
 
 /// What one scaler did over the whole replay.
@@ -274,12 +280,14 @@ pub fn replay(r: &Replay) -> Outcome {
         demand: 0.0,
     };
     let mut in_bucket = 0;
+    let mut order = vec![0; n];
+    let mut placed = vec![0; n];
 
     let (policy, blind) = std::thread::scope(|scope| {
         let blind = scope.spawn(|| run_scaler(r, false, |_, _, _| {}));
         let policy = run_scaler(r, true, |k, carbon, regions| {
             let total = regions.iter().map(|x| x.replicas).sum();
-            let placed = bound_placement(total, carbon, &names, &bounds);
+            bound_placement(total, carbon, &names, &bounds, &mut order, &mut placed);
             for i in 0..n {
                 bound_hours[i] += f64::from(placed[i]) * hours;
                 bound_grams += f64::from(placed[i]) * kwh_per_replica * carbon[i];
@@ -459,12 +467,14 @@ mod tests {
     #[test]
     fn bound_fills_floors_then_the_cleanest_up_to_its_max() {
         let names = ["a", "b", "c"];
-        let placed = bound_placement(9, &[50.0, 10.0, 10.0], &names, &[(1, 5), (2, 4), (1, 5)]);
+        let place = |total, carbon: &[f64], bounds: &[(i32, i32)]| {
+            let (mut order, mut placed) = ([0; 3], [0; 3]);
+            bound_placement(total, carbon, &names, bounds, &mut order, &mut placed);
+            placed
+        };
+        let placed = place(9, &[50.0, 10.0, 10.0], &[(1, 5), (2, 4), (1, 5)]);
         assert_eq!(placed, [1, 4, 4], "b and c tie on carbon; b first by name");
-        assert_eq!(
-            bound_placement(4, &[50.0, 10.0, 20.0], &names, &[(1, 5); 3]),
-            [1, 2, 1]
-        );
+        assert_eq!(place(4, &[50.0, 10.0, 20.0], &[(1, 5); 3]), [1, 2, 1]);
     }
 
     #[test]

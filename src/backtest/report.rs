@@ -61,6 +61,8 @@ pub struct Report {
     pub signal: String,
     pub signal_note: String,
     pub regions: Vec<RegionReport>,
+    /// Summed before rounding, so the three placements show the same total they share.
+    pub total_replica_hours: Triple,
     pub demand: DemandReport,
     pub watts_per_replica: f64,
     pub emissions_kg: Triple,
@@ -142,12 +144,12 @@ pub fn text(r: &Report) -> String {
         format!("{:.3}", e.blind),
         format!("{:.3}", e.bound),
     ]);
-    let total = |f: fn(&Triple) -> f64| r.regions.iter().map(|g| f(&g.replica_hours)).sum::<f64>();
+    let t = r.total_replica_hours;
     summary.add_row(vec![
         "replica-hours".to_string(),
-        format!("{:.1}", total(|t| t.policy)),
-        format!("{:.1}", total(|t| t.blind)),
-        format!("{:.1}", total(|t| t.bound)),
+        format!("{:.1}", t.policy),
+        format!("{:.1}", t.blind),
+        format!("{:.1}", t.bound),
     ]);
     let u = r.under_provisioned_minutes;
     summary.add_row(vec![

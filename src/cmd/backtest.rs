@@ -139,6 +139,17 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Rep
                 replica_hours: triple(o.replica_hours, 3),
             })
             .collect(),
+        total_replica_hours: triple(
+            outcome
+                .regions
+                .iter()
+                .fold(model::Triple::default(), |acc, o| model::Triple {
+                    policy: acc.policy + o.replica_hours.policy,
+                    blind: acc.blind + o.replica_hours.blind,
+                    bound: acc.bound + o.replica_hours.bound,
+                }),
+            3,
+        ),
         demand: DemandReport {
             source: demand_label(&demand_source),
             note: demand_note(

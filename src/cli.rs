@@ -64,6 +64,7 @@ pub struct SimulateArgs {
 /// Backtest inputs and model settings. Flags only: they describe one experiment, not a
 /// deployment, so nothing here should leak in from a CronJob's environment.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Backtest")]
 pub struct BacktestArgs {
     /// Folder holding one carbon file per region, named after its zone: `ZONE.csv` (e.g. DK-DK1.csv).
     #[arg(long, value_name = "DIR")]
@@ -100,8 +101,8 @@ pub struct BacktestArgs {
     /// Time between replayed ticks, like the CronJob's schedule.
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub interval: String,
-    /// Power drawn by one replica, in watts (default: one vCPU at 50% load in Cloud Carbon
-    /// Footprint's AWS coefficients, times its PUE; see the README).
+    /// Power drawn by one replica, in watts; the default is one vCPU at 50% load in Cloud Carbon
+    /// Footprint's AWS coefficients, times its PUE (see the README).
     #[arg(long, value_name = "WATTS", default_value = "2.4")]
     pub watts_per_replica: String,
     /// Also write an SVG chart of replicas and carbon per region over the period.

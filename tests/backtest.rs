@@ -202,3 +202,24 @@ fn malformed_data_names_the_file_and_line() {
         out.stderr
     );
 }
+
+#[test]
+fn help_groups_the_backtest_flags_with_their_defaults() {
+    let out = carbonctl(&["backtest", "--help"]);
+    assert_eq!(out.code, 0);
+    let backtest = out
+        .stdout
+        .split("Backtest:")
+        .nth(1)
+        .expect("a Backtest heading");
+    for want in [
+        "--carbon-dir",
+        "[default: lifecycle]",
+        "[default: daily]",
+        "[default: 1m]",
+        "[default: 2.4]",
+        "--chart",
+    ] {
+        assert!(backtest.contains(want), "the Backtest section lacks {want}");
+    }
+}

@@ -91,7 +91,6 @@ pub struct TimelinePoint {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    pub ticks: usize,
     pub regions: Vec<RegionOutcome>,
     pub grams: Triple,
     pub under_provisioned_minutes: Triple,
@@ -324,7 +323,6 @@ pub fn replay(r: &Replay) -> Outcome {
     });
     let per_tick = |v: f64| if ticks == 0 { 0.0 } else { v / ticks as f64 };
     Outcome {
-        ticks,
         regions: (0..n)
             .map(|i| RegionOutcome {
                 replica_hours: Triple {

@@ -23,7 +23,7 @@ for zone in ["DK-DK1", "FR", "LV"]:
     src = SHARED / "carbon" / "umassos-decarbonization-potential_2022_LCA" / f"{zone}.csv"
     rows = list(csv.reader(src.open()))[1:]
     with (HERE / "carbon" / f"{zone}.csv").open("w") as out:
-        out.write("timestamp,value\n")
+        out.write("timestamp,lifecycle_gco2eq_per_kwh\n")
         for i in range(DAYS * 24):
             out.write(f"{stamp(START + datetime.timedelta(hours=i))},{rows[FIRST_ROW + i][0]}\n")
 

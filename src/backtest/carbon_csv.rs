@@ -49,6 +49,9 @@ pub struct CarbonSeries {
     pub format: CarbonFormat,
     /// The `Zone Id` a portal export names, to catch a file given for the wrong region.
     pub zone: Option<String>,
+    /// Whether the file itself says which signal it holds (portal and umassos files do; a
+    /// plain file only if its value column is named for it, e.g. `lifecycle` or `direct`).
+    pub signal_known: bool,
 }
 
 /// Reads one carbon file. `headerless_start` places row 0 of a file that has no timestamps
@@ -102,9 +105,10 @@ pub fn parse_carbon(
             },
             format: CarbonFormat::Umassos,
             zone: None,
+            signal_known: true,
         });
     }
-    plain(file, (first_no, first), rows)
+    plain(file, (first_no, first), rows, &header, signal)
 }
 
 fn portal<'a>(
@@ -172,6 +176,7 @@ fn portal<'a>(
             CarbonFormat::PortalOlder
         },
         zone,
+        signal_known: true,
     })
 }
 
@@ -179,7 +184,31 @@ fn plain<'a>(
     file: &str,
     first: (usize, &'a str),
     rows: impl Iterator<Item = (usize, &'a str)>,
+    header: &[String],
+    signal: Signal,
 ) -> Result<CarbonSeries, DataError> {
+    let named = header.get(1).map_or("", String::as_str);
+    let declared = if ["lifecycle", "life cycle", "lca"]
+        .iter()
+        .any(|w| named.contains(w))
+    {
+        Some(Signal::Lifecycle)
+    } else if named.contains("direct") {
+        Some(Signal::Direct)
+    } else {
+        None
+    };
+    if let Some(declared) = declared.filter(|d| *d != signal) {
+        return Err(data_error(
+            file,
+            first.0,
+            format!(
+                "the value column {named:?} holds {} values; use --signal {}",
+                declared.label(),
+                declared.label()
+            ),
+        ));
+    }
     let series = timestamp_value(file, first, rows, "carbon intensity", |file, no, text| {
         intensity(file, no, text)
     })?;
@@ -187,6 +216,7 @@ fn plain<'a>(
         series,
         format: CarbonFormat::Plain,
         zone: None,
+        signal_known: declared.is_some(),
     })
 }
 
@@ -346,6 +376,21 @@ mod tests {
                 c.series.values.clone()
             ),
             (CarbonFormat::Plain, JAN1, 1800, vec![12.5, 13.0])
+        );
+        assert!(
+            !c.signal_known,
+            "a column named value says nothing of its signal"
+        );
+        let named = "timestamp,lifecycle_gco2eq_per_kwh\n2022-01-01T00:00:00Z,12.5\n";
+        assert!(
+            parse_carbon("p.csv", named, Signal::Lifecycle, None)
+                .unwrap()
+                .signal_known
+        );
+        let err = parse_carbon("p.csv", named, Signal::Direct, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "p.csv:1: the value column \"lifecycle_gco2eq_per_kwh\" holds lifecycle values; use --signal lifecycle"
         );
         let without = "2022-01-01T00:00:00Z,12.5\n";
         let c = parse_carbon("p.csv", without, Signal::Lifecycle, None).unwrap();

@@ -121,7 +121,7 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Rep
             ticks,
         },
         signal: x.signal.label().to_string(),
-        signal_note: signal_note(x.signal),
+        signal_note: signal_note(x.signal, &carbon),
         regions: x
             .carbon_files
             .iter()
@@ -366,14 +366,21 @@ fn time(flag: &str, text: Option<&str>) -> Result<Option<i64>, ConfigError> {
     .transpose()
 }
 
-fn signal_note(signal: Signal) -> String {
+/// What the grams rest on. A plain `timestamp,value` file does not say which signal it holds,
+/// so the note says it was taken on trust.
+fn signal_note(signal: Signal, carbon: &[CarbonSeries]) -> String {
     let which = match signal {
         Signal::Lifecycle => {
             "life-cycle intensity (LCA: includes building plants and supplying fuel)"
         }
         Signal::Direct => "direct intensity (operational: combustion at the plant only)",
     };
-    format!("ElectricityMaps {which}, each hour's value held for the whole hour")
+    let trust = if carbon.iter().any(|c| !c.signal_known) {
+        "; plain timestamp,value files are taken to hold this signal"
+    } else {
+        ""
+    };
+    format!("ElectricityMaps {which}, each value held until the next (hourly in ElectricityMaps data){trust}")
 }
 
 fn demand_label(source: &DemandSource) -> String {

@@ -4,6 +4,7 @@
 use comfy_table::CellAlignment;
 use serde::Serialize;
 
+use super::carbon_csv::CarbonFormat;
 use super::model::{ActionCounts, Triple};
 use crate::render::table;
 
@@ -23,8 +24,7 @@ pub struct RegionReport {
     pub region: String,
     pub zone: String,
     pub carbon_file: String,
-    /// The layout the file was read as: portal-older, portal-newer, umassos or plain.
-    pub carbon_format: String,
+    pub carbon_format: CarbonFormat,
     pub mean_carbon: f64,
     pub replica_hours: Triple,
 }

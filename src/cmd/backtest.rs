@@ -52,38 +52,18 @@ struct Experiment {
 /// Reads the inputs, replays, and returns the report with the outcome it summarises.
 pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Report, Outcome)> {
     let x = experiment(settings, args)?;
-    let mut carbon: Vec<CarbonSeries> = Vec::new();
-    for (region, zone, path) in &x.carbon_files {
-        let text = read("--carbon", path)?;
-        let series = parse_carbon(path, &text, x.signal, x.carbon_start)?;
-        if let Some(found) = series
-            .zone
-            .as_deref()
-            .filter(|z| !z.eq_ignore_ascii_case(zone))
-        {
-            return Err(bad(
-                "--carbon",
-                path,
-                format!(
-                    "the file is for zone {found} but region {region} is configured with zone \
-                     {zone}; give {region} its own zone's file or set --regions {region}={found}"
-                ),
-            )
-            .into());
-        }
-        carbon.push(series);
-    }
+    let carbon = load_carbon(&x)?;
     let (from, to) = period(&x, &carbon)?;
     let ticks = ((to - from) / x.interval) as usize;
 
-    let mut demand_source = x.demand.clone();
-    if let DemandSource::Trace { trace, .. } = &mut demand_source {
+    let mut source = x.demand.clone();
+    if let DemandSource::Trace { trace, .. } = &mut source {
         if !trace.timestamped {
             trace.series.start = x.demand_start.unwrap_or(from);
         }
     }
-    let mut demand = demand::per_tick(&demand_source, from, x.interval, ticks);
-    let factor = demand::rescale(&mut demand, &demand_source, x.scale).ok_or_else(|| {
+    let mut demand = demand::per_tick(&source, from, x.interval, ticks);
+    let factor = demand::rescale(&mut demand, &source, x.scale).ok_or_else(|| {
         bad(
             "--demand",
             &args.demand,
@@ -109,10 +89,63 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Rep
         watts_per_replica: x.watts,
         timeline_points: CHART_POINTS,
     });
+    let demand = DemandReport {
+        source: demand_label(&source),
+        note: demand_note(&source, x.scale, factor, from, ticks as i64 * x.interval),
+        mean_replicas: round(outcome.mean_demand, 3),
+        peak_replicas: round(demand.iter().copied().fold(0.0, f64::max), 3),
+    };
+    let report = summarise(&x, &carbon, &outcome, demand, from, ticks);
+    Ok((report, outcome))
+}
+
+/// Each region's file, read as the chosen signal, refused when it names another zone.
+fn load_carbon(x: &Experiment) -> anyhow::Result<Vec<CarbonSeries>> {
+    let mut carbon = Vec::with_capacity(x.carbon_files.len());
+    for (region, zone, path) in &x.carbon_files {
+        let series = parse_carbon(path, &read("--carbon", path)?, x.signal, x.carbon_start)?;
+        if let Some(found) = series
+            .zone
+            .as_deref()
+            .filter(|z| !z.eq_ignore_ascii_case(zone))
+        {
+            return Err(bad(
+                "--carbon",
+                path,
+                format!(
+                    "the file is for zone {found} but region {region} is configured with zone \
+                     {zone}; give {region} its own zone's file or set --regions {region}={found}"
+                ),
+            )
+            .into());
+        }
+        carbon.push(series);
+    }
+    Ok(carbon)
+}
+
+/// The outcome in the units people read (kg, hours, per day), rounded once, here.
+fn summarise(
+    x: &Experiment,
+    carbon: &[CarbonSeries],
+    outcome: &Outcome,
+    demand: DemandReport,
+    from: i64,
+    ticks: usize,
+) -> Report {
     let days = (ticks as i64 * x.interval) as f64 / 86_400.0;
     let grams = outcome.grams;
     let kg = |g: f64| round(g / 1000.0, 6);
-    let report = Report {
+    let per_day = |n: u64| round(n as f64 / days.max(1e-9), 2);
+    let total = outcome
+        .regions
+        .iter()
+        .fold(model::Triple::default(), |acc, o| model::Triple {
+            policy: acc.policy + o.replica_hours.policy,
+            blind: acc.blind + o.replica_hours.blind,
+            bound: acc.bound + o.replica_hours.bound,
+        });
+    Report {
         period: Period {
             from: to_rfc3339(from),
             to: to_rfc3339(from + ticks as i64 * x.interval),
@@ -121,47 +154,23 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Rep
             ticks,
         },
         signal: x.signal.label().to_string(),
-        signal_note: signal_note(x.signal, &carbon),
+        signal_note: signal_note(x.signal, carbon),
         regions: x
             .carbon_files
             .iter()
-            .zip(&carbon)
+            .zip(carbon)
             .zip(&outcome.regions)
             .map(|(((region, zone, path), c), o)| RegionReport {
                 region: region.clone(),
                 zone: zone.clone(),
                 carbon_file: path.clone(),
-                carbon_format: serde_json::to_value(c.format)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                carbon_format: c.format,
                 mean_carbon: round(o.mean_carbon, 2),
                 replica_hours: triple(o.replica_hours, 3),
             })
             .collect(),
-        total_replica_hours: triple(
-            outcome
-                .regions
-                .iter()
-                .fold(model::Triple::default(), |acc, o| model::Triple {
-                    policy: acc.policy + o.replica_hours.policy,
-                    blind: acc.blind + o.replica_hours.blind,
-                    bound: acc.bound + o.replica_hours.bound,
-                }),
-            3,
-        ),
-        demand: DemandReport {
-            source: demand_label(&demand_source),
-            note: demand_note(
-                &demand_source,
-                x.scale,
-                factor,
-                from,
-                ticks as i64 * x.interval,
-            ),
-            mean_replicas: round(outcome.mean_demand, 3),
-            peak_replicas: round(demand.iter().copied().fold(0.0, f64::max), 3),
-        },
+        total_replica_hours: triple(total, 3),
+        demand,
         watts_per_replica: x.watts,
         emissions_kg: model::Triple {
             policy: kg(grams.policy),
@@ -173,16 +182,15 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Rep
         share_captured: report::share_captured(grams).map(|s| round(s, 4)),
         under_provisioned_minutes: triple(outcome.under_provisioned_minutes, 1),
         scaling_actions_per_day: report::PerDay {
-            policy: round(outcome.policy_actions.total() as f64 / days.max(1e-9), 2),
-            blind: round(outcome.blind_actions.total() as f64 / days.max(1e-9), 2),
+            policy: per_day(outcome.policy_actions.total()),
+            blind: per_day(outcome.blind_actions.total()),
         },
         actions: report::Actions {
             policy: outcome.policy_actions,
             blind: outcome.blind_actions,
         },
         counterfactuals: Counterfactuals::standard(),
-    };
-    Ok((report, outcome))
+    }
 }
 
 /// Settings first, then the demand file (its lines are data errors, not setting errors).

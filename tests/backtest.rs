@@ -77,6 +77,9 @@ fn json_for_the_shipped_extract_holds_together() {
             .sum()
     };
     assert!((hours("policy") - hours("blind")).abs() < 0.01);
+    let totals = &j["totalReplicaHours"];
+    assert_eq!(totals["policy"], totals["blind"], "{totals}");
+    assert_eq!(totals["policy"], totals["bound"], "{totals}");
     assert!((hours("policy") - hours("bound")).abs() < 0.01);
     assert_eq!(
         j["underProvisionedMinutes"]["policy"],

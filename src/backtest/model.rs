@@ -7,7 +7,7 @@
 //!   even. It sees the same demand and reaches the same totals; only placement differs.
 //! - placement bound: each interval, the policy's total replicas placed as cleanly as the
 //!   bounds allow (floors first, all the excess in the cleanest region, overflowing to the next
-//!   cleanest at its max). No one-replica-per-tick scaler can beat it.
+//!   cleanest at its max). No placement of the same totals can emit less.
 //!
 //! Both scalers start with every region at its floor. Load spreads evenly over all replicas,
 //! so average and busiest-node CPU are the same figure here.

@@ -15,6 +15,8 @@ Exit codes: 0 acted or held, 1 runtime failure, 2 bad settings or usage."
 )]
 pub struct Cli {
     #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -24,7 +26,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show what a tick would decide, writing nothing (offline sample when no cluster is configured).
+    /// Run one tick against the cluster: observe, decide, claim the state, scale at most once.
+    Tick(TickArgs),
+    /// Show regions, carbon, replicas, CPU, holds, cooldown and the last action (reads only).
+    Status(StatusArgs),
+    /// Show what ticks at a given CPU would decide, writing nothing (live cluster read-only, else a built-in sample).
     Simulate(SimulateArgs),
     /// Replay the policy over recorded carbon and demand, and account for the grams.
     Backtest(BacktestArgs),
@@ -34,6 +40,86 @@ pub enum Command {
 pub enum OutputFormat {
     Table,
     Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct TickArgs {
+    /// Observe and decide, print the decision, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Fetch stale carbon values for display (never written to the state).
+    #[arg(long)]
+    pub refresh: bool,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// How to reach the cluster and the carbon API, and how long to wait for them.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Path to a kubeconfig file [default: $KUBECONFIG, ~/.kube/config, or in-cluster].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// The kubeconfig context to use [default: its current context].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace of the regional Deployments and the state ConfigMap [default: the context's, or the pod's].
+    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Upper bound on a whole tick, so a hung API server cannot hang the CronJob.
+    #[arg(
+        long,
+        global = true,
+        env = "TICK_TIMEOUT",
+        default_value = "40s",
+        value_name = "DURATION"
+    )]
+    pub timeout: String,
+    /// ElectricityMaps API base URL (tokens come from <REGION>_TOKEN or CARBON_API_TOKEN).
+    #[arg(
+        long,
+        global = true,
+        env = "CARBON_API_URL",
+        default_value = "https://api.electricitymap.org/v3",
+        value_name = "URL"
+    )]
+    pub carbon_api_url: String,
+    /// Time allowed for one carbon API call.
+    #[arg(
+        long,
+        global = true,
+        env = "CARBON_API_TIMEOUT",
+        default_value = "5s",
+        value_name = "DURATION"
+    )]
+    pub carbon_api_timeout: String,
+    /// Where CPU comes from: metrics (metrics.k8s.io) or simulated (SIMULATED_CPU, for demos).
+    #[arg(
+        long,
+        global = true,
+        env = "CPU_SOURCE",
+        default_value = "metrics",
+        value_name = "metrics|simulated"
+    )]
+    pub cpu_source: String,
+    /// The CPU percentage every tick observes when CPU_SOURCE=simulated.
+    #[arg(long, global = true, env = "SIMULATED_CPU", value_name = "PERCENT")]
+    pub simulated_cpu: Option<String>,
+    /// Node metrics older than this count as missing.
+    #[arg(
+        long,
+        global = true,
+        env = "METRICS_MAX_AGE",
+        default_value = "3m",
+        value_name = "DURATION"
+    )]
+    pub metrics_max_age: String,
 }
 
 #[derive(Debug, Args)]
@@ -47,12 +133,12 @@ pub struct SimulateArgs {
     /// Replicas per region, overriding the sample, e.g. latvia=1.
     #[arg(long, value_name = "REGION=N,...")]
     pub replicas: Option<String>,
-    /// Consecutive ticks already seen above the up-threshold.
-    #[arg(long, value_name = "N", default_value = "0")]
-    pub hold_up: String,
-    /// Consecutive ticks already seen below the down-threshold.
-    #[arg(long, value_name = "N", default_value = "0")]
-    pub hold_down: String,
+    /// Consecutive ticks already seen above the up-threshold [default: the state's, or 0].
+    #[arg(long, value_name = "N")]
+    pub hold_up: Option<String>,
+    /// Consecutive ticks already seen below the down-threshold [default: the state's, or 0].
+    #[arg(long, value_name = "N")]
+    pub hold_down: Option<String>,
     /// Ticks to run at that CPU, one minute apart [default: HOLD_CYCLES, so the action shows].
     #[arg(long, value_name = "N")]
     pub ticks: Option<String>,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::cli::{ClusterArgs, PolicyArgs};
+use crate::cli::{ClusterArgs, ConnectArgs, PolicyArgs};
 use crate::duration::parse_secs;
 use crate::policy::{Bounds, CpuTrigger, Policy};
 
@@ -54,6 +54,114 @@ pub struct Region {
 pub enum LogFormat {
     Json,
     Console,
+}
+
+/// Where a tick's CPU figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CpuSource {
+    Metrics,
+    /// A fixed percentage, chosen explicitly (demos, clusters without metrics-server).
+    Simulated(f64),
+}
+
+/// An API token: never shown by `Debug`, so it cannot reach a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(pub String);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// How to reach the cluster and the carbon API.
+#[derive(Debug, Clone)]
+pub struct Connect {
+    pub kubeconfig: Option<std::path::PathBuf>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub tick_timeout_secs: i64,
+    pub carbon_api_url: String,
+    pub carbon_api_timeout_secs: i64,
+    /// By region name; from `<REGION>_TOKEN`, else `CARBON_API_TOKEN`.
+    pub tokens: BTreeMap<String, Token>,
+    pub cpu_source: CpuSource,
+    pub metrics_max_age_secs: i64,
+}
+
+/// The env variable holding a region's ElectricityMaps token: `DENMARK_TOKEN` for denmark.
+pub fn token_env_name(region: &str) -> String {
+    format!("{}_TOKEN", region.to_uppercase().replace('-', "_"))
+}
+
+impl Connect {
+    /// `env` is the process environment in production and a fixed map in tests.
+    pub fn from_args(
+        args: &ConnectArgs,
+        regions: &[Region],
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Connect, ConfigError> {
+        let shared = env("CARBON_API_TOKEN").filter(|t| !t.trim().is_empty());
+        let tokens = regions
+            .iter()
+            .filter_map(|r| {
+                env(&token_env_name(&r.name))
+                    .filter(|t| !t.trim().is_empty())
+                    .or_else(|| shared.clone())
+                    .map(|t| (r.name.clone(), Token(t.trim().to_string())))
+            })
+            .collect();
+        let url = args.carbon_api_url.trim().trim_end_matches('/');
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(bad(
+                "CARBON_API_URL",
+                &args.carbon_api_url,
+                "not an http(s) URL; use e.g. https://api.electricitymap.org/v3",
+            ));
+        }
+        let cpu_source = match (args.cpu_source.trim(), &args.simulated_cpu) {
+            ("metrics", _) => CpuSource::Metrics,
+            ("simulated", Some(v)) => CpuSource::Simulated(percent("SIMULATED_CPU", v)?),
+            ("simulated", None) => {
+                return Err(bad(
+                    "CPU_SOURCE",
+                    &args.cpu_source,
+                    "simulated needs SIMULATED_CPU (--simulated-cpu), a percentage from 0 to 100",
+                ))
+            }
+            _ => return Err(bad(
+                "CPU_SOURCE",
+                &args.cpu_source,
+                "accepted values are metrics (metrics.k8s.io) and simulated (with SIMULATED_CPU)",
+            )),
+        };
+        let tick_timeout_secs = duration("TICK_TIMEOUT", &args.timeout)?;
+        if tick_timeout_secs == 0 {
+            return Err(bad("TICK_TIMEOUT", &args.timeout, "must be at least 1s"));
+        }
+        let carbon_api_timeout_secs = duration("CARBON_API_TIMEOUT", &args.carbon_api_timeout)?;
+        if carbon_api_timeout_secs == 0 {
+            return Err(bad(
+                "CARBON_API_TIMEOUT",
+                &args.carbon_api_timeout,
+                "must be at least 1s",
+            ));
+        }
+        Ok(Connect {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: match &args.namespace {
+                Some(ns) => Some(object_name("--namespace", ns)?),
+                None => None,
+            },
+            tick_timeout_secs,
+            carbon_api_url: url.to_string(),
+            carbon_api_timeout_secs,
+            tokens,
+            cpu_source,
+            metrics_max_age_secs: duration("METRICS_MAX_AGE", &args.metrics_max_age)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -2,12 +2,16 @@
 //! around this library so that tests and benchmarks drive the same code.
 
 pub mod backtest;
+pub mod carbon;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod duration;
+pub mod error;
+pub mod k8s;
 pub mod logging;
+pub mod pipeline;
 pub mod policy;
 pub mod render;
 pub mod sample;
@@ -16,7 +20,8 @@ pub mod state;
 use std::process::ExitCode;
 
 use cli::{Cli, Command};
-use config::Settings;
+use config::{Connect, Settings};
+use error::Error;
 
 /// Exit code for bad settings or usage (clap uses the same for its own usage errors).
 pub const EXIT_USAGE: u8 = 2;
@@ -24,20 +29,22 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_FAILURE: u8 = 1;
 
 /// Runs one command; errors carry enough context to be shown as they are.
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = Settings::from_args(&cli.cluster, &cli.policy)?;
+    let connect = Connect::from_args(&cli.connect, &settings.regions, |k| std::env::var(k).ok())?;
     logging::init(settings.log_format);
     match &cli.command {
-        Command::Simulate(args) => cmd::simulate::run(&settings, args),
+        Command::Tick(args) => cmd::tick::run(&settings, &connect, args),
+        Command::Status(args) => cmd::status::run(&settings, &connect, args),
+        Command::Simulate(args) => cmd::simulate::run(&settings, &connect, args),
         Command::Backtest(args) => cmd::backtest::run(&settings, args),
     }
 }
 
 /// The exit code an error maps to: 2 for settings and usage, 1 for everything else.
-pub fn exit_code_for(error: &anyhow::Error) -> u8 {
-    if error.downcast_ref::<config::ConfigError>().is_some() {
-        EXIT_USAGE
-    } else {
-        EXIT_FAILURE
+pub fn exit_code_for(error: &Error) -> u8 {
+    match error {
+        Error::Config(_) => EXIT_USAGE,
+        _ => EXIT_FAILURE,
     }
 }

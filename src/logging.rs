@@ -1,33 +1,115 @@
 //! Log lines go to stderr: one JSON object per line by default (what log pipelines ingest), or
-//! a friendly console view. `RUST_LOG` filters as usual; the default level is info.
+//! a friendly console view. `RUST_LOG` filters as usual; the default level is info, with kube's own
+//! transport logs off since every failure is reported once, with context, by carbonctl.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+
+use serde_json::Value;
 
 use crate::config::LogFormat;
 
 pub fn init(format: LogFormat) {
-    let mut builder =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    let mut builder = env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,kube_client=off"),
+    );
     match format {
         LogFormat::Json => builder.format(|buf, record| {
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "time": crate::clock::to_rfc3339(crate::clock::now()),
                 "level": record.level().as_str(),
                 "target": record.target(),
-                "message": record.args().to_string(),
             });
+            let text = record.args().to_string();
+            match event_fields(record.target(), &text) {
+                Some(Value::Object(fields)) => line.as_object_mut().expect("object").extend(fields),
+                _ => {
+                    line["message"] = Value::String(text);
+                }
+            }
             writeln!(buf, "{line}")
         }),
-        LogFormat::Console => builder.format(|buf, record| {
-            let icon = match record.level() {
-                log::Level::Error => "❌",
-                log::Level::Warn => "⚠️ ",
-                log::Level::Info => "🌱",
-                log::Level::Debug | log::Level::Trace => "🔎",
-            };
-            writeln!(buf, "{icon} {}", record.args())
-        }),
+        LogFormat::Console => {
+            let colour = std::io::stderr().is_terminal();
+            builder.format(move |buf, record| {
+                let text = record.args().to_string();
+                let (message, flag, action) = match event_fields(record.target(), &text) {
+                    Some(fields) => (
+                        fields["message"].as_str().unwrap_or_default().to_string(),
+                        fields["flag"]
+                            .as_str()
+                            .map(|f| format!("{f} "))
+                            .unwrap_or_default(),
+                        fields["decision"]["action"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    ),
+                    None => (text, String::new(), String::new()),
+                };
+                let (icon, paint) = match (record.level(), action.as_str()) {
+                    (log::Level::Error, _) => ("❌", "31"),
+                    (log::Level::Warn, _) => ("⚠️ ", "33"),
+                    (_, "scale_up") => ("📈", "32"),
+                    (_, "scale_down") => ("📉", "36"),
+                    (_, "heal") => ("🩹", "35"),
+                    _ => ("🌱", "0"),
+                };
+                if colour {
+                    writeln!(buf, "{icon} {flag}\x1b[{paint}m{message}\x1b[0m")
+                } else {
+                    writeln!(buf, "{icon} {flag}{message}")
+                }
+            })
+        }
     };
     // A second init (tests running several commands in one process) keeps the first logger.
     let _ = builder.try_init();
+}
+
+/// Log records on this target carry a JSON object: the message plus structured fields.
+const EVENT_TARGET: &str = "carbonctl::event";
+
+fn event_fields(target: &str, text: &str) -> Option<Value> {
+    (target == EVENT_TARGET)
+        .then(|| serde_json::from_str(text).ok())
+        .flatten()
+}
+
+/// One structured log line: in JSON mode the fields sit at the top level of the line; in
+/// console mode the message is shown with the region's flag.
+pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Value) {
+    let mut object = match fields {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    object.insert("message".into(), Value::String(message.to_string()));
+    if let Some(flag) = flag {
+        object.insert("flag".into(), Value::String(flag));
+    }
+    log::log!(target: EVENT_TARGET, level, "{}", Value::Object(object));
+}
+
+/// The country flag of an ElectricityMaps zone (`DK-DK1` -> 🇩🇰), from its two-letter prefix.
+pub fn flag(zone: &str) -> String {
+    let letters: Vec<char> = zone.chars().take(2).collect();
+    if letters.len() != 2 || !letters.iter().all(|c| c.is_ascii_alphabetic()) {
+        return String::new();
+    }
+    letters
+        .iter()
+        .filter_map(|c| char::from_u32(0x1F1E6 + (c.to_ascii_uppercase() as u32 - 'A' as u32)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flag;
+
+    #[test]
+    fn flags_come_from_the_zone_country() {
+        assert_eq!(flag("DK-DK1"), "🇩🇰");
+        assert_eq!(flag("FR"), "🇫🇷");
+        assert_eq!(flag("lv"), "🇱🇻");
+        assert_eq!(flag("1"), "");
+    }
 }

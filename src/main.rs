@@ -7,7 +7,8 @@ fn main() -> ExitCode {
     match carbonctl::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("carbonctl: {error:#}");
+            log::error!("{error}");
+            eprintln!("carbonctl: {error}");
             ExitCode::from(carbonctl::exit_code_for(&error))
         }
     }

@@ -18,23 +18,31 @@ pub const KEY_HOLD_DOWN: &str = "holdDown";
 pub const KEY_LAST_SCALE: &str = "lastScale";
 pub const KEY_LAST_HEAL: &str = "lastHeal";
 pub const KEY_CARBON: &str = "carbon";
+pub const KEY_LAST_FAILURE: &str = "lastFailure";
 
-/// One region's cached carbon value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One region's cached carbon value, and how the last fetch went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CarbonEntry {
     pub zone: String,
-    pub grams_per_kwh: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grams_per_kwh: Option<f64>,
     /// The data's own timestamp (the hour it describes), as the API gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datetime: Option<String>,
-    /// When carbonctl last fetched it successfully.
-    #[serde(with = "rfc3339")]
-    pub fetched_at: i64,
+    /// When carbonctl last fetched a value successfully.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub fetched_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emission_factor_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_estimated: Option<bool>,
+    /// Why the last fetch failed (zone and HTTP status, never a token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// No fetch before this time (the API's Retry-After).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    pub retry_after: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,6 +50,8 @@ pub struct State {
     pub policy: PolicyState,
     /// By region name.
     pub carbon: BTreeMap<String, CarbonEntry>,
+    /// The last decided change that could not be applied, as a sentence with its time.
+    pub last_failure: Option<String>,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
@@ -103,6 +113,7 @@ impl State {
             KEY_LAST_SCALE,
             KEY_LAST_HEAL,
             KEY_CARBON,
+            KEY_LAST_FAILURE,
         ];
         Ok(State {
             policy: PolicyState {
@@ -117,6 +128,10 @@ impl State {
                     err(KEY_CARBON, format!("not a JSON object of region -> {{zone, gramsPerKwh, fetchedAt, ...}}: {e}"))
                 })?,
             },
+            last_failure: data
+                .get(KEY_LAST_FAILURE)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
             extra: data
                 .iter()
                 .filter(|(k, _)| !known.contains(&k.as_str()))
@@ -139,6 +154,9 @@ impl State {
             KEY_CARBON.into(),
             serde_json::to_string(&self.carbon).expect("carbon cache serialises"),
         );
+        if let Some(failure) = &self.last_failure {
+            data.insert(KEY_LAST_FAILURE.into(), failure.clone());
+        }
         data
     }
 }
@@ -186,6 +204,29 @@ fn render_action(record: &Option<ActionRecord>) -> String {
     }
 }
 
+/// Optional unix seconds stored as RFC 3339 text.
+mod rfc3339_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(secs: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match secs {
+            Some(secs) => super::rfc3339::serialize(secs, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => super::parse_rfc3339(&text).map(Some).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"
+                ))
+            }),
+        }
+    }
+}
+
 /// Unix seconds stored as RFC 3339 text, so people can read and edit them.
 mod rfc3339 {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -214,11 +255,13 @@ mod tests {
             "france".to_string(),
             CarbonEntry {
                 zone: "FR".into(),
-                grams_per_kwh: 38.5,
+                grams_per_kwh: Some(38.5),
                 datetime: Some("2026-11-30T09:00:00.000Z".into()),
-                fetched_at: 1_800_000_000,
+                fetched_at: Some(1_800_000_000),
                 emission_factor_type: Some("lifecycle".into()),
                 is_estimated: Some(true),
+                last_error: Some("HTTP 429 for zone FR".into()),
+                retry_after: Some(1_800_000_030),
             },
         );
         State {
@@ -235,6 +278,7 @@ mod tests {
                 last_heal: None,
             },
             carbon,
+            last_failure: Some("2027-01-15T08:01:00Z scale up france 2->3 failed: HTTP 500".into()),
             extra: [("note".to_string(), "set by hand".to_string())].into(),
         }
     }

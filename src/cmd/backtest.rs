@@ -14,15 +14,17 @@ use crate::cli::{BacktestArgs, OutputFormat};
 use crate::clock::to_rfc3339;
 use crate::config::{bad, region_values, ConfigError, Settings};
 use crate::duration::{format_secs, parse_secs};
+use crate::error::Error;
 
 /// Points kept for the chart: enough for a smooth line, few enough for a small SVG.
 const CHART_POINTS: usize = 600;
 
-pub fn run(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<ExitCode> {
+pub fn run(settings: &Settings, args: &BacktestArgs) -> Result<ExitCode, Error> {
     let (report, outcome) = backtest(settings, args)?;
     let text = match args.output {
         OutputFormat::Table => report::text(&report),
         OutputFormat::Json => report::json(&report),
+        OutputFormat::Yaml => crate::render::to_yaml(&report),
     };
     if let Some(path) = &args.chart {
         let names: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
@@ -50,7 +52,7 @@ struct Experiment {
 }
 
 /// Reads the inputs, replays, and returns the report with the outcome it summarises.
-pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Report, Outcome)> {
+pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Outcome), Error> {
     let x = experiment(settings, args)?;
     let carbon = load_carbon(&x)?;
     let (from, to) = period(&x, &carbon)?;
@@ -100,7 +102,7 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<(Rep
 }
 
 /// Each region's file, read as the chosen signal, refused when it names another zone.
-fn load_carbon(x: &Experiment) -> anyhow::Result<Vec<CarbonSeries>> {
+fn load_carbon(x: &Experiment) -> Result<Vec<CarbonSeries>, Error> {
     let mut carbon = Vec::with_capacity(x.carbon_files.len());
     for (region, zone, path) in &x.carbon_files {
         let series = parse_carbon(path, &read("--carbon", path)?, x.signal, x.carbon_start)?;
@@ -194,7 +196,7 @@ fn summarise(
 }
 
 /// Settings first, then the demand file (its lines are data errors, not setting errors).
-fn experiment(settings: &Settings, args: &BacktestArgs) -> anyhow::Result<Experiment> {
+fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Error> {
     let signal =
         match args.signal.trim() {
             "lifecycle" | "lca" => Signal::Lifecycle,

@@ -56,3 +56,5 @@ pub fn carbonctl_env(args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn carbonctl(args: &[&str]) -> Output {
     carbonctl_env(args, &[])
 }
+
+pub mod cluster;

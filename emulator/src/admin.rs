@@ -1,0 +1,121 @@
+//! The control API under `/_emulator/`: tests, benchmarks and demos change the world and read
+//! the request log over HTTP when they cannot link the library (shell scripts, other
+//! languages). No token, and never recorded in the request log.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::faults::FaultSpec;
+use crate::http::{Request, Response};
+use crate::server::Shared;
+
+fn bad(message: impl Into<String>) -> Response {
+    Response::json(400, &json!({"error": message.into()}))
+}
+
+fn parse<'a, T: Deserialize<'a>>(req: &'a Request) -> Result<T, Response> {
+    serde_json::from_slice(&req.body).map_err(|e| bad(format!("invalid JSON body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CpuSpec {
+    percent: f64,
+    node: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CarbonSpec {
+    zone: String,
+    carbon_intensity: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuthSpec {
+    allow_anonymous: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MetricsSpec {
+    available: Option<bool>,
+    age_seconds: Option<f64>,
+}
+
+pub fn handle(shared: &Shared, req: &Request) -> Response {
+    let result = match (req.method.as_str(), req.path.trim_end_matches('/')) {
+        ("PUT", "/_emulator/cpu") => parse::<CpuSpec>(req).and_then(|spec| {
+            let mut world = shared.world();
+            world
+                .set_cpu_percent(spec.node.as_deref(), spec.percent)
+                .map(|nodes| Response::ok(&json!({"nodes": nodes, "percent": spec.percent})))
+                .map_err(bad)
+        }),
+        ("PUT", "/_emulator/carbon") => parse::<CarbonSpec>(req).and_then(|spec| {
+            if !(spec.carbon_intensity.is_finite() && spec.carbon_intensity >= 0.0) {
+                return Err(bad("carbonIntensity must be a non-negative number"));
+            }
+            shared
+                .world()
+                .carbon
+                .insert(spec.zone.clone(), spec.carbon_intensity);
+            Ok(Response::ok(
+                &json!({"zone": spec.zone, "carbonIntensity": spec.carbon_intensity}),
+            ))
+        }),
+        ("PUT", "/_emulator/metrics") => parse::<MetricsSpec>(req).and_then(|spec| {
+            let mut world = shared.world();
+            if let Some(on) = spec.available {
+                world.metrics_available = on;
+            }
+            if let Some(age) = spec.age_seconds {
+                let age = std::time::Duration::try_from_secs_f64(age)
+                    .map_err(|_| bad("ageSeconds must be a non-negative number"))?;
+                world.metrics_age = age;
+            }
+            Ok(Response::ok(&json!({
+                "available": world.metrics_available,
+                "ageSeconds": world.metrics_age.as_secs_f64()
+            })))
+        }),
+        ("PUT", "/_emulator/auth") => parse::<AuthSpec>(req).map(|spec| {
+            shared.world().allow_anonymous = spec.allow_anonymous;
+            Response::ok(&json!({"allowAnonymous": spec.allow_anonymous}))
+        }),
+        ("POST", "/_emulator/faults") => parse::<FaultSpec>(req).and_then(|spec| {
+            let fault = spec.into_fault().map_err(bad)?;
+            shared.faults().add(fault);
+            Ok(Response::json(201, &json!({"added": true})))
+        }),
+        ("DELETE", "/_emulator/faults") => {
+            shared.faults().clear();
+            Ok(Response::ok(&json!({"cleared": true})))
+        }
+        ("GET", "/_emulator/requests") => {
+            let log: Value = serde_json::to_value(&*shared.log()).expect("records serialize");
+            Ok(Response::ok(&log))
+        }
+        ("DELETE", "/_emulator/requests") => {
+            shared.log().clear();
+            Ok(Response::ok(&json!({"cleared": true})))
+        }
+        (
+            _,
+            "/_emulator/cpu"
+            | "/_emulator/carbon"
+            | "/_emulator/metrics"
+            | "/_emulator/faults"
+            | "/_emulator/requests",
+        ) => Err(Response::json(
+            405,
+            &json!({"error": format!("{} is not allowed on {}", req.method, req.path)}),
+        )),
+        _ => Err(Response::json(
+            404,
+            &json!({"error": format!("no admin endpoint {}", req.path)}),
+        )),
+    };
+    result.unwrap_or_else(|e| e)
+}

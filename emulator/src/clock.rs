@@ -1,0 +1,143 @@
+//! Wall-clock formatting without a date crate: the emulator only ever needs "now" in the
+//! RFC 3339 forms that Kubernetes and ElectricityMaps put on the wire, and kubectl's "AGE".
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch split into a civil UTC date and time.
+fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-from-civil inverse; exact for the proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+fn since_epoch(t: SystemTime) -> Duration {
+    t.duration_since(UNIX_EPOCH).unwrap_or_default()
+}
+
+/// `2026-11-30T09:00:00Z`: metav1.Time, which has whole seconds only.
+pub fn rfc3339(t: SystemTime) -> String {
+    let (y, mo, d, h, mi, s) = civil(since_epoch(t).as_secs());
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// `2026-11-30T09:00:00.123Z`: the JavaScript `toISOString` form ElectricityMaps answers with.
+pub fn rfc3339_millis(t: SystemTime) -> String {
+    let since = since_epoch(t);
+    let (y, mo, d, h, mi, s) = civil(since.as_secs());
+    let ms = since.subsec_millis();
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+}
+
+/// The start of the hour containing `t`: ElectricityMaps data points are hourly.
+pub fn hour_floor(t: SystemTime) -> SystemTime {
+    let secs = since_epoch(t).as_secs();
+    UNIX_EPOCH + Duration::from_secs(secs - secs % 3600)
+}
+
+/// kubectl's AGE column as the API server's table printer words it (apimachinery's
+/// `HumanDuration`), so `kubectl get` shows what it would show against a real cluster.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 120 {
+        return format!("{secs}s");
+    }
+    let minutes = secs / 60;
+    if minutes < 10 {
+        let s = secs % 60;
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = secs / 3600;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let dy = (hours / 24) % 365;
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{dy}d", hours / 24 / 365)
+        };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_764_493_261_042);
+        assert_eq!(rfc3339(t), "2025-11-30T09:01:01Z");
+        assert_eq!(rfc3339_millis(t), "2025-11-30T09:01:01.042Z");
+        assert_eq!(rfc3339_millis(hour_floor(t)), "2025-11-30T09:00:00.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        // Leap day.
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn human_durations_match_kubectl() {
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (120, "2m"),
+            (125, "2m5s"),
+            (600, "10m"),
+            (3 * 3600, "3h"),
+            (3 * 3600 + 120, "3h2m"),
+            (30 * 3600, "30h"),
+            (3 * 86_400 + 3600, "3d1h"),
+            (30 * 86_400, "30d"),
+            (3 * 365 * 86_400 + 86_400, "3y1d"),
+            (9 * 365 * 86_400, "9y"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(Duration::from_secs(secs)), want, "{secs}s");
+        }
+    }
+}

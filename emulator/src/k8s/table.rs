@@ -1,0 +1,328 @@
+//! Server-side printing: kubectl asks for `as=Table` and prints the cells it gets, so these
+//! columns are what users see in `kubectl get` (the API server's built-in printers).
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Value};
+
+use crate::clock;
+use crate::http::Request;
+use crate::k8s::resources::{ResourceDef, ResourceId};
+use crate::world::node_is_ready;
+
+pub fn wanted(req: &Request) -> bool {
+    req.header("Accept").is_some_and(|a| a.contains("as=Table"))
+}
+
+fn column(name: &str, kind: &str, priority: u8, description: &str) -> Value {
+    let format = if name == "Name" { "name" } else { "" };
+    json!({"name": name, "type": kind, "format": format, "description": description, "priority": priority})
+}
+
+fn age(obj: &Value, field: &str, now: SystemTime) -> String {
+    let Some(stamp) = obj.pointer(field).and_then(Value::as_str) else {
+        return "<unknown>".into();
+    };
+    match parse_rfc3339(stamp).and_then(|t| now.duration_since(t).ok()) {
+        Some(d) => clock::human_duration(d),
+        None => "0s".into(),
+    }
+}
+
+/// Inverse of `clock::rfc3339` (whole seconds, UTC), enough for objects' own timestamps.
+fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + s;
+    u64::try_from(secs)
+        .ok()
+        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+}
+
+fn labels_of(obj: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    obj["metadata"]["labels"].as_object().into_iter().flatten()
+}
+
+fn node_cells(obj: &Value, now: SystemTime) -> Vec<Value> {
+    let ready = obj["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
+    let mut status = match ready {
+        Some(_) if node_is_ready(obj) => "Ready".to_string(),
+        Some(c) if c["status"] == "False" => "NotReady".to_string(),
+        _ => "Unknown".to_string(),
+    };
+    if obj["spec"]["unschedulable"] == true {
+        status.push_str(",SchedulingDisabled");
+    }
+    let mut roles: Vec<&str> = labels_of(obj)
+        .filter_map(|(k, _)| k.strip_prefix("node-role.kubernetes.io/"))
+        .filter(|r| !r.is_empty())
+        .collect();
+    roles.sort_unstable();
+    let roles = if roles.is_empty() {
+        "<none>".to_string()
+    } else {
+        roles.join(",")
+    };
+    let info = &obj["status"]["nodeInfo"];
+    let internal_ip = obj["status"]["addresses"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["type"] == "InternalIP"))
+        .and_then(|x| x["address"].as_str())
+        .unwrap_or("<none>");
+    vec![
+        obj["metadata"]["name"].clone(),
+        status.into(),
+        roles.into(),
+        age(obj, "/metadata/creationTimestamp", now).into(),
+        info["kubeletVersion"].clone(),
+        internal_ip.into(),
+        "<none>".into(),
+        info["osImage"].clone(),
+        info["kernelVersion"].clone(),
+        info["containerRuntimeVersion"].clone(),
+    ]
+}
+
+fn count(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn deployment_cells(obj: &Value, now: SystemTime) -> Vec<Value> {
+    let st = &obj["status"];
+    let containers = obj["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let join = |field: &str| {
+        containers
+            .iter()
+            .filter_map(|c| c[field].as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let selector = obj["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    vec![
+        obj["metadata"]["name"].clone(),
+        format!(
+            "{}/{}",
+            count(&st["readyReplicas"]),
+            count(&obj["spec"]["replicas"])
+        )
+        .into(),
+        count(&st["updatedReplicas"]).into(),
+        count(&st["availableReplicas"]).into(),
+        age(obj, "/metadata/creationTimestamp", now).into(),
+        join("name").into(),
+        join("image").into(),
+        selector.into(),
+    ]
+}
+
+fn map_len(v: &Value) -> usize {
+    v.as_object().map_or(0, |m| m.len())
+}
+
+fn event_cells(obj: &Value, now: SystemTime) -> Vec<Value> {
+    let last = if obj["lastTimestamp"].is_string() {
+        age(obj, "/lastTimestamp", now)
+    } else if obj["eventTime"].is_string() {
+        age(obj, "/eventTime", now)
+    } else {
+        age(obj, "/metadata/creationTimestamp", now)
+    };
+    let first = if obj["firstTimestamp"].is_string() {
+        age(obj, "/firstTimestamp", now)
+    } else {
+        last.clone()
+    };
+    let involved = &obj["involvedObject"];
+    let object = format!(
+        "{}/{}",
+        involved["kind"].as_str().unwrap_or("").to_ascii_lowercase(),
+        involved["name"].as_str().unwrap_or("")
+    );
+    let source = obj["source"]["component"]
+        .as_str()
+        .or_else(|| obj["reportingComponent"].as_str())
+        .unwrap_or("");
+    vec![
+        last.into(),
+        obj["type"].as_str().unwrap_or("").into(),
+        obj["reason"].as_str().unwrap_or("").into(),
+        object.into(),
+        involved["fieldPath"].as_str().unwrap_or("").into(),
+        source.into(),
+        obj["message"].as_str().unwrap_or("").trim().into(),
+        first.into(),
+        obj["count"].as_i64().unwrap_or(1).into(),
+        obj["metadata"]["name"].clone(),
+    ]
+}
+
+fn columns(id: ResourceId) -> Option<Vec<Value>> {
+    let name = column(
+        "Name",
+        "string",
+        0,
+        "Name must be unique within a namespace.",
+    );
+    let age = column("Age", "string", 0, "CreationTimestamp is a timestamp representing the server time when this object was created.");
+    Some(match id {
+        ResourceId::Node => vec![
+            name,
+            column("Status", "string", 0, "The status of the node"),
+            column("Roles", "string", 0, "The roles of the node"),
+            age,
+            column("Version", "string", 0, "Kubelet Version reported by the node."),
+            column("Internal-IP", "string", 1, "List of addresses reachable to the node. Queried from cloud provider, if available."),
+            column("External-IP", "string", 1, "List of addresses reachable to the node. Queried from cloud provider, if available."),
+            column("OS-Image", "string", 1, "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
+            column("Kernel-Version", "string", 1, "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
+            column("Container-Runtime", "string", 1, "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."),
+        ],
+        ResourceId::Deployment => vec![
+            name,
+            column("Ready", "string", 0, "Number of the pod with ready state"),
+            column("Up-to-date", "string", 0, "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+            column("Available", "string", 0, "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+            age,
+            column("Containers", "string", 1, "Names of each container in the template."),
+            column("Images", "string", 1, "Images referenced by each container in the template."),
+            column("Selector", "string", 1, "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."),
+        ],
+        ResourceId::ConfigMap => vec![
+            name,
+            column("Data", "integer", 0, "Data contains the configuration data."),
+            age,
+        ],
+        ResourceId::Secret => vec![
+            name,
+            column("Type", "string", 0, "The type of the secret"),
+            column("Data", "integer", 0, "The number of entries in the secret"),
+            age,
+        ],
+        ResourceId::Event => vec![
+            column("Last Seen", "string", 0, "Time when last event occurred"),
+            column("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future."),
+            column("Reason", "string", 0, "Why the action was taken."),
+            column("Object", "string", 0, "The object that this event is about."),
+            column("Subobject", "string", 1, "The subobject that this event is about."),
+            column("Source", "string", 1, "The component reporting this event."),
+            column("Message", "string", 0, "A human-readable description of the status of this operation."),
+            column("First Seen", "string", 1, "The time at which the event was first recorded."),
+            column("Count", "string", 1, "The number of times this event has occurred."),
+            column("Name", "string", 1, "Name must be unique within a namespace."),
+        ],
+        ResourceId::NodeMetrics => return None,
+    })
+}
+
+fn cells(id: ResourceId, obj: &Value, now: SystemTime) -> Vec<Value> {
+    match id {
+        ResourceId::Node => node_cells(obj, now),
+        ResourceId::Deployment => deployment_cells(obj, now),
+        ResourceId::ConfigMap => vec![
+            obj["metadata"]["name"].clone(),
+            (map_len(&obj["data"]) + map_len(&obj["binaryData"])).into(),
+            age(obj, "/metadata/creationTimestamp", now).into(),
+        ],
+        ResourceId::Secret => vec![
+            obj["metadata"]["name"].clone(),
+            obj["type"].as_str().unwrap_or("Opaque").into(),
+            map_len(&obj["data"]).into(),
+            age(obj, "/metadata/creationTimestamp", now).into(),
+        ],
+        ResourceId::Event => event_cells(obj, now),
+        ResourceId::NodeMetrics => Vec::new(),
+    }
+}
+
+/// A meta.k8s.io/v1 Table of `objects`, or None for resources without a printer.
+pub fn render(def: &ResourceDef, objects: &[&Value], resource_version: u64) -> Option<Value> {
+    let column_definitions = columns(def.id)?;
+    let now = SystemTime::now();
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|obj| {
+            json!({
+                "cells": cells(def.id, obj, now),
+                "object": {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": obj["metadata"],
+                }
+            })
+        })
+        .collect();
+    Some(json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version.to_string()},
+        "columnDefinitions": column_definitions,
+        "rows": rows
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::resources;
+    use crate::seed::Seed;
+    use crate::selector::Selector;
+    use crate::world::World;
+
+    #[test]
+    fn parses_what_clock_writes() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_493_261);
+        assert_eq!(parse_rfc3339(&clock::rfc3339(t)), Some(t));
+        assert_eq!(parse_rfc3339("garbage"), None);
+    }
+
+    #[test]
+    fn node_and_deployment_rows_read_like_kubectl() {
+        let mut world = World::from_seed(&Seed::demo()).unwrap();
+        world.set_node_unschedulable("worker-latvia", true).unwrap();
+        let nodes = world.list(&resources::NODES, None, &Selector::default());
+        let table = render(&resources::NODES, &nodes, 1).unwrap();
+        let rows = table["rows"].as_array().unwrap();
+        assert_eq!(rows[0]["cells"][0], "control-plane");
+        assert_eq!(rows[0]["cells"][2], "control-plane");
+        assert_eq!(rows[3]["cells"][1], "Ready,SchedulingDisabled");
+        assert_eq!(rows[1]["cells"][2], "<none>");
+        assert_eq!(rows[1]["object"]["kind"], "PartialObjectMetadata");
+
+        world.auto_ready = false;
+        world.set_replicas("default", "nginx-france", 3).unwrap();
+        let deploys = world.list(
+            &resources::DEPLOYMENTS,
+            Some("default"),
+            &Selector::parse("region=france").unwrap(),
+        );
+        let table = render(&resources::DEPLOYMENTS, &deploys, 1).unwrap();
+        assert_eq!(table["rows"][0]["cells"][1], "2/3");
+        assert_eq!(table["rows"][0]["cells"][2], 3);
+        assert!(render(&resources::NODE_METRICS, &[], 1).is_none());
+    }
+}

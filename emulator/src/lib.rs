@@ -1,0 +1,29 @@
+//! kube-emulator: a Kubernetes API server and ElectricityMaps API stand-in on loopback, for
+//! carbonctl's tests, benchmarks and cluster-free demo. It speaks raw JSON (no Kubernetes
+//! client crates), so it checks carbonctl's client independently; its fidelity is checked
+//! against the real kubectl in `tests/kubectl_fidelity.rs`.
+
+mod admin;
+mod base64;
+mod carbon;
+mod clock;
+mod emulator;
+mod faults;
+mod fields;
+mod http;
+mod k8s;
+mod kubeconfig;
+mod patch;
+mod protobuf;
+mod quantity;
+mod requests;
+mod seed;
+mod selector;
+mod server;
+mod status;
+mod world;
+
+pub use emulator::Emulator;
+pub use faults::{Fault, FaultKind};
+pub use requests::RequestRecord;
+pub use seed::{ConfigMapSeed, DeploymentSeed, NodeSeed, SecretSeed, Seed};

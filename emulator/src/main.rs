@@ -1,0 +1,59 @@
+//! `kube-emulator`: serve the emulated cluster and carbon API until killed.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use kube_emulator::{Emulator, Seed};
+
+/// Kubernetes API and ElectricityMaps API emulator on 127.0.0.1 (plain HTTP).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// `demo` for the built-in three-region cluster, or a seed JSON file.
+    #[arg(long, default_value = "demo")]
+    seed: String,
+    /// Write a kubeconfig for this emulator (server and bearer token) to this path.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Answer 401 to Kubernetes requests without the bearer token. Off by default because
+    /// kubectl sends no token over plain HTTP; a wrong token is always refused.
+    #[arg(long)]
+    require_token: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let seed = if cli.seed == "demo" {
+        Seed::demo()
+    } else {
+        Seed::from_file(cli.seed.as_ref())?
+    };
+    let emulator = Emulator::start_on_port(seed, cli.port)?;
+    emulator.set_allow_anonymous(!cli.require_token);
+    if let Some(path) = &cli.kubeconfig {
+        emulator.write_kubeconfig(path)?;
+    }
+    let mut banner = format!(
+        "{}\nElectricityMaps API: {} (auth-token header)\n",
+        emulator.base_url(),
+        emulator.carbon_base_url()
+    );
+    if cli.seed == "demo" {
+        banner.push_str("demo carbon token: demo-token\n");
+    }
+    // One write: a reader that stops after the first line (`| head -1`) cannot make a later
+    // line fail with a broken pipe and take the server down.
+    let mut out = std::io::stdout().lock();
+    out.write_all(banner.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")?;
+    drop(out);
+    loop {
+        std::thread::park();
+    }
+}

@@ -1,0 +1,225 @@
+//! Reading the Kubernetes protobuf encoding for the one body kubectl sends that way: since
+//! 1.32, `kubectl create configmap` POSTs `application/vnd.kubernetes.protobuf`. The envelope
+//! is the magic `k8s\0` and a `runtime.Unknown` {typeMeta, raw}; `raw` is the generated
+//! ConfigMap message. Only the fields the emulator keeps are decoded; others are skipped.
+
+use serde_json::{json, Map, Value};
+
+pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
+
+const MAGIC: &[u8] = b"k8s\x00";
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+enum Field<'a> {
+    Varint(u64),
+    Bytes(&'a [u8]),
+    Skipped,
+}
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self.bytes.split_first().ok_or("truncated varint")?;
+            self.bytes = rest;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("varint too long".into())
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if n > self.bytes.len() {
+            return Err("truncated field".into());
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    /// The next (field number, value), or None at the end.
+    fn next(&mut self) -> Result<Option<(u64, Field<'a>)>, String> {
+        if self.bytes.is_empty() {
+            return Ok(None);
+        }
+        let key = self.varint()?;
+        let field = match key & 7 {
+            0 => Field::Varint(self.varint()?),
+            1 => {
+                self.take(8)?;
+                Field::Skipped
+            }
+            2 => {
+                let len = usize::try_from(self.varint()?).map_err(|_| "length overflow")?;
+                Field::Bytes(self.take(len)?)
+            }
+            5 => {
+                self.take(4)?;
+                Field::Skipped
+            }
+            other => return Err(format!("unsupported wire type {other}")),
+        };
+        Ok(Some((key >> 3, field)))
+    }
+}
+
+fn fields(bytes: &[u8]) -> impl Iterator<Item = Result<(u64, Field<'_>), String>> {
+    let mut reader = Reader { bytes };
+    std::iter::from_fn(move || reader.next().transpose())
+}
+
+fn text(bytes: &[u8]) -> Result<String, String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| "invalid UTF-8 in a string field".into())
+}
+
+/// A `map<string, string>` entry: {1: key, 2: value}.
+fn map_entry(bytes: &[u8]) -> Result<(String, String), String> {
+    let (mut key, mut value) = (String::new(), String::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(b)) => key = text(b)?,
+            (2, Field::Bytes(b)) => value = text(b)?,
+            _ => {}
+        }
+    }
+    Ok((key, value))
+}
+
+fn insert_entry(target: &mut Value, field: &str, bytes: &[u8]) -> Result<(), String> {
+    let (k, v) = map_entry(bytes)?;
+    if !target[field].is_object() {
+        target[field] = json!({});
+    }
+    target[field][k] = v.into();
+    Ok(())
+}
+
+fn object_meta(bytes: &[u8]) -> Result<Value, String> {
+    let mut meta = Value::Object(Map::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(b)) => meta["name"] = text(b)?.into(),
+            (2, Field::Bytes(b)) => meta["generateName"] = text(b)?.into(),
+            (3, Field::Bytes(b)) => meta["namespace"] = text(b)?.into(),
+            (6, Field::Bytes(b)) => meta["resourceVersion"] = text(b)?.into(),
+            (11, Field::Bytes(b)) => insert_entry(&mut meta, "labels", b)?,
+            (12, Field::Bytes(b)) => insert_entry(&mut meta, "annotations", b)?,
+            _ => {}
+        }
+    }
+    Ok(meta)
+}
+
+fn config_map(bytes: &[u8]) -> Result<Value, String> {
+    let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(b)) => cm["metadata"] = object_meta(b)?,
+            (2, Field::Bytes(b)) => insert_entry(&mut cm, "data", b)?,
+            (4, Field::Varint(v)) => cm["immutable"] = (v != 0).into(),
+            (3, _) => {
+                return Err(
+                    "binaryData in protobuf bodies is not supported by kube-emulator".into(),
+                )
+            }
+            _ => {}
+        }
+    }
+    Ok(cm)
+}
+
+/// Decodes a protobuf request body into the JSON the API would have received, for the
+/// kinds kubectl sends as protobuf. Errors read like the API server's decoding errors.
+pub fn decode(body: &[u8]) -> Result<Value, String> {
+    let envelope = body.strip_prefix(MAGIC).ok_or(
+        "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]",
+    )?;
+    let (mut api_version, mut kind, mut raw) = (String::new(), String::new(), &[][..]);
+    for field in fields(envelope) {
+        match field? {
+            (1, Field::Bytes(type_meta)) => {
+                for f in fields(type_meta) {
+                    match f? {
+                        (1, Field::Bytes(b)) => api_version = text(b)?,
+                        (2, Field::Bytes(b)) => kind = text(b)?,
+                        _ => {}
+                    }
+                }
+            }
+            (2, Field::Bytes(b)) => raw = b,
+            _ => {}
+        }
+    }
+    match (api_version.as_str(), kind.as_str()) {
+        ("v1", "ConfigMap") => config_map(raw),
+        _ => Err(format!(
+            "kube-emulator decodes protobuf only for v1 ConfigMap, not {api_version} {kind}; send JSON"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(number: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![((number << 3) | 2) as u8, payload.len() as u8];
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn entry(k: &str, v: &str) -> Vec<u8> {
+        [field(1, k.as_bytes()), field(2, v.as_bytes())].concat()
+    }
+
+    fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+        let type_meta = [field(1, api_version.as_bytes()), field(2, kind.as_bytes())].concat();
+        [
+            MAGIC.to_vec(),
+            field(1, &type_meta),
+            field(2, raw),
+            field(3, b""),
+            field(4, b""),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn decodes_a_configmap_as_kubectl_sends_it() {
+        let meta = [
+            field(1, b"carbonctl-state"),
+            field(3, b"default"),
+            field(11, &entry("app", "carbonctl")),
+        ]
+        .concat();
+        let raw = [
+            field(1, &meta),
+            field(2, &entry("a", "1")),
+            field(2, &entry("b", "two")),
+            vec![0x20, 1],
+        ]
+        .concat();
+        let cm = decode(&envelope("v1", "ConfigMap", &raw)).unwrap();
+        assert_eq!(
+            cm,
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "immutable": true,
+                   "metadata": {"name": "carbonctl-state", "namespace": "default", "labels": {"app": "carbonctl"}},
+                   "data": {"a": "1", "b": "two"}})
+        );
+    }
+
+    #[test]
+    fn refuses_other_kinds_and_garbage() {
+        assert!(decode(&envelope("v1", "Secret", b""))
+            .unwrap_err()
+            .contains("only for v1 ConfigMap"));
+        assert!(decode(b"{\"kind\":\"ConfigMap\"}").is_err());
+        let truncated = [MAGIC.to_vec(), vec![0x0a, 0x09, b'x']].concat();
+        assert!(decode(&truncated).is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! The description of the cluster and carbon API an emulator starts from: the built-in demo or
+//! a JSON file (format in the crate README), so demos and tests share one vocabulary.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Seed {
+    #[serde(default)]
+    pub nodes: Vec<NodeSeed>,
+    #[serde(default)]
+    pub deployments: Vec<DeploymentSeed>,
+    #[serde(default)]
+    pub config_maps: Vec<ConfigMapSeed>,
+    #[serde(default)]
+    pub secrets: Vec<SecretSeed>,
+    /// gCO2eq/kWh per ElectricityMaps zone key ("FR", "DK-DK1", ...).
+    #[serde(default)]
+    pub carbon: BTreeMap<String, f64>,
+    /// ElectricityMaps tokens and the zones each may read; `"*"` means every zone.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeSeed {
+    pub name: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Allocatable CPU as a Quantity.
+    #[serde(default = "default_cpu")]
+    pub cpu: String,
+    /// Allocatable memory as a Quantity.
+    #[serde(default = "default_memory")]
+    pub memory: String,
+    /// Current CPU usage as a Quantity ("1800m"); give this or `cpuPercent`, not both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_usage: Option<String>,
+    /// Current CPU usage as a share of allocatable CPU, 0..=100 (or more, when overloaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    #[serde(default = "yes")]
+    pub ready: bool,
+    #[serde(default)]
+    pub unschedulable: bool,
+    /// Extra `spec.taints` entries, as the API server would show them.
+    #[serde(default)]
+    pub taints: Vec<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentSeed {
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    pub replicas: i32,
+    /// Labels of the Deployment and its pod template; `app: <name>` is added when absent and
+    /// is the selector.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigMapSeed {
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretSeed {
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    /// Plain values, served base64-encoded under `data` as the API server does.
+    #[serde(default)]
+    pub string_data: BTreeMap<String, String>,
+}
+
+fn default_cpu() -> String {
+    "4".into()
+}
+
+fn default_memory() -> String {
+    "16Gi".into()
+}
+
+fn default_namespace() -> String {
+    "default".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl NodeSeed {
+    /// A ready, schedulable node with default capacity and no usage.
+    pub fn new(name: &str) -> NodeSeed {
+        NodeSeed {
+            name: name.into(),
+            labels: BTreeMap::new(),
+            cpu: default_cpu(),
+            memory: default_memory(),
+            cpu_usage: None,
+            cpu_percent: None,
+            ready: true,
+            unschedulable: false,
+            taints: Vec::new(),
+        }
+    }
+}
+
+/// Region name, ElectricityMaps zone, carbon intensity, per-zone token.
+const DEMO_REGIONS: [(&str, &str, f64, &str); 3] = [
+    ("denmark", "DK", 142.0, "demo-dk"),
+    ("france", "FR", 38.0, "demo-fr"),
+    ("latvia", "LV", 265.0, "demo-lv"),
+];
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+impl Seed {
+    /// Three ready workers labelled `region=denmark|france|latvia` at 45% CPU, a tainted
+    /// control-plane node, `nginx-<region>` Deployments with 2 replicas in `default`, carbon
+    /// for DK, FR and LV, the token `demo-token` for every zone and one token per zone (also
+    /// stored in the Secret `electricitymap-secret`, keyed by region).
+    pub fn demo() -> Seed {
+        let mut seed = Seed::default();
+        let mut control_plane = NodeSeed::new("control-plane");
+        control_plane.labels = labels(&[
+            ("kubernetes.io/hostname", "control-plane"),
+            ("kubernetes.io/os", "linux"),
+            ("kubernetes.io/arch", "amd64"),
+            ("node-role.kubernetes.io/control-plane", ""),
+        ]);
+        control_plane.cpu_percent = Some(20.0);
+        control_plane.taints = vec![serde_json::json!({
+            "key": "node-role.kubernetes.io/control-plane",
+            "effect": "NoSchedule"
+        })];
+        seed.nodes.push(control_plane);
+        let mut secret = SecretSeed {
+            namespace: default_namespace(),
+            name: "electricitymap-secret".into(),
+            string_data: BTreeMap::new(),
+        };
+        for (region, zone, grams, token) in DEMO_REGIONS {
+            let name = format!("worker-{region}");
+            let mut node = NodeSeed::new(&name);
+            node.labels = labels(&[
+                ("kubernetes.io/hostname", &name),
+                ("kubernetes.io/os", "linux"),
+                ("kubernetes.io/arch", "amd64"),
+                ("region", region),
+            ]);
+            node.cpu_percent = Some(45.0);
+            seed.nodes.push(node);
+            let deployment = format!("nginx-{region}");
+            seed.deployments.push(DeploymentSeed {
+                namespace: default_namespace(),
+                labels: labels(&[("app", &deployment), ("region", region)]),
+                name: deployment,
+                replicas: 2,
+            });
+            seed.carbon.insert(zone.into(), grams);
+            seed.tokens.insert(token.into(), vec![zone.into()]);
+            secret.string_data.insert(region.into(), token.into());
+        }
+        seed.tokens.insert("demo-token".into(), vec!["*".into()]);
+        seed.secrets.push(secret);
+        seed
+    }
+
+    pub fn from_json(text: &str) -> anyhow::Result<Seed> {
+        serde_json::from_str(text).context(
+            "the seed is not valid seed JSON (see the kube-emulator README for the format)",
+        )
+    }
+
+    pub fn from_file(path: &Path) -> anyhow::Result<Seed> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read seed file {}", path.display()))?;
+        Seed::from_json(&text).with_context(|| format!("in seed file {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_has_three_regions_and_a_control_plane() {
+        let seed = Seed::demo();
+        let regions: Vec<_> = seed
+            .nodes
+            .iter()
+            .filter_map(|n| n.labels.get("region").cloned())
+            .collect();
+        assert_eq!(regions, ["denmark", "france", "latvia"]);
+        assert_eq!(seed.nodes.len(), 4);
+        assert!(seed.deployments.iter().all(|d| d.replicas == 2));
+        assert_eq!(seed.carbon["FR"], 38.0);
+        assert_eq!(seed.tokens["demo-token"], ["*"]);
+        assert_eq!(seed.secrets[0].string_data["france"], "demo-fr");
+    }
+
+    #[test]
+    fn demo_round_trips_through_the_file_format() {
+        let text = serde_json::to_string_pretty(&Seed::demo()).unwrap();
+        assert_eq!(Seed::from_json(&text).unwrap(), Seed::demo());
+    }
+
+    #[test]
+    fn file_format_applies_defaults_and_rejects_unknown_fields() {
+        let seed = Seed::from_json(
+            r#"{"nodes":[{"name":"n1","labels":{"region":"x"},"cpuUsage":"500m"}],
+                "deployments":[{"name":"web","replicas":3}]}"#,
+        )
+        .unwrap();
+        assert_eq!(seed.nodes[0].cpu, "4");
+        assert!(seed.nodes[0].ready);
+        assert_eq!(seed.deployments[0].namespace, "default");
+        assert!(Seed::from_json(r#"{"nodez":[]}"#).is_err());
+    }
+}

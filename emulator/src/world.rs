@@ -1,0 +1,868 @@
+//! The emulated cluster and carbon data, and the API server's storage rules over them:
+//! one resourceVersion counter for every write, optimistic concurrency, generateName,
+//! Deployment status that follows its spec.
+
+use std::collections::hash_map::RandomState;
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Map, Value};
+
+use crate::k8s::resources::{self, ResourceDef, ResourceId};
+use crate::selector::Selector;
+use crate::status::ApiError;
+use crate::{base64, clock, quantity, seed::Seed};
+
+/// What metrics-server would report for a node right now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeUsage {
+    pub cpu_millis: u64,
+    pub memory_bytes: u64,
+}
+
+type Key = (ResourceId, String, String);
+
+pub struct World {
+    rv: u64,
+    objects: BTreeMap<Key, Value>,
+    usage: BTreeMap<String, NodeUsage>,
+    pub carbon: BTreeMap<String, f64>,
+    pub tokens: BTreeMap<String, Vec<String>>,
+    pub metrics_available: bool,
+    pub metrics_age: Duration,
+    pub auto_ready: bool,
+    /// Whether requests without a bearer token are served (as `system:anonymous`).
+    pub allow_anonymous: bool,
+    uid_counter: u64,
+    salt: u64,
+}
+
+fn meta(obj: &Value) -> &Value {
+    &obj["metadata"]
+}
+
+fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
+    meta(obj)[field].as_str().unwrap_or("")
+}
+
+/// Suffix characters the API server's name generator uses (no vowels, no look-alikes).
+const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn decode_error(def: &ResourceDef, detail: &str) -> ApiError {
+    ApiError::bad_request(format!(
+        "{kind} in version \"{v}\" cannot be handled as a {kind}: {detail}",
+        kind = def.kind,
+        v = def.version
+    ))
+}
+
+/// Type checks the fields the emulator interprets, as decoding into Go structs would.
+fn check_fields(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
+    if !obj["metadata"].is_object() && !obj["metadata"].is_null() {
+        return Err(decode_error(
+            def,
+            "json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta",
+        ));
+    }
+    match def.id {
+        ResourceId::ConfigMap => {
+            for field in ["data", "binaryData"] {
+                match &obj[field] {
+                    Value::Null => {}
+                    Value::Object(map) if map.values().all(Value::is_string) => {}
+                    _ => {
+                        return Err(decode_error(
+                            def,
+                            &format!("json: cannot unmarshal into Go struct field ConfigMap.{field} of type map[string]string"),
+                        ))
+                    }
+                }
+            }
+        }
+        ResourceId::Deployment => {
+            let replicas = &obj["spec"]["replicas"];
+            if !replicas.is_null() && replicas.as_i64().is_none() {
+                return Err(decode_error(
+                    def,
+                    "json: cannot unmarshal into Go struct field DeploymentSpec.spec.replicas of type int32",
+                ));
+            }
+            if replicas.as_i64().is_some_and(|n| n < 0) {
+                return Err(invalid_replicas(def, meta_str(obj, "name"), replicas));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn invalid_replicas(def: &ResourceDef, name: &str, value: &Value) -> ApiError {
+    let cause = format!("Invalid value: {value}: must be greater than or equal to 0");
+    ApiError {
+        code: 422,
+        reason: "Invalid",
+        message: format!(
+            "{}.{} \"{name}\" is invalid: spec.replicas: {cause}",
+            def.kind, def.gr.group
+        ),
+        details: Some(json!({
+            "name": name, "group": def.gr.group, "kind": def.kind,
+            "causes": [{"reason": "FieldValueInvalid", "message": cause, "field": "spec.replicas"}]
+        })),
+        retry_after: None,
+    }
+}
+
+impl World {
+    pub fn from_seed(seed: &Seed) -> anyhow::Result<World> {
+        let mut world = World {
+            rv: 1000,
+            objects: BTreeMap::new(),
+            usage: BTreeMap::new(),
+            carbon: seed.carbon.clone(),
+            tokens: seed.tokens.clone(),
+            metrics_available: true,
+            metrics_age: Duration::from_secs(15),
+            auto_ready: true,
+            allow_anonymous: true,
+            uid_counter: 0,
+            salt: RandomState::new().hash_one(std::process::id()),
+        };
+        for (i, node) in seed.nodes.iter().enumerate() {
+            let cpu = quantity::cpu_millis(&node.cpu)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("node {}: cpu", node.name))?;
+            let memory = quantity::parse(&node.memory)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("node {}: memory", node.name))?
+                as u64;
+            let cpu_used = match (&node.cpu_usage, node.cpu_percent) {
+                (Some(_), Some(_)) => {
+                    bail!("node {}: give cpuUsage or cpuPercent, not both", node.name)
+                }
+                (Some(q), None) => quantity::cpu_millis(q)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("node {}: cpuUsage", node.name))?,
+                (None, Some(p)) => percent_of(cpu, p),
+                (None, None) => 0,
+            };
+            let mut labels: Map<String, Value> = node
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone().into()))
+                .collect();
+            labels
+                .entry("kubernetes.io/hostname")
+                .or_insert(node.name.clone().into());
+            let mut taints = node.taints.clone();
+            if node.unschedulable {
+                taints.push(unschedulable_taint());
+            }
+            if !node.ready {
+                taints.push(not_ready_taint());
+            }
+            let now = clock::rfc3339(SystemTime::now());
+            let obj = json!({
+                "metadata": {"name": node.name, "labels": labels,
+                             "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+                "spec": {"podCIDR": format!("10.244.{i}.0/24"), "podCIDRs": [format!("10.244.{i}.0/24")]},
+                "status": {
+                    "capacity": {"cpu": node.cpu, "memory": node.memory, "pods": "110"},
+                    "allocatable": {"cpu": node.cpu, "memory": node.memory, "pods": "110"},
+                    "conditions": [
+                        {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
+                         "message": "kubelet has sufficient memory available", "lastHeartbeatTime": now, "lastTransitionTime": now},
+                        {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure",
+                         "message": "kubelet has no disk pressure", "lastHeartbeatTime": now, "lastTransitionTime": now},
+                        {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID",
+                         "message": "kubelet has sufficient PID available", "lastHeartbeatTime": now, "lastTransitionTime": now},
+                        ready_condition(node.ready, &now),
+                    ],
+                    "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{}", i + 10)},
+                                  {"type": "Hostname", "address": node.name}],
+                    "nodeInfo": {"kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0",
+                                 "containerRuntimeVersion": "containerd://2.0.5", "operatingSystem": "linux",
+                                 "architecture": "amd64", "osImage": "Debian GNU/Linux 13 (trixie)",
+                                 "kernelVersion": "6.12.0-1-amd64", "machineID": "", "systemUUID": "", "bootID": ""}
+                }
+            });
+            let mut obj = obj;
+            if node.unschedulable {
+                obj["spec"]["unschedulable"] = true.into();
+            }
+            if !taints.is_empty() {
+                obj["spec"]["taints"] = Value::Array(taints);
+            }
+            world.create(&resources::NODES, "", obj)?;
+            world.usage.insert(
+                node.name.clone(),
+                NodeUsage {
+                    cpu_millis: cpu_used,
+                    memory_bytes: memory * 3 / 10,
+                },
+            );
+        }
+        for d in &seed.deployments {
+            let mut labels = d.labels.clone();
+            labels.entry("app".into()).or_insert_with(|| d.name.clone());
+            let app = labels["app"].clone();
+            let obj = json!({
+                "metadata": {"name": d.name, "namespace": d.namespace, "labels": labels,
+                             "annotations": {"deployment.kubernetes.io/revision": "1"}},
+                "spec": {
+                    "replicas": d.replicas,
+                    "selector": {"matchLabels": {"app": app}},
+                    "template": {"metadata": {"labels": labels},
+                                 "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27",
+                                                          "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                                                          "resources": {"requests": {"cpu": "100m"}}}]}},
+                    "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+                    "revisionHistoryLimit": 10,
+                    "progressDeadlineSeconds": 600
+                }
+            });
+            world.create(&resources::DEPLOYMENTS, &d.namespace, obj)?;
+        }
+        for cm in &seed.config_maps {
+            let obj = json!({"metadata": {"name": cm.name, "labels": cm.labels}, "data": cm.data});
+            world.create(&resources::CONFIGMAPS, &cm.namespace, obj)?;
+        }
+        for s in &seed.secrets {
+            let data: Map<String, Value> = s
+                .string_data
+                .iter()
+                .map(|(k, v)| (k.clone(), base64::encode(v.as_bytes()).into()))
+                .collect();
+            let obj = json!({"metadata": {"name": s.name}, "type": "Opaque", "data": data});
+            world.create(&resources::SECRETS, &s.namespace, obj)?;
+        }
+        Ok(world)
+    }
+
+    /// The current value of the cluster-wide counter, as lists report it.
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    fn next_rv(&mut self) -> String {
+        self.rv += 1;
+        self.rv.to_string()
+    }
+
+    fn uid(&mut self) -> String {
+        self.uid_counter += 1;
+        let h = self
+            .salt
+            .wrapping_add(self.uid_counter.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let h2 = h.rotate_left(29) ^ 0xA5A5_5A5A_C3C3_3C3C;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            h >> 32,
+            (h >> 16) & 0xffff,
+            h & 0xfff,
+            h2 >> 52,
+            h2 & 0xffff_ffff_ffff
+        )
+    }
+
+    fn generated_name(&self, prefix: &str) -> String {
+        let mut n = self.salt ^ (self.rv.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut name = prefix.to_string();
+        for _ in 0..5 {
+            name.push(NAME_CHARS[(n % NAME_CHARS.len() as u64) as usize] as char);
+            n /= NAME_CHARS.len() as u64;
+        }
+        name
+    }
+
+    fn key(def: &ResourceDef, ns: &str, name: &str) -> Key {
+        let ns = if def.namespaced { ns } else { "" };
+        (def.id, ns.to_string(), name.to_string())
+    }
+
+    pub fn get(&self, def: &ResourceDef, ns: &str, name: &str) -> Option<&Value> {
+        self.objects.get(&World::key(def, ns, name))
+    }
+
+    /// Objects of one resource, in one namespace or (None) all, in name order.
+    pub fn list(&self, def: &ResourceDef, ns: Option<&str>, selector: &Selector) -> Vec<&Value> {
+        self.objects
+            .iter()
+            .filter(|((id, obj_ns, _), obj)| {
+                *id == def.id
+                    && ns.is_none_or(|ns| !def.namespaced || obj_ns == ns)
+                    && selector.matches(obj["metadata"].get("labels"))
+            })
+            .map(|(_, obj)| obj)
+            .collect()
+    }
+
+    fn finish(&self, def: &ResourceDef, obj: &mut Value) {
+        obj["apiVersion"] = def.api_version().into();
+        obj["kind"] = def.kind.into();
+        if def.id == ResourceId::Deployment {
+            refresh_deployment_status(obj, self.auto_ready);
+        }
+    }
+
+    /// POST: generateName, AlreadyExists, server-set metadata.
+    pub fn create(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
+        if !obj.is_object() {
+            return Err(decode_error(def, "json: cannot unmarshal into Go value"));
+        }
+        check_fields(def, &obj)?;
+        if !obj["metadata"].is_object() {
+            obj["metadata"] = json!({});
+        }
+        let body_ns = meta_str(&obj, "namespace");
+        if def.namespaced && !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let mut name = meta_str(&obj, "name").to_string();
+        if name.is_empty() {
+            let prefix = meta_str(&obj, "generateName");
+            if prefix.is_empty() {
+                return Err(ApiError::name_required(def.kind));
+            }
+            name = self.generated_name(prefix);
+        }
+        let key = World::key(def, ns, &name);
+        if self.objects.contains_key(&key) {
+            return Err(ApiError::already_exists(def.gr, &name));
+        }
+        let uid = self.uid();
+        let rv = self.next_rv();
+        let m = &mut obj["metadata"];
+        m["name"] = name.into();
+        if def.namespaced {
+            m["namespace"] = ns.into();
+        }
+        m["uid"] = uid.into();
+        m["resourceVersion"] = rv.into();
+        m["creationTimestamp"] = clock::rfc3339(SystemTime::now()).into();
+        if def.id == ResourceId::Deployment {
+            m["generation"] = 1.into();
+        }
+        self.finish(def, &mut obj);
+        self.objects.insert(key, obj.clone());
+        Ok(obj)
+    }
+
+    /// PUT: a stale `metadata.resourceVersion` is a Conflict, an absent one an unconditional
+    /// write; a write that changes nothing keeps the resourceVersion, as etcd storage does.
+    pub fn update(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
+        if !obj.is_object() {
+            return Err(decode_error(def, "json: cannot unmarshal into Go value"));
+        }
+        check_fields(def, &obj)?;
+        if !obj["metadata"].is_object() {
+            obj["metadata"] = json!({});
+        }
+        let body_name = meta_str(&obj, "name");
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let body_ns = meta_str(&obj, "namespace");
+        if def.namespaced && !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        let key = World::key(def, ns, name);
+        let Some(current) = self.objects.get(&key) else {
+            return Err(ApiError::not_found(def.gr, name));
+        };
+        let current_rv = meta_str(current, "resourceVersion").to_string();
+        let body_rv = meta_str(&obj, "resourceVersion");
+        if !body_rv.is_empty() && body_rv != current_rv {
+            return Err(ApiError::conflict(def.gr, name));
+        }
+        let m = &mut obj["metadata"];
+        m["name"] = name.into();
+        if def.namespaced {
+            m["namespace"] = ns.into();
+        }
+        for field in ["uid", "creationTimestamp", "generation"] {
+            match current["metadata"].get(field) {
+                Some(v) => m[field] = v.clone(),
+                None => {
+                    if let Some(map) = m.as_object_mut() {
+                        map.remove(field);
+                    }
+                }
+            }
+        }
+        m["resourceVersion"] = current_rv.clone().into();
+        if def.id == ResourceId::Deployment {
+            // Status is written through /status only; the main resource keeps the old one.
+            obj["status"] = current["status"].clone();
+            if obj["spec"] != current["spec"] {
+                let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+                obj["metadata"]["generation"] = generation.into();
+            }
+        }
+        self.finish(def, &mut obj);
+        if &obj == self.objects.get(&key).expect("checked above") {
+            return Ok(obj);
+        }
+        obj["metadata"]["resourceVersion"] = self.next_rv().into();
+        self.objects.insert(key, obj.clone());
+        Ok(obj)
+    }
+
+    /// DELETE: answers with the Success Status the API server sends for resources that do not
+    /// return the deleted object.
+    pub fn delete(&mut self, def: &ResourceDef, ns: &str, name: &str) -> Result<Value, ApiError> {
+        let Some(old) = self.objects.remove(&World::key(def, ns, name)) else {
+            return Err(ApiError::not_found(def.gr, name));
+        };
+        self.next_rv();
+        let mut details =
+            json!({"name": name, "kind": def.gr.resource, "uid": meta_str(&old, "uid")});
+        if !def.gr.group.is_empty() {
+            details["group"] = def.gr.group.into();
+        }
+        Ok(
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+        )
+    }
+
+    /// Rewrites an object through `update`, so every test-side change follows the same rules.
+    fn modify(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Result<Value, ApiError> {
+        let mut obj = self
+            .get(def, ns, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def.gr, name))?;
+        change(&mut obj);
+        obj["metadata"]["resourceVersion"] = Value::Null;
+        self.update(def, ns, name, obj)
+    }
+
+    pub fn set_replicas(&mut self, ns: &str, name: &str, replicas: i32) -> Result<Value, ApiError> {
+        self.modify(&resources::DEPLOYMENTS, ns, name, |d| {
+            d["spec"]["replicas"] = replicas.into()
+        })
+    }
+
+    /// Stands in for the ReplicaSet controller when automatic readiness is off.
+    pub fn set_ready_replicas(
+        &mut self,
+        ns: &str,
+        name: &str,
+        ready: i32,
+    ) -> Result<Value, ApiError> {
+        let key = World::key(&resources::DEPLOYMENTS, ns, name);
+        if !self.objects.contains_key(&key) {
+            return Err(ApiError::not_found(resources::DEPLOYMENTS.gr, name));
+        }
+        let rv = self.next_rv();
+        let obj = self.objects.get_mut(&key).expect("checked above");
+        set_ready_status(obj, i64::from(ready));
+        obj["metadata"]["resourceVersion"] = rv.into();
+        Ok(obj.clone())
+    }
+
+    pub fn set_node_ready(&mut self, node: &str, ready: bool) -> Result<Value, ApiError> {
+        let now = clock::rfc3339(SystemTime::now());
+        self.modify(&resources::NODES, "", node, |n| {
+            if let Some(conditions) = n["status"]["conditions"].as_array_mut() {
+                conditions.retain(|c| c["type"] != "Ready");
+                conditions.push(ready_condition(ready, &now));
+            }
+            set_taint(n, not_ready_taint(), !ready);
+        })
+    }
+
+    pub fn set_node_unschedulable(
+        &mut self,
+        node: &str,
+        cordoned: bool,
+    ) -> Result<Value, ApiError> {
+        self.modify(&resources::NODES, "", node, |n| {
+            if cordoned {
+                n["spec"]["unschedulable"] = true.into();
+            } else if let Some(spec) = n["spec"].as_object_mut() {
+                spec.remove("unschedulable");
+            }
+            set_taint(n, unschedulable_taint(), cordoned);
+        })
+    }
+
+    pub fn usage(&self, node: &str) -> Option<NodeUsage> {
+        self.usage.get(node).copied()
+    }
+
+    fn allocatable_cpu_millis(&self, node: &str) -> Option<u64> {
+        let obj = self.get(&resources::NODES, "", node)?;
+        quantity::cpu_millis(obj["status"]["allocatable"]["cpu"].as_str()?).ok()
+    }
+
+    /// Sets CPU usage to a share of allocatable CPU on one node, or (None) on every node with
+    /// a `region` label; returns the names of the nodes changed.
+    pub fn set_cpu_percent(
+        &mut self,
+        node: Option<&str>,
+        percent: f64,
+    ) -> Result<Vec<String>, String> {
+        if !(percent.is_finite() && percent >= 0.0) {
+            return Err(format!(
+                "percent must be a non-negative number, got {percent}"
+            ));
+        }
+        let names: Vec<String> = match node {
+            Some(name) => {
+                if self.get(&resources::NODES, "", name).is_none() {
+                    return Err(format!("no node named {name:?}"));
+                }
+                vec![name.to_string()]
+            }
+            None => self
+                .list(
+                    &resources::NODES,
+                    None,
+                    &Selector::parse("region").expect("valid"),
+                )
+                .iter()
+                .map(|n| meta_str(n, "name").to_string())
+                .collect(),
+        };
+        for name in &names {
+            let cpu = self.allocatable_cpu_millis(name).unwrap_or(0);
+            if let Some(u) = self.usage.get_mut(name) {
+                u.cpu_millis = percent_of(cpu, percent);
+            }
+        }
+        Ok(names)
+    }
+
+    /// Every node, for NodeMetrics: metrics-server cannot scrape a kubelet that is not ready.
+    pub fn metric_nodes(&self, selector: &Selector) -> Vec<(&Value, NodeUsage)> {
+        self.list(&resources::NODES, None, selector)
+            .into_iter()
+            .filter(|n| node_is_ready(n))
+            .filter_map(|n| Some((n, self.usage(meta_str(n, "name"))?)))
+            .collect()
+    }
+}
+
+fn percent_of(millis: u64, percent: f64) -> u64 {
+    (millis as f64 * percent / 100.0).round() as u64
+}
+
+pub fn node_is_ready(node: &Value) -> bool {
+    node["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+fn ready_condition(ready: bool, now: &str) -> Value {
+    if ready {
+        json!({"type": "Ready", "status": "True", "reason": "KubeletReady",
+               "message": "kubelet is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now})
+    } else {
+        json!({"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+               "message": "container runtime network not ready", "lastHeartbeatTime": now, "lastTransitionTime": now})
+    }
+}
+
+fn unschedulable_taint() -> Value {
+    json!({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"})
+}
+
+fn not_ready_taint() -> Value {
+    json!({"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"})
+}
+
+fn set_taint(node: &mut Value, taint: Value, present: bool) {
+    let mut taints: Vec<Value> = node["spec"]["taints"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    taints.retain(|t| t["key"] != taint["key"]);
+    if present {
+        taints.push(taint);
+    }
+    if taints.is_empty() {
+        if let Some(spec) = node["spec"].as_object_mut() {
+            spec.remove("taints");
+        }
+    } else {
+        node["spec"]["taints"] = Value::Array(taints);
+    }
+}
+
+/// Zero counts are omitted, as the API server's `omitempty` status fields are.
+fn put_count(status: &mut Value, field: &str, n: i64) {
+    if n > 0 {
+        status[field] = n.into();
+    } else if let Some(map) = status.as_object_mut() {
+        map.remove(field);
+    }
+}
+
+fn set_ready_status(obj: &mut Value, ready: i64) {
+    let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
+    let ready = ready.clamp(0, replicas);
+    let status = &mut obj["status"];
+    put_count(status, "readyReplicas", ready);
+    put_count(status, "availableReplicas", ready);
+    put_count(status, "unavailableReplicas", replicas - ready);
+    let available = if ready >= replicas { "True" } else { "False" };
+    let same_availability = status["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Available" && c["status"] == available)
+    });
+    if same_availability {
+        // Condition timestamps move only on transitions, so a no-op write stays a no-op.
+        return;
+    }
+    let now = clock::rfc3339(SystemTime::now());
+    let (reason, message) = if available == "True" {
+        (
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+        )
+    } else {
+        (
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
+    };
+    let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+    obj["status"]["conditions"] = json!([
+        {"type": "Available", "status": available, "reason": reason, "message": message,
+         "lastUpdateTime": now, "lastTransitionTime": now},
+        {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+         "message": format!("ReplicaSet \"{name}\" has successfully progressed."),
+         "lastUpdateTime": now, "lastTransitionTime": now}
+    ]);
+}
+
+/// The Deployment and ReplicaSet controllers' effect, instantly: every replica is updated
+/// and, with automatic readiness, ready; without it readiness stays put (but never exceeds
+/// the desired count, since scaling down removes pods).
+fn refresh_deployment_status(obj: &mut Value, auto_ready: bool) {
+    let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
+    let generation = obj["metadata"]["generation"].clone();
+    if !obj["status"].is_object() {
+        obj["status"] = json!({});
+    }
+    let previous_ready = obj["status"]["readyReplicas"].as_i64().unwrap_or(0);
+    let status = &mut obj["status"];
+    status["observedGeneration"] = generation;
+    put_count(status, "replicas", replicas);
+    put_count(status, "updatedReplicas", replicas);
+    set_ready_status(obj, if auto_ready { replicas } else { previous_ready });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> World {
+        World::from_seed(&Seed::demo()).unwrap()
+    }
+
+    fn cm(name: &str, rv: Option<&str>) -> Value {
+        let mut obj = json!({"metadata": {"name": name}, "data": {"k": "v"}});
+        if let Some(rv) = rv {
+            obj["metadata"]["resourceVersion"] = rv.into();
+        }
+        obj
+    }
+
+    #[test]
+    fn every_write_bumps_the_single_counter() {
+        let mut w = demo();
+        let before = w.resource_version();
+        let a = w
+            .create(&resources::CONFIGMAPS, "default", cm("a", None))
+            .unwrap();
+        let b = w.set_replicas("default", "nginx-france", 3).unwrap();
+        let rv_a: u64 = meta_str(&a, "resourceVersion").parse().unwrap();
+        let rv_b: u64 = meta_str(&b, "resourceVersion").parse().unwrap();
+        assert!(before < rv_a && rv_a < rv_b);
+        assert_eq!(w.resource_version(), rv_b);
+    }
+
+    #[test]
+    fn stale_resource_version_conflicts_and_absent_one_overwrites() {
+        let mut w = demo();
+        let created = w
+            .create(&resources::CONFIGMAPS, "default", cm("s", None))
+            .unwrap();
+        let rv = meta_str(&created, "resourceVersion").to_string();
+        let mut next = cm("s", Some(&rv));
+        next["data"]["k"] = "w".into();
+        w.update(&resources::CONFIGMAPS, "default", "s", next.clone())
+            .unwrap();
+        let err = w
+            .update(&resources::CONFIGMAPS, "default", "s", next)
+            .unwrap_err();
+        assert_eq!((err.code, err.reason), (409, "Conflict"));
+        let mut blind = cm("s", None);
+        blind["data"]["k"] = "x".into();
+        let out = w
+            .update(&resources::CONFIGMAPS, "default", "s", blind)
+            .unwrap();
+        assert_eq!(out["data"]["k"], "x");
+        assert_eq!(out["metadata"]["uid"], created["metadata"]["uid"]);
+    }
+
+    #[test]
+    fn no_op_update_keeps_the_resource_version() {
+        let mut w = demo();
+        let created = w
+            .create(&resources::CONFIGMAPS, "default", cm("n", None))
+            .unwrap();
+        let same = w
+            .update(&resources::CONFIGMAPS, "default", "n", created.clone())
+            .unwrap();
+        assert_eq!(
+            same["metadata"]["resourceVersion"],
+            created["metadata"]["resourceVersion"]
+        );
+    }
+
+    #[test]
+    fn create_twice_is_already_exists_and_generate_name_makes_unique_names() {
+        let mut w = demo();
+        w.create(&resources::CONFIGMAPS, "default", cm("dup", None))
+            .unwrap();
+        let err = w
+            .create(&resources::CONFIGMAPS, "default", cm("dup", None))
+            .unwrap_err();
+        assert_eq!((err.code, err.reason), (409, "AlreadyExists"));
+        let ev = json!({"metadata": {"generateName": "nginx-france."}, "reason": "Scaled"});
+        let a = w.create(&resources::EVENTS, "default", ev.clone()).unwrap();
+        let b = w.create(&resources::EVENTS, "default", ev).unwrap();
+        let (na, nb) = (meta_str(&a, "name"), meta_str(&b, "name"));
+        assert!(na.starts_with("nginx-france.") && na.len() == "nginx-france.".len() + 5);
+        assert_ne!(na, nb);
+        let err = w
+            .create(&resources::EVENTS, "default", json!({"metadata": {}}))
+            .unwrap_err();
+        assert_eq!((err.code, err.reason), (422, "Invalid"));
+    }
+
+    #[test]
+    fn deployment_status_follows_spec_unless_readiness_is_manual() {
+        let mut w = demo();
+        let d = w.set_replicas("default", "nginx-latvia", 4).unwrap();
+        assert_eq!(d["status"]["readyReplicas"], 4);
+        assert_eq!(d["status"]["updatedReplicas"], 4);
+        assert_eq!(
+            d["status"]["observedGeneration"],
+            d["metadata"]["generation"]
+        );
+        assert_eq!(d["metadata"]["generation"], 2);
+        w.auto_ready = false;
+        let d = w.set_replicas("default", "nginx-latvia", 6).unwrap();
+        assert_eq!(d["status"]["readyReplicas"], 4);
+        assert_eq!(d["status"]["unavailableReplicas"], 2);
+        let d = w.set_ready_replicas("default", "nginx-latvia", 6).unwrap();
+        assert_eq!(d["status"]["readyReplicas"], 6);
+        let d = w.set_replicas("default", "nginx-latvia", 1).unwrap();
+        assert_eq!(d["status"]["readyReplicas"], 1);
+        assert!(d["status"].get("unavailableReplicas").is_none());
+    }
+
+    #[test]
+    fn invalid_bodies_are_rejected_like_go_decoding() {
+        let mut w = demo();
+        let bad = json!({"metadata": {"name": "x"}, "data": {"n": 1}});
+        assert_eq!(
+            w.create(&resources::CONFIGMAPS, "default", bad)
+                .unwrap_err()
+                .code,
+            400
+        );
+        let err = w.set_replicas("default", "nginx-france", -1).unwrap_err();
+        assert_eq!((err.code, err.reason), (422, "Invalid"));
+        let err = w
+            .update(&resources::CONFIGMAPS, "default", "other", cm("x", None))
+            .unwrap_err();
+        assert_eq!(err.code, 400);
+    }
+
+    #[test]
+    fn cpu_percent_applies_to_region_nodes_by_default() {
+        let mut w = demo();
+        assert_eq!(w.usage("worker-france").unwrap().cpu_millis, 1800);
+        let changed = w.set_cpu_percent(None, 85.0).unwrap();
+        assert_eq!(
+            changed,
+            ["worker-denmark", "worker-france", "worker-latvia"]
+        );
+        assert_eq!(w.usage("worker-latvia").unwrap().cpu_millis, 3400);
+        assert_eq!(w.usage("control-plane").unwrap().cpu_millis, 800);
+        w.set_cpu_percent(Some("control-plane"), 50.0).unwrap();
+        assert_eq!(w.usage("control-plane").unwrap().cpu_millis, 2000);
+        assert!(w.set_cpu_percent(Some("nope"), 1.0).is_err());
+        assert!(w.set_cpu_percent(None, -1.0).is_err());
+    }
+
+    #[test]
+    fn node_readiness_and_cordon_show_in_conditions_taints_and_metrics() {
+        let mut w = demo();
+        let n = w.set_node_ready("worker-france", false).unwrap();
+        assert!(!node_is_ready(&n));
+        assert_eq!(w.metric_nodes(&Selector::default()).len(), 3);
+        let n = w.set_node_unschedulable("worker-france", true).unwrap();
+        assert_eq!(n["spec"]["unschedulable"], true);
+        assert_eq!(n["spec"]["taints"].as_array().unwrap().len(), 2);
+        let n = w.set_node_unschedulable("worker-france", false).unwrap();
+        assert!(n["spec"].get("unschedulable").is_none());
+        let n = w.set_node_ready("worker-france", true).unwrap();
+        assert!(node_is_ready(&n));
+        assert!(n["spec"].get("taints").is_none());
+    }
+
+    #[test]
+    fn delete_answers_success_status_and_forgets_the_object() {
+        let mut w = demo();
+        w.create(&resources::CONFIGMAPS, "default", cm("gone", None))
+            .unwrap();
+        let status = w.delete(&resources::CONFIGMAPS, "default", "gone").unwrap();
+        assert_eq!(status["status"], "Success");
+        assert!(w.get(&resources::CONFIGMAPS, "default", "gone").is_none());
+        assert_eq!(
+            w.delete(&resources::CONFIGMAPS, "default", "gone")
+                .unwrap_err()
+                .code,
+            404
+        );
+    }
+
+    #[test]
+    fn seed_errors_name_the_node() {
+        let mut seed = Seed::demo();
+        seed.nodes[1].cpu_usage = Some("1".into());
+        let err = World::from_seed(&seed).err().unwrap();
+        assert!(format!("{err:#}").contains("worker-denmark"), "{err:#}");
+    }
+}

@@ -1,0 +1,842 @@
+//! The emulator over real HTTP on loopback, through the library handle: what carbonctl's
+//! client will see (status codes, Status bodies, headers) and what tests can change.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kube_emulator::{Emulator, Fault, FaultKind, Seed};
+use serde_json::{json, Value};
+
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+}
+
+struct Answer {
+    status: u16,
+    retry_after: Option<String>,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+impl Client {
+    fn new(emu: &Emulator) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        Client {
+            agent,
+            base: emu.base_url(),
+            token: Some(emu.token()),
+        }
+    }
+
+    fn anonymous(mut self) -> Client {
+        self.token = None;
+        self
+    }
+
+    fn with_token(mut self, token: &str) -> Client {
+        self.token = Some(token.into());
+        self
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<Answer, ureq::Error> {
+        let url = format!("{}{path}", self.base);
+        let mut builder = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(token) = &self.token {
+            builder = builder.header("Authorization", format!("Bearer {token}"));
+        }
+        if let Some(ct) = content_type {
+            builder = builder.header("Content-Type", ct);
+        }
+        let request = builder
+            .body(body.unwrap_or("").as_bytes().to_vec())
+            .unwrap();
+        let mut response = self.agent.run(request)?;
+        let retry_after = response
+            .headers()
+            .get("Retry-After")
+            .map(|v| v.to_str().unwrap().to_string());
+        Ok(Answer {
+            status: response.status().as_u16(),
+            retry_after,
+            text: response.body_mut().read_to_string()?,
+        })
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        self.call("GET", path, None, None).unwrap()
+    }
+
+    fn send(&self, method: &str, path: &str, content_type: &str, body: &Value) -> Answer {
+        self.call(method, path, Some(content_type), Some(&body.to_string()))
+            .unwrap()
+    }
+
+    fn carbon(&self, zone: &str, token: &str) -> Answer {
+        let url = format!("{}/v3/carbon-intensity/latest?zone={zone}", self.base);
+        let mut response = self
+            .agent
+            .get(&url)
+            .header("auth-token", token)
+            .call()
+            .unwrap();
+        let retry_after = response
+            .headers()
+            .get("Retry-After")
+            .map(|v| v.to_str().unwrap().to_string());
+        Answer {
+            status: response.status().as_u16(),
+            retry_after,
+            text: response.body_mut().read_to_string().unwrap(),
+        }
+    }
+}
+
+fn demo() -> (Emulator, Client) {
+    let emu = Emulator::start(Seed::demo()).unwrap();
+    let client = Client::new(&emu);
+    (emu, client)
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const SCALE: &str = "/apis/apps/v1/namespaces/default/deployments/nginx-france/scale";
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+#[test]
+fn tokens_anonymous_access_and_the_request_log() {
+    let (emu, client) = demo();
+    assert_eq!(client.get("/api/v1/nodes").status, 200);
+    let wrong = Client::new(&emu).with_token("nope").get("/api/v1/nodes");
+    assert_eq!(wrong.status, 401);
+    assert_eq!(wrong.json()["reason"], "Unauthorized");
+    assert_eq!(wrong.json()["code"], 401);
+    let anonymous = Client::new(&emu).anonymous();
+    assert_eq!(anonymous.get("/api/v1/nodes").status, 200);
+    emu.set_allow_anonymous(false);
+    assert_eq!(anonymous.get("/api/v1/nodes").status, 401);
+    let log = emu.requests();
+    let users: Vec<_> = log.iter().map(|r| r.user.as_deref()).collect();
+    assert_eq!(
+        users,
+        [Some("kube-emulator"), None, Some("system:anonymous"), None]
+    );
+    assert_eq!(log[0].verb.as_deref(), Some("list"));
+    assert_eq!(log[0].resource.as_deref(), Some("nodes"));
+    assert_eq!(log[0].api_group.as_deref(), Some(""));
+    assert_eq!(log[1].status, 401);
+    emu.clear_requests();
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn node_lists_accept_selector_forms_and_kube_rs_query_strings() {
+    let (_emu, client) = demo();
+    let cases = [
+        ("?&labelSelector=region%3Dfrance", vec!["worker-france"]),
+        (
+            "?labelSelector=region%21%3Dfrance",
+            vec!["control-plane", "worker-denmark", "worker-latvia"],
+        ),
+        (
+            "?labelSelector=region+in+(france,latvia)",
+            vec!["worker-france", "worker-latvia"],
+        ),
+        (
+            "?labelSelector=region+notin+(france)",
+            vec!["control-plane", "worker-denmark", "worker-latvia"],
+        ),
+        (
+            "?labelSelector=region",
+            vec!["worker-denmark", "worker-france", "worker-latvia"],
+        ),
+        ("?labelSelector=%21region", vec!["control-plane"]),
+        (
+            "?",
+            vec![
+                "control-plane",
+                "worker-denmark",
+                "worker-france",
+                "worker-latvia",
+            ],
+        ),
+    ];
+    for (query, want) in cases {
+        let list = client.get(&format!("/api/v1/nodes{query}")).json();
+        assert_eq!(list["kind"], "NodeList");
+        assert_eq!(names(&list), want, "{query}");
+        assert!(
+            list["items"][0].get("kind").is_none(),
+            "list items carry no kind"
+        );
+    }
+    let bad = client.get("/api/v1/nodes?labelSelector=region+in+(a");
+    assert_eq!(
+        (bad.status, bad.json()["reason"].as_str()),
+        (400, Some("BadRequest"))
+    );
+    let node = client.get("/api/v1/nodes/worker-latvia").json();
+    assert_eq!(node["status"]["allocatable"]["cpu"], "4");
+    assert_eq!(node["kind"], "Node");
+}
+
+#[test]
+fn scale_subresource_get_put_and_all_patch_types() {
+    let (emu, client) = demo();
+    let scale = client.get(SCALE).json();
+    assert_eq!(
+        (scale["kind"].as_str(), scale["apiVersion"].as_str()),
+        (Some("Scale"), Some("autoscaling/v1"))
+    );
+    assert_eq!(scale["spec"]["replicas"], 2);
+
+    let merged = client.send(
+        "PATCH",
+        SCALE,
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": 3}}),
+    );
+    assert_eq!(merged.status, 200);
+    assert_eq!(emu.replicas("default", "nginx-france"), Some(3));
+    let strategic = client.send(
+        "PATCH",
+        SCALE,
+        "application/strategic-merge-patch+json",
+        &json!({"spec": {"replicas": 4}}),
+    );
+    assert_eq!(strategic.json()["spec"]["replicas"], 4);
+
+    let conditional = json!([{"op": "test", "path": "/spec/replicas", "value": 4},
+                             {"op": "replace", "path": "/spec/replicas", "value": 5}]);
+    assert_eq!(
+        client
+            .send("PATCH", SCALE, "application/json-patch+json", &conditional)
+            .status,
+        200
+    );
+    assert_eq!(emu.replicas("default", "nginx-france"), Some(5));
+    let refused = client.send("PATCH", SCALE, "application/json-patch+json", &conditional);
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.json()["reason"], "Invalid");
+    assert_eq!(
+        refused.json()["message"],
+        "the server rejected our request due to an error in our request"
+    );
+    assert_eq!(emu.replicas("default", "nginx-france"), Some(5));
+
+    let apply = client.send("PATCH", SCALE, "application/apply-patch+yaml", &json!({}));
+    assert_eq!(apply.status, 415);
+    assert_eq!(apply.json()["reason"], "UnsupportedMediaType");
+
+    let mut stale = scale.clone();
+    stale["spec"]["replicas"] = 1.into();
+    let conflict = client.send("PUT", SCALE, "application/json", &stale);
+    assert_eq!(conflict.status, 409);
+    assert_eq!(conflict.json()["reason"], "Conflict");
+    assert_eq!(
+        conflict.json()["details"],
+        json!({"name": "nginx-france", "group": "apps", "kind": "deployments"})
+    );
+    let mut fresh = client.get(SCALE).json();
+    fresh["spec"]["replicas"] = 1.into();
+    assert_eq!(
+        client.send("PUT", SCALE, "application/json", &fresh).status,
+        200
+    );
+    assert_eq!(emu.replicas("default", "nginx-france"), Some(1));
+    assert_eq!(emu.ready_replicas("default", "nginx-france"), Some(1));
+
+    let log = emu.requests();
+    let pairs: Vec<_> = log
+        .iter()
+        .map(|r| (r.verb.clone().unwrap(), r.resource.clone().unwrap()))
+        .collect();
+    assert!(pairs.contains(&("patch".into(), "deployments/scale".into())));
+    assert!(pairs.contains(&("update".into(), "deployments/scale".into())));
+}
+
+#[test]
+fn deployment_patch_with_a_failed_test_changes_nothing() {
+    let (emu, client) = demo();
+    let path = "/apis/apps/v1/namespaces/default/deployments/nginx-latvia";
+    emu.set_replicas("default", "nginx-latvia", 3);
+    let ops = json!([{"op": "test", "path": "/spec/replicas", "value": 2},
+                     {"op": "replace", "path": "/spec/replicas", "value": 1}]);
+    let before = client.get(path).json();
+    assert_eq!(
+        client
+            .send("PATCH", path, "application/json-patch+json", &ops)
+            .status,
+        422
+    );
+    assert_eq!(
+        client.get(path).json()["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    let deployment = client.get(path).json();
+    assert_eq!(deployment["status"]["readyReplicas"], 3);
+    assert_eq!(
+        deployment["status"]["observedGeneration"],
+        deployment["metadata"]["generation"]
+    );
+}
+
+#[test]
+fn configmap_lifecycle_with_optimistic_concurrency() {
+    let (emu, client) = demo();
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "state"}, "data": {"v": "1"}});
+    let created = client
+        .call("POST", CMS, None, Some(&cm.to_string()))
+        .unwrap();
+    assert_eq!(created.status, 201, "POST without Content-Type is JSON");
+    let again = client.send("POST", CMS, "application/json", &cm);
+    assert_eq!(
+        (again.status, again.json()["reason"].as_str()),
+        (409, Some("AlreadyExists"))
+    );
+    assert_eq!(
+        again.json()["message"],
+        "configmaps \"state\" already exists"
+    );
+
+    let current = created.json();
+    let mut next = current.clone();
+    next["data"]["v"] = "2".into();
+    let updated = client.send("PUT", &format!("{CMS}/state"), "application/json", &next);
+    assert_eq!(updated.status, 200);
+    let rv_before: u64 = current["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rv_after: u64 = updated.json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rv_after > rv_before);
+    let stale = client.send("PUT", &format!("{CMS}/state"), "application/json", &next);
+    assert_eq!(stale.status, 409);
+    assert_eq!(stale.json()["reason"], "Conflict");
+
+    let mut blind = next.clone();
+    blind["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    blind["data"]["v"] = "3".into();
+    assert_eq!(
+        client
+            .send("PUT", &format!("{CMS}/state"), "application/json", &blind)
+            .status,
+        200
+    );
+    let patched = client.send(
+        "PATCH",
+        &format!("{CMS}/state"),
+        "application/merge-patch+json",
+        &json!({"data": {"w": "x"}}),
+    );
+    assert_eq!(patched.status, 200);
+    assert_eq!(
+        emu.configmap_data("default", "state").unwrap(),
+        BTreeMap::from([("v".into(), "3".into()), ("w".into(), "x".into())])
+    );
+
+    let deleted = client
+        .call("DELETE", &format!("{CMS}/state"), None, None)
+        .unwrap();
+    assert_eq!(deleted.json()["status"], "Success");
+    let missing = client.get(&format!("{CMS}/state"));
+    assert_eq!(
+        (missing.status, missing.json()["message"].as_str()),
+        (404, Some("configmaps \"state\" not found"))
+    );
+
+    let malformed = client
+        .call("POST", CMS, Some("application/json"), Some("{not json"))
+        .unwrap();
+    assert_eq!(
+        (malformed.status, malformed.json()["reason"].as_str()),
+        (400, Some("BadRequest"))
+    );
+    let yaml = client
+        .call("POST", CMS, Some("application/yaml"), Some("a: b"))
+        .unwrap();
+    assert_eq!(yaml.status, 415);
+}
+
+#[test]
+fn unknown_paths_wrong_methods_and_discovery() {
+    let (_emu, client) = demo();
+    let unknown = client.get("/api/v1/pods");
+    assert_eq!(
+        (unknown.status, unknown.json()["reason"].as_str()),
+        (404, Some("NotFound"))
+    );
+    assert_eq!(client.get("/nonsense").status, 404);
+    let wrong = client.send("POST", "/api/v1/nodes", "application/json", &json!({}));
+    assert_eq!(
+        (wrong.status, wrong.json()["reason"].as_str()),
+        (405, Some("MethodNotAllowed"))
+    );
+    assert_eq!(
+        client
+            .send("DELETE", SCALE, "application/json", &json!({}))
+            .status,
+        405
+    );
+    let apps = client.get("/apis/apps/v1").json();
+    assert_eq!(apps["resources"][1]["name"], "deployments/scale");
+    assert_eq!(client.get("/version").json()["major"], "1");
+    let groups = client.get("/apis").json();
+    assert_eq!(groups["groups"][1]["name"], "metrics.k8s.io");
+}
+
+#[test]
+fn node_metrics_follow_cpu_availability_and_age() {
+    let (emu, client) = demo();
+    let path = "/apis/metrics.k8s.io/v1beta1/nodes";
+    let list = client.get(&format!("{path}?labelSelector=region")).json();
+    assert_eq!(
+        names(&list),
+        ["worker-denmark", "worker-france", "worker-latvia"]
+    );
+    assert_eq!(list["items"][0]["usage"]["cpu"], "1800000000n");
+    emu.set_cpu_percent(Some("worker-france"), 82.0);
+    let one = client.get(&format!("{path}/worker-france")).json();
+    assert_eq!(one["usage"]["cpu"], "3280000000n");
+    emu.set_cpu_percent(None, 10.0);
+    assert_eq!(
+        client.get(&format!("{path}/worker-latvia")).json()["usage"]["cpu"],
+        "400000000n"
+    );
+
+    emu.set_node_ready("worker-latvia", false);
+    assert_eq!(client.get(&format!("{path}/worker-latvia")).status, 404);
+    let node = client.get("/api/v1/nodes/worker-latvia").json();
+    assert!(node["spec"]["taints"].to_string().contains("not-ready"));
+
+    emu.set_metrics_age(Duration::from_secs(600));
+    let stamp = client.get(&format!("{path}/worker-france")).json()["timestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created = client.get(&format!("{path}/worker-france")).json()["metadata"]
+        ["creationTimestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(stamp < created, "{stamp} should be older than {created}");
+
+    emu.set_metrics_available(false);
+    assert_eq!(client.get(path).status, 404);
+    assert_eq!(client.get("/apis/metrics.k8s.io/v1beta1").status, 404);
+    assert!(!client.get("/apis").text.contains("metrics.k8s.io"));
+}
+
+#[test]
+fn events_with_generate_name() {
+    let (emu, client) = demo();
+    let event = json!({"metadata": {"generateName": "nginx-france."}, "reason": "ScaledUp",
+                       "involvedObject": {"kind": "Deployment", "name": "nginx-france"}, "type": "Normal"});
+    let path = "/api/v1/namespaces/default/events";
+    let first = client.send("POST", path, "application/json", &event);
+    assert_eq!(first.status, 201);
+    assert!(first.json()["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("nginx-france."));
+    let mut second = event.clone();
+    second["reason"] = "ScaledDown".into();
+    client.send("POST", path, "application/json", &second);
+    assert_eq!(names(&client.get(path).json()).len(), 2);
+    let reasons: Vec<_> = emu
+        .events("default")
+        .iter()
+        .map(|e| e["reason"].clone())
+        .collect();
+    assert_eq!(reasons, ["ScaledUp", "ScaledDown"], "oldest first");
+    assert!(emu.events("kube-system").is_empty());
+}
+
+#[test]
+fn carbon_api_tokens_zones_and_updates() {
+    let (emu, client) = demo();
+    let fr = client.carbon("FR", "demo-token");
+    assert_eq!(fr.status, 200);
+    assert_eq!(fr.json()["carbonIntensity"], 38);
+    emu.set_carbon("FR", 43.5);
+    assert_eq!(
+        client.carbon("FR", "demo-fr").json()["carbonIntensity"],
+        43.5
+    );
+    assert_eq!(client.carbon("LV", "demo-fr").status, 401);
+    assert_eq!(
+        client.carbon("FR", "bogus").json()["error"],
+        "Invalid auth-token"
+    );
+    assert_eq!(client.carbon("XX", "demo-token").status, 404);
+    let record = emu.requests().pop().unwrap();
+    assert_eq!(
+        (record.path.as_str(), record.query.as_str()),
+        ("/v3/carbon-intensity/latest", "zone=XX")
+    );
+    assert_eq!(record.verb, None);
+}
+
+#[test]
+fn faults_status_delay_drop_and_malformed() {
+    let (emu, client) = demo();
+    emu.inject_fault(
+        Fault::new(
+            "/api/v1/namespaces/default/configmaps",
+            FaultKind::Status(409),
+        )
+        .method("PUT"),
+    );
+    emu.inject_fault(Fault::new("/api/v1/nodes", FaultKind::Status(403)));
+    emu.inject_fault(Fault::new("/v3/", FaultKind::Status(429)).times(2));
+    let forbidden = client.get("/api/v1/nodes");
+    assert_eq!(forbidden.status, 403);
+    assert_eq!(forbidden.json()["message"], "nodes is forbidden: User \"kube-emulator\" cannot list resource \"nodes\" in API group \"\" at the cluster scope");
+    assert_eq!(
+        client.get("/api/v1/nodes").status,
+        200,
+        "a count-1 fault is used up"
+    );
+    let conflict = client.send("PUT", &format!("{CMS}/x"), "application/json", &json!({}));
+    assert_eq!(
+        (conflict.status, conflict.json()["reason"].as_str()),
+        (409, Some("Conflict"))
+    );
+    for _ in 0..2 {
+        let limited = client.carbon("FR", "demo-token");
+        assert_eq!(
+            (limited.status, limited.retry_after.as_deref()),
+            (429, Some("1"))
+        );
+        assert!(limited.json()["error"].is_string());
+    }
+    assert_eq!(client.carbon("FR", "demo-token").status, 200);
+
+    emu.inject_fault(Fault::new("/v3/", FaultKind::Status(500)));
+    assert_eq!(client.carbon("FR", "demo-token").status, 500);
+    emu.inject_fault(Fault::new("/api/v1/nodes", FaultKind::Status(429)));
+    assert_eq!(
+        client.get("/api/v1/nodes").retry_after.as_deref(),
+        Some("1")
+    );
+
+    emu.inject_fault(Fault::new("/api/v1/nodes", FaultKind::Malformed));
+    let garbled = client.get("/api/v1/nodes");
+    assert_eq!(garbled.status, 200);
+    assert!(serde_json::from_str::<Value>(&garbled.text).is_err());
+
+    emu.inject_fault(Fault::new("/api/v1/nodes", FaultKind::Drop));
+    assert!(client.call("GET", "/api/v1/nodes", None, None).is_err());
+    assert_eq!(emu.requests().last().unwrap().status, 0);
+
+    let impatient = Client {
+        agent: ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_millis(200)))
+            .build()
+            .into(),
+        base: emu.base_url(),
+        token: Some(emu.token()),
+    };
+    emu.inject_fault(Fault::new("/api/v1/nodes", FaultKind::DelayMs(1500)));
+    assert!(impatient.call("GET", "/api/v1/nodes", None, None).is_err());
+    emu.inject_fault(Fault::new("/api/v1/nodes", FaultKind::DelayMs(50)));
+    assert_eq!(
+        impatient.get("/api/v1/nodes").status,
+        200,
+        "a short delay still answers"
+    );
+
+    emu.inject_fault(Fault::new("/", FaultKind::Status(500)).times(100));
+    emu.clear_faults();
+    assert_eq!(client.get("/api/v1/nodes").status, 200);
+}
+
+#[test]
+fn admin_api_changes_the_world_and_is_not_logged() {
+    let (emu, client) = demo();
+    let cpu = client.send(
+        "PUT",
+        "/_emulator/cpu",
+        "application/json",
+        &json!({"percent": 85}),
+    );
+    assert_eq!(
+        cpu.json()["nodes"],
+        json!(["worker-denmark", "worker-france", "worker-latvia"])
+    );
+    client.send(
+        "PUT",
+        "/_emulator/cpu",
+        "application/json",
+        &json!({"percent": 10, "node": "worker-france"}),
+    );
+    let metrics = client
+        .get("/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=region")
+        .json();
+    assert_eq!(metrics["items"][0]["usage"]["cpu"], "3400000000n");
+    assert_eq!(metrics["items"][1]["usage"]["cpu"], "400000000n");
+    assert_eq!(
+        client
+            .send(
+                "PUT",
+                "/_emulator/cpu",
+                "application/json",
+                &json!({"percent": 1, "node": "nope"})
+            )
+            .status,
+        400
+    );
+
+    client.send(
+        "PUT",
+        "/_emulator/carbon",
+        "application/json",
+        &json!({"zone": "FR", "carbonIntensity": 43}),
+    );
+    assert_eq!(
+        client.carbon("FR", "demo-token").json()["carbonIntensity"],
+        43
+    );
+
+    let fault = json!({"method": "GET", "pathPrefix": "/v3/", "status": 401, "count": 1});
+    assert_eq!(
+        client
+            .send("POST", "/_emulator/faults", "application/json", &fault)
+            .status,
+        201
+    );
+    assert_eq!(client.carbon("FR", "demo-token").status, 401);
+    client.send(
+        "POST",
+        "/_emulator/faults",
+        "application/json",
+        &json!({"pathPrefix": "/", "drop": true, "count": 5}),
+    );
+    assert_eq!(
+        client
+            .call("DELETE", "/_emulator/faults", None, None)
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(client.get("/api").status, 200);
+    let bad = client.send(
+        "POST",
+        "/_emulator/faults",
+        "application/json",
+        &json!({"pathPrefix": "/", "status": 500, "drop": true}),
+    );
+    assert_eq!(bad.status, 400);
+
+    client.send(
+        "PUT",
+        "/_emulator/metrics",
+        "application/json",
+        &json!({"available": false}),
+    );
+    assert_eq!(client.get("/apis/metrics.k8s.io/v1beta1/nodes").status, 404);
+    client.send(
+        "PUT",
+        "/_emulator/auth",
+        "application/json",
+        &json!({"allowAnonymous": false}),
+    );
+    assert_eq!(Client::new(&emu).anonymous().get("/api").status, 401);
+
+    let log = client.get("/_emulator/requests").json();
+    let paths: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.iter().all(|p| !p.starts_with("/_emulator")),
+        "{paths:?}"
+    );
+    assert_eq!(paths.len(), emu.requests().len());
+    assert_eq!(log[0]["apiGroup"], "metrics.k8s.io");
+    client
+        .call("DELETE", "/_emulator/requests", None, None)
+        .unwrap();
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn library_changes_are_visible_over_http() {
+    let (emu, client) = demo();
+    let deploy = "/apis/apps/v1/namespaces/default/deployments/nginx-denmark";
+    let rv = |d: &Value| {
+        d["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = client.get(deploy).json();
+    emu.set_auto_ready(false);
+    emu.set_replicas("default", "nginx-denmark", 4);
+    let after = client.get(deploy).json();
+    assert!(rv(&after) > rv(&before));
+    assert_eq!(
+        (
+            after["spec"]["replicas"].as_i64(),
+            after["status"]["readyReplicas"].as_i64()
+        ),
+        (Some(4), Some(2))
+    );
+    emu.set_ready_replicas("default", "nginx-denmark", 4);
+    assert_eq!(emu.ready_replicas("default", "nginx-denmark"), Some(4));
+    assert_eq!(emu.replicas("default", "nginx-mars"), None);
+    let generation =
+        emu.deployment("default", "nginx-denmark").unwrap()["metadata"]["generation"].clone();
+    emu.set_replicas("default", "nginx-denmark", 4);
+    assert_eq!(
+        emu.deployment("default", "nginx-denmark").unwrap()["metadata"]["generation"],
+        generation,
+        "no-op"
+    );
+
+    emu.put_configmap(
+        "default",
+        "carbonctl-state",
+        BTreeMap::from([("state.json".into(), "{}".into())]),
+    );
+    let cm = client.get(&format!("{CMS}/carbonctl-state")).json();
+    assert_eq!(cm["data"]["state.json"], "{}");
+    emu.put_configmap(
+        "default",
+        "carbonctl-state",
+        BTreeMap::from([("state.json".into(), "{\"v\":1}".into())]),
+    );
+    assert!(rv(&emu.configmap("default", "carbonctl-state").unwrap()) > rv(&cm));
+
+    emu.set_node_unschedulable("worker-france", true);
+    assert_eq!(
+        client.get("/api/v1/nodes/worker-france").json()["spec"]["unschedulable"],
+        true
+    );
+
+    let secret = client
+        .get("/api/v1/namespaces/default/secrets/electricitymap-secret")
+        .json();
+    assert_eq!(secret["data"]["france"], "ZGVtby1mcg==");
+
+    let dir = std::env::temp_dir().join(format!("kube-emulator-http-{}", std::process::id()));
+    let path = dir.join("kubeconfig");
+    emu.write_kubeconfig(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(&format!("server: {}", emu.base_url())));
+    assert!(text.contains(&format!("token: {}", emu.token())));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let base = emu.base_url();
+    drop(emu);
+    let refused = Client { base, ..client }.call("GET", "/api", None, None);
+    assert!(refused.is_err(), "the server stops with its handle");
+}
+
+#[test]
+fn seed_files_describe_custom_clusters() {
+    let seed = Seed::from_json(
+        r#"{"nodes": [{"name": "edge-1", "labels": {"region": "norway"}, "cpu": "8", "cpuUsage": "2"}],
+            "deployments": [{"name": "web-norway", "namespace": "shop", "replicas": 1, "labels": {"region": "norway"}}],
+            "configMaps": [{"name": "carbonctl-state", "namespace": "shop", "data": {"k": "v"}}],
+            "carbon": {"NO-NO1": 24.5},
+            "tokens": {"t-no": ["NO-NO1"]}}"#,
+    )
+    .unwrap();
+    let emu = Emulator::start(seed).unwrap();
+    let client = Client::new(&emu);
+    let metrics = client
+        .get("/apis/metrics.k8s.io/v1beta1/nodes/edge-1")
+        .json();
+    assert_eq!(metrics["usage"]["cpu"], "2000000000n");
+    assert_eq!(emu.replicas("shop", "web-norway"), Some(1));
+    assert_eq!(
+        emu.configmap_data("shop", "carbonctl-state").unwrap()["k"],
+        "v"
+    );
+    assert_eq!(
+        client.carbon("NO-NO1", "t-no").json()["carbonIntensity"],
+        24.5
+    );
+    assert!(
+        Emulator::start(Seed::from_json(r#"{"nodes":[{"name":"n","cpu":"lots"}]}"#).unwrap())
+            .is_err()
+    );
+}
+
+#[test]
+fn concurrent_writers_with_the_same_resource_version_have_one_winner() {
+    let (emu, client) = demo();
+    emu.put_configmap(
+        "default",
+        "claim",
+        BTreeMap::from([("owner".into(), "none".into())]),
+    );
+    let current = client.get(&format!("{CMS}/claim")).json();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let mut next = current.clone();
+                next["data"]["owner"] = format!("tick-{i}").into();
+                let client = Client::new(&emu);
+                scope.spawn(move || {
+                    client
+                        .send("PUT", &format!("{CMS}/claim"), "application/json", &next)
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 409).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_ne!(
+        emu.configmap_data("default", "claim").unwrap()["owner"],
+        "none"
+    );
+}

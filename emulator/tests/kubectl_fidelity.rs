@@ -1,0 +1,506 @@
+//! Fidelity: the real kubectl binaries (the Debian `kubectl` package's dispatcher on PATH and
+//! the versioned kubectl.1.27 .. kubectl.1.33 beside it) against the emulator. Where kubectl
+//! and the emulator disagree, the emulator is wrong. Every subprocess gets a clean
+//! environment: PATH, a private HOME (kubectl's discovery cache) and KUBECONFIG only.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kube_emulator::{Emulator, Seed};
+use serde_json::Value;
+
+/// Where the Debian package puts the real binaries; `dpkg -L kubectl` is asked if it moves.
+const SDK_BIN: &str = "/usr/lib/google-cloud-sdk/bin";
+
+fn sdk_bin() -> PathBuf {
+    if Path::new(SDK_BIN).join("kubectl.1.33").exists() {
+        return PathBuf::from(SDK_BIN);
+    }
+    let listing = Command::new("dpkg")
+        .args(["-L", "kubectl"])
+        .output()
+        .expect("the kubectl package must be installed (dpkg -L kubectl failed to run)");
+    let text = String::from_utf8_lossy(&listing.stdout);
+    let binary = text
+        .lines()
+        .find(|l| l.ends_with("/kubectl.1.33"))
+        .expect("the Debian package `kubectl` must provide kubectl.1.33 (apt-get install kubectl)");
+    Path::new(binary).parent().unwrap().to_path_buf()
+}
+
+struct Kubectl {
+    label: String,
+    program: PathBuf,
+}
+
+impl Kubectl {
+    fn versioned(minor: &str) -> Kubectl {
+        let program = sdk_bin().join(format!("kubectl.{minor}"));
+        assert!(program.exists(), "{} is missing", program.display());
+        Kubectl {
+            label: format!("kubectl.{minor}"),
+            program,
+        }
+    }
+
+    /// The `kubectl` on PATH, which picks a versioned binary after asking `/version`.
+    fn dispatcher() -> Kubectl {
+        Kubectl {
+            label: "kubectl (dispatcher)".into(),
+            program: PathBuf::from("kubectl"),
+        }
+    }
+}
+
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+struct Session {
+    emu: Emulator,
+    dir: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+impl Session {
+    fn new() -> Session {
+        let emu = Emulator::start(Seed::demo()).unwrap();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("kube-emulator-fidelity-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(dir.join("home")).unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        emu.write_kubeconfig(&kubeconfig).unwrap();
+        Session {
+            emu,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    fn run(&self, kubectl: &Kubectl, args: &[&str]) -> Run {
+        let out = Command::new(&kubectl.program)
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", self.dir.join("home"))
+            .env("KUBECONFIG", &self.kubeconfig)
+            .output()
+            .unwrap_or_else(|e| panic!("{} could not run: {e}", kubectl.label));
+        Run {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn ok(&self, kubectl: &Kubectl, args: &[&str]) -> String {
+        let run = self.run(kubectl, args);
+        assert!(
+            run.success,
+            "{} {args:?} failed: {}",
+            kubectl.label, run.stderr
+        );
+        run.stdout
+    }
+
+    fn fails(&self, kubectl: &Kubectl, args: &[&str]) -> String {
+        let run = self.run(kubectl, args);
+        assert!(
+            !run.success,
+            "{} {args:?} should fail, printed: {}",
+            kubectl.label, run.stdout
+        );
+        run.stderr
+    }
+
+    fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Table rows (header excluded), split into columns.
+fn rows(stdout: &str) -> Vec<Vec<String>> {
+    stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().map(String::from).collect())
+        .collect()
+}
+
+fn header(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect()
+}
+
+/// The commands every supported kubectl must agree with the emulator on.
+fn core_journey(k: &Kubectl) {
+    let s = Session::new();
+
+    let out = s.ok(k, &["get", "nodes", "-l", "region=france"]);
+    assert_eq!(
+        header(&out),
+        ["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+        "{}",
+        k.label
+    );
+    let nodes = rows(&out);
+    assert_eq!(nodes.len(), 1, "{}: {out}", k.label);
+    assert_eq!(
+        (nodes[0][0].as_str(), nodes[0][1].as_str()),
+        ("worker-france", "Ready")
+    );
+
+    let out = s.ok(k, &["get", "deploy"]);
+    assert_eq!(
+        header(&out),
+        ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        "{}",
+        k.label
+    );
+    let deploys: Vec<(String, String)> = rows(&out)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    assert_eq!(
+        deploys,
+        [
+            ("nginx-denmark", "2/2"),
+            ("nginx-france", "2/2"),
+            ("nginx-latvia", "2/2")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+
+    let out = s.ok(k, &["scale", "deploy/nginx-france", "--replicas=3"]);
+    assert_eq!(
+        out.trim(),
+        "deployment.apps/nginx-france scaled",
+        "{}",
+        k.label
+    );
+    assert_eq!(
+        s.emu.replicas("default", "nginx-france"),
+        Some(3),
+        "{}",
+        k.label
+    );
+
+    let err = s.fails(
+        k,
+        &[
+            "scale",
+            "deploy/nginx-france",
+            "--current-replicas=2",
+            "--replicas=4",
+        ],
+    );
+    assert!(
+        err.contains("Expected replicas to be 2, was 3"),
+        "{}: {err}",
+        k.label
+    );
+    assert_eq!(
+        s.emu.replicas("default", "nginx-france"),
+        Some(3),
+        "{}",
+        k.label
+    );
+
+    s.ok(
+        k,
+        &[
+            "create",
+            "configmap",
+            "fidelity",
+            "--from-literal=mode=carbon",
+        ],
+    );
+    let err = s.fails(
+        k,
+        &[
+            "create",
+            "configmap",
+            "fidelity",
+            "--from-literal=mode=carbon",
+        ],
+    );
+    assert!(
+        err.contains("configmaps \"fidelity\" already exists"),
+        "{}: {err}",
+        k.label
+    );
+
+    let json: Value =
+        serde_json::from_str(&s.ok(k, &["get", "cm", "fidelity", "-o", "json"])).unwrap();
+    assert_eq!(json["data"]["mode"], "carbon", "{}", k.label);
+    assert_eq!(json["kind"], "ConfigMap");
+    let stale = s.file("stale.json", &json.to_string());
+    s.emu.put_configmap(
+        "default",
+        "fidelity",
+        [("mode".to_string(), "changed".to_string())].into(),
+    );
+    let err = s.fails(k, &["replace", "-f", &stale]);
+    assert!(
+        err.contains("Error from server (Conflict)"),
+        "{}: {err}",
+        k.label
+    );
+    assert!(err.contains("the object has been modified; please apply your changes to the latest version and try again"), "{}: {err}", k.label);
+    assert_eq!(
+        s.emu.configmap_data("default", "fidelity").unwrap()["mode"],
+        "changed"
+    );
+
+    let err = s.fails(k, &["get", "cm", "missing"]);
+    assert_eq!(
+        err.trim(),
+        "Error from server (NotFound): configmaps \"missing\" not found",
+        "{}",
+        k.label
+    );
+}
+
+macro_rules! core_on_every_version {
+    ($($test:ident => $minor:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                core_journey(&Kubectl::versioned($minor));
+            }
+        )*
+    };
+}
+
+core_on_every_version! {
+    core_commands_kubectl_1_27 => "1.27",
+    core_commands_kubectl_1_28 => "1.28",
+    core_commands_kubectl_1_29 => "1.29",
+    core_commands_kubectl_1_30 => "1.30",
+    core_commands_kubectl_1_31 => "1.31",
+    core_commands_kubectl_1_32 => "1.32",
+    core_commands_kubectl_1_33 => "1.33",
+}
+
+#[test]
+fn core_commands_kubectl_dispatcher() {
+    core_journey(&Kubectl::dispatcher());
+}
+
+fn newest_and_dispatcher() -> [Kubectl; 2] {
+    [Kubectl::versioned("1.33"), Kubectl::dispatcher()]
+}
+
+#[test]
+fn raw_metrics_and_top_nodes() {
+    for k in newest_and_dispatcher() {
+        let s = Session::new();
+        let raw: Value = serde_json::from_str(
+            &s.ok(&k, &["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]),
+        )
+        .unwrap();
+        assert_eq!(raw["kind"], "NodeMetricsList", "{}", k.label);
+        assert_eq!(raw["items"].as_array().unwrap().len(), 4);
+
+        s.emu.set_cpu_percent(Some("worker-latvia"), 82.0);
+        let out = s.ok(&k, &["top", "nodes"]);
+        assert_eq!(
+            header(&out)[..3],
+            ["NAME", "CPU(cores)", "CPU(%)"],
+            "{}",
+            k.label
+        );
+        let top = rows(&out);
+        let row = |name: &str| {
+            top.iter()
+                .find(|r| r[0] == name)
+                .unwrap_or_else(|| panic!("{name} missing: {out}"))
+                .clone()
+        };
+        assert_eq!(row("worker-france")[1..3], ["1800m", "45%"], "{}", k.label);
+        assert_eq!(row("worker-latvia")[1..3], ["3280m", "82%"], "{}", k.label);
+
+        let out = s.ok(&k, &["top", "nodes", "-l", "region in (denmark,france)"]);
+        assert_eq!(rows(&out).len(), 2, "{}: {out}", k.label);
+
+        s.emu.set_metrics_available(false);
+        let err = s.fails(&k, &["top", "nodes"]);
+        assert!(
+            err.contains("Metrics API not available"),
+            "{}: {err}",
+            k.label
+        );
+    }
+}
+
+const EVENT: &str = r#"{"apiVersion": "v1", "kind": "Event",
+  "metadata": {"generateName": "nginx-france.", "namespace": "default"},
+  "involvedObject": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "nginx-france", "namespace": "default"},
+  "reason": "SuccessfulRescale", "message": "New size: 3; reason: cleanest region", "type": "Normal",
+  "source": {"component": "carbonctl"}, "count": 1}"#;
+
+#[test]
+fn create_and_get_events() {
+    for k in newest_and_dispatcher() {
+        let s = Session::new();
+        let file = s.file("event.json", EVENT);
+        let out = s.ok(&k, &["create", "-f", &file]);
+        assert!(
+            out.trim().starts_with("event/nginx-france."),
+            "{}: {out}",
+            k.label
+        );
+        assert!(out.trim().ends_with(" created"), "{}: {out}", k.label);
+        s.ok(&k, &["create", "-f", &file]);
+        let events = s.emu.events("default");
+        assert_eq!(events.len(), 2, "{}", k.label);
+        assert_ne!(events[0]["metadata"]["name"], events[1]["metadata"]["name"]);
+
+        let out = s.ok(&k, &["get", "events"]);
+        assert_eq!(
+            header(&out),
+            ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+            "{}",
+            k.label
+        );
+        let listed = rows(&out);
+        assert_eq!(listed.len(), 2, "{}: {out}", k.label);
+        assert_eq!(
+            listed[0][1..4],
+            ["Normal", "SuccessfulRescale", "deployment/nginx-france"],
+            "{}",
+            k.label
+        );
+        assert!(out.contains("New size: 3; reason: cleanest region"));
+
+        // describe finds a Deployment's events by field selector, uid included.
+        let uid = s.emu.deployment("default", "nginx-france").unwrap()["metadata"]["uid"].clone();
+        let mut event: Value = serde_json::from_str(EVENT).unwrap();
+        event["involvedObject"]["uid"] = uid;
+        event["reason"] = "CarbonAware".into();
+        let file = s.file("event-with-uid.json", &event.to_string());
+        s.ok(&k, &["create", "-f", &file]);
+        let out = s.ok(&k, &["describe", "deploy", "nginx-france"]);
+        let events = &out[out.find("Events:").expect("describe prints Events")..];
+        assert!(events.contains("CarbonAware"), "{}: {events}", k.label);
+        assert!(
+            !events.contains("SuccessfulRescale"),
+            "events without the uid do not match: {events}"
+        );
+        let out = s.ok(
+            &k,
+            &["get", "events", "--field-selector", "reason=CarbonAware"],
+        );
+        assert_eq!(rows(&out).len(), 1, "{}: {out}", k.label);
+    }
+}
+
+#[test]
+fn scale_with_matching_precondition_patch_and_delete() {
+    for k in newest_and_dispatcher() {
+        let s = Session::new();
+        let out = s.ok(
+            &k,
+            &[
+                "scale",
+                "deploy/nginx-latvia",
+                "--current-replicas=2",
+                "--replicas=1",
+            ],
+        );
+        assert_eq!(
+            out.trim(),
+            "deployment.apps/nginx-latvia scaled",
+            "{}",
+            k.label
+        );
+        assert_eq!(s.emu.replicas("default", "nginx-latvia"), Some(1));
+        assert!(s
+            .emu
+            .requests()
+            .iter()
+            .any(|r| r.method == "PUT" && r.resource.as_deref() == Some("deployments/scale")));
+
+        s.ok(&k, &["create", "cm", "state", "--from-literal=a=1"]);
+        s.ok(&k, &["patch", "cm", "state", "-p", r#"{"data":{"b":"2"}}"#]);
+        s.ok(
+            &k,
+            &[
+                "patch",
+                "cm",
+                "state",
+                "--type=json",
+                "-p",
+                r#"[{"op":"replace","path":"/data/a","value":"3"}]"#,
+            ],
+        );
+        let data = s.emu.configmap_data("default", "state").unwrap();
+        assert_eq!(
+            (data["a"].as_str(), data["b"].as_str()),
+            ("3", "2"),
+            "{}",
+            k.label
+        );
+        let err = s.fails(
+            &k,
+            &[
+                "patch",
+                "cm",
+                "state",
+                "--type=json",
+                "-p",
+                r#"[{"op":"test","path":"/data/a","value":"9"}]"#,
+            ],
+        );
+        // A failed `test` is a 422 without details; kubectl words it this way for a real server too.
+        assert!(err.contains("The request is invalid: the server rejected our request due to an error in our request"), "{}: {err}", k.label);
+
+        let out = s.ok(&k, &["delete", "cm", "state"]);
+        assert_eq!(out.trim(), "configmap \"state\" deleted", "{}", k.label);
+        assert!(s.emu.configmap_data("default", "state").is_none());
+    }
+}
+
+#[test]
+fn node_selectors_and_cordoned_nodes() {
+    let k = Kubectl::versioned("1.33");
+    let s = Session::new();
+    let names = |args: &[&str]| -> Vec<String> {
+        rows(&s.ok(&k, args))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    assert_eq!(
+        names(&["get", "nodes", "-l", "region!=france"]),
+        ["control-plane", "worker-denmark", "worker-latvia"]
+    );
+    assert_eq!(names(&["get", "nodes", "-l", "!region"]), ["control-plane"]);
+    assert_eq!(
+        names(&["get", "nodes", "-l", "region notin (france,latvia),region"]),
+        ["worker-denmark"]
+    );
+    s.emu.set_node_unschedulable("worker-denmark", true);
+    s.emu.set_node_ready("worker-latvia", false);
+    let out = s.ok(&k, &["get", "nodes", "-l", "region"]);
+    let status: Vec<String> = rows(&out).into_iter().map(|r| r[1].clone()).collect();
+    assert_eq!(status, ["Ready,SchedulingDisabled", "Ready", "NotReady"]);
+}

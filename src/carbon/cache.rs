@@ -1,0 +1,222 @@
+//! Which regions to fetch, and what the cache holds after: only entries older than the TTL
+//! are fetched (concurrently, each with a timeout); a failed fetch keeps the old value (the rule
+//! stops trusting it after CARBON_MAX_STALENESS) and remembers why it failed.
+
+use std::collections::BTreeMap;
+
+use super::electricitymaps::{agent, fetch_latest, FetchError, Latest};
+use crate::config::{token_env_name, Connect, Region, Settings};
+use crate::state::CarbonEntry;
+
+/// A 429 without a usable Retry-After still waits this long before the zone is asked again.
+const DEFAULT_RETRY_AFTER_SECS: i64 = 60;
+
+/// Whether a region's entry is due for a fetch at `now`.
+pub fn needs_fetch(entry: Option<&CarbonEntry>, zone: &str, now: i64, ttl_secs: i64) -> bool {
+    let Some(entry) = entry.filter(|e| e.zone == zone) else {
+        return true;
+    };
+    if entry.retry_after.is_some_and(|t| now < t) {
+        return false;
+    }
+    entry.fetched_at.is_none_or(|t| now - t >= ttl_secs)
+}
+
+/// The entry after a fetch attempt.
+pub fn apply(
+    previous: Option<&CarbonEntry>,
+    zone: &str,
+    result: Result<Latest, FetchError>,
+    now: i64,
+) -> CarbonEntry {
+    let mut entry = previous
+        .filter(|e| e.zone == zone)
+        .cloned()
+        .unwrap_or_else(|| CarbonEntry {
+            zone: zone.into(),
+            ..CarbonEntry::default()
+        });
+    match result {
+        Ok(latest) => CarbonEntry {
+            zone: zone.into(),
+            grams_per_kwh: Some(latest.grams_per_kwh),
+            datetime: latest.datetime,
+            fetched_at: Some(now),
+            emission_factor_type: latest.emission_factor_type,
+            is_estimated: latest.is_estimated,
+            last_error: None,
+            retry_after: None,
+        },
+        Err(error) => {
+            entry.retry_after = match &error {
+                FetchError::Status {
+                    code: 429,
+                    retry_after_secs,
+                } => Some(now + retry_after_secs.unwrap_or(DEFAULT_RETRY_AFTER_SECS).max(1)),
+                _ => None,
+            };
+            entry.last_error = Some(error.describe(zone));
+            entry
+        }
+    }
+}
+
+/// The cache after fetching every due region; logs each failure with zone and status.
+pub fn refresh(
+    cache: &BTreeMap<String, CarbonEntry>,
+    settings: &Settings,
+    connect: &Connect,
+    now: i64,
+) -> BTreeMap<String, CarbonEntry> {
+    let due: Vec<&Region> = settings
+        .regions
+        .iter()
+        .filter(|r| {
+            needs_fetch(
+                cache.get(&r.name),
+                &r.zone,
+                now,
+                settings.carbon_cache_ttl_secs,
+            )
+        })
+        .collect();
+    let agent = agent(connect.carbon_api_timeout_secs);
+    let results: Vec<(&Region, Result<Latest, FetchError>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = due
+            .iter()
+            .map(|region| {
+                let agent = &agent;
+                scope.spawn(move || {
+                    let result = match connect.tokens.get(&region.name) {
+                        Some(token) => {
+                            fetch_latest(agent, &connect.carbon_api_url, &region.zone, token)
+                        }
+                        None => Err(FetchError::NoToken {
+                            env: token_env_name(&region.name),
+                        }),
+                    };
+                    (*region, result)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("carbon fetch thread"))
+            .collect()
+    });
+    let mut next: BTreeMap<String, CarbonEntry> = settings
+        .regions
+        .iter()
+        .filter_map(|r| Some((r.name.clone(), cache.get(&r.name)?.clone())))
+        .collect();
+    for (region, result) in results {
+        if let Err(e) = &result {
+            log::warn!(
+                "carbon intensity for {} not refreshed: {}",
+                region.name,
+                e.describe(&region.zone)
+            );
+        }
+        let entry = apply(cache.get(&region.name), &region.zone, result, now);
+        next.insert(region.name.clone(), entry);
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn entry(fetched_ago: Option<i64>) -> CarbonEntry {
+        CarbonEntry {
+            zone: "FR".into(),
+            grams_per_kwh: fetched_ago.map(|_| 40.0),
+            fetched_at: fetched_ago.map(|a| NOW - a),
+            ..CarbonEntry::default()
+        }
+    }
+
+    #[test]
+    fn fetches_only_what_is_due() {
+        let mut backing_off = entry(Some(900));
+        backing_off.retry_after = Some(NOW + 1);
+        let mut backoff_over = backing_off.clone();
+        backoff_over.retry_after = Some(NOW);
+        let cases = [
+            ("no entry", None, "FR", true),
+            ("fresh", Some(entry(Some(299))), "FR", false),
+            ("exactly at ttl", Some(entry(Some(300))), "FR", true),
+            ("never fetched", Some(entry(None)), "FR", true),
+            ("zone changed", Some(entry(Some(10))), "DK", true),
+            ("rate limited", Some(backing_off), "FR", false),
+            ("rate limit over", Some(backoff_over), "FR", true),
+        ];
+        for (name, e, zone, want) in cases {
+            assert_eq!(needs_fetch(e.as_ref(), zone, NOW, 300), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn failure_keeps_the_old_value_and_says_why() {
+        let old = entry(Some(400));
+        let after = apply(
+            Some(&old),
+            "FR",
+            Err(FetchError::Status {
+                code: 500,
+                retry_after_secs: None,
+            }),
+            NOW,
+        );
+        assert_eq!(
+            (after.grams_per_kwh, after.fetched_at),
+            (Some(40.0), Some(NOW - 400))
+        );
+        assert_eq!(after.last_error.as_deref(), Some("zone FR: HTTP 500"));
+        assert_eq!(after.retry_after, None);
+
+        let limited = apply(
+            Some(&old),
+            "FR",
+            Err(FetchError::Status {
+                code: 429,
+                retry_after_secs: Some(120),
+            }),
+            NOW,
+        );
+        assert_eq!(limited.retry_after, Some(NOW + 120));
+        let limited = apply(
+            None,
+            "FR",
+            Err(FetchError::Status {
+                code: 429,
+                retry_after_secs: None,
+            }),
+            NOW,
+        );
+        assert_eq!(
+            (limited.grams_per_kwh, limited.retry_after),
+            (None, Some(NOW + 60))
+        );
+    }
+
+    #[test]
+    fn success_replaces_value_and_clears_errors() {
+        let mut old = entry(Some(400));
+        old.last_error = Some("zone FR: HTTP 500".into());
+        let latest = Latest {
+            grams_per_kwh: 55.0,
+            datetime: Some("2026-11-30T09:00:00.000Z".into()),
+            emission_factor_type: Some("lifecycle".into()),
+            is_estimated: Some(false),
+        };
+        let after = apply(Some(&old), "FR", Ok(latest), NOW);
+        assert_eq!(
+            (after.grams_per_kwh, after.fetched_at, after.last_error),
+            (Some(55.0), Some(NOW), None)
+        );
+        assert_eq!(after.emission_factor_type.as_deref(), Some("lifecycle"));
+    }
+}

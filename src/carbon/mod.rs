@@ -1,0 +1,7 @@
+//! Grid carbon intensity: the ElectricityMaps client and the cache rules that decide what to
+//! fetch and what a failure leaves behind.
+
+pub mod cache;
+pub mod electricitymaps;
+
+pub use cache::refresh;

@@ -1,0 +1,110 @@
+//! `carbonctl status`: what carbonctl sees and remembers, without changing anything.
+
+use std::process::ExitCode;
+
+use crate::cli::{OutputFormat, StatusArgs};
+use crate::config::{Connect, LogFormat, Settings};
+use crate::error::Error;
+use crate::k8s::Cluster;
+use crate::pipeline;
+use crate::policy::{decide, rank};
+use crate::render::{self, ActionView, RegionStatus, StatusReport};
+
+pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<ExitCode, Error> {
+    let report = super::block_on_bounded(connect, gather(settings, connect, args.refresh))?;
+    let text = match args.output {
+        OutputFormat::Table => {
+            render::status_table(&report, settings.log_format == LogFormat::Console)
+        }
+        OutputFormat::Json => render::to_json(&report),
+        OutputFormat::Yaml => render::to_yaml(&report),
+    };
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn gather(
+    settings: &Settings,
+    connect: &Connect,
+    refresh: bool,
+) -> Result<StatusReport, Error> {
+    let now = crate::clock::now();
+    let cluster = Cluster::connect(connect).await?;
+    let loaded = cluster.load_state(&settings.state_configmap).await?;
+    let state = &loaded.state;
+    let observed =
+        pipeline::observe(&cluster, settings, connect, &state.carbon, now, refresh).await?;
+    let policy = &settings.policy;
+    let ranked = rank(&observed.observation, policy, now);
+    let (next, _) = decide(&observed.observation, &state.policy, policy, now);
+    let regions = settings
+        .regions
+        .iter()
+        .map(|r| {
+            let entry = observed.carbon.get(&r.name).filter(|e| e.zone == r.zone);
+            let deployment = observed.view.deployments.get(&r.name).cloned().flatten();
+            let node_names: Vec<&str> = observed
+                .view
+                .nodes
+                .iter()
+                .filter(|n| {
+                    n.region.as_deref() == Some(r.name.as_str()) && n.counts(&[r.name.as_str()])
+                })
+                .map(|n| n.name.as_str())
+                .collect();
+            let cpus: Vec<f64> = observed
+                .view
+                .node_cpu
+                .iter()
+                .filter(|(n, _)| node_names.contains(&n.as_str()))
+                .filter_map(|(_, c)| *c)
+                .collect();
+            let bounds = policy.bounds(&r.name);
+            RegionStatus {
+                region: r.name.clone(),
+                zone: r.zone.clone(),
+                grams_per_kwh: entry.and_then(|e| e.grams_per_kwh),
+                usable: ranked.iter().any(|x| x.name == r.name && x.grams.is_some()),
+                carbon_datetime: entry.and_then(|e| e.datetime.clone()),
+                carbon_age_secs: entry.and_then(|e| e.fetched_at).map(|t| now - t),
+                emission_factor_type: entry.and_then(|e| e.emission_factor_type.clone()),
+                carbon_error: entry.and_then(|e| e.last_error.clone()),
+                rank: ranked.iter().position(|x| x.name == r.name).map(|p| p + 1),
+                deployment: settings.deployment_name(&r.name),
+                replicas: deployment.as_ref().map(|d| d.replicas),
+                ready: deployment.as_ref().map(|d| d.ready),
+                min: bounds.min,
+                max: bounds.max,
+                nodes: node_names.len(),
+                cpu: (!cpus.is_empty())
+                    .then(|| super::round1(cpus.iter().sum::<f64>() / cpus.len() as f64)),
+            }
+        })
+        .collect();
+    Ok(StatusReport {
+        namespace: cluster.namespace.clone(),
+        state_configmap: settings.state_configmap.clone(),
+        regions,
+        cpu: super::cpu_json(&observed.observation.cpu),
+        trigger: policy.trigger.label().into(),
+        scale_up_threshold: policy.scale_up_threshold,
+        scale_down_threshold: policy.scale_down_threshold,
+        hold_up: state.policy.hold_up,
+        hold_down: state.policy.hold_down,
+        hold_cycles: policy.hold_cycles,
+        cooldown_remaining_secs: state.policy.cooldown_left(policy, now),
+        last_scale: state
+            .policy
+            .last_scale
+            .as_ref()
+            .map(|a| ActionView::new(a, now)),
+        last_heal: state
+            .policy
+            .last_heal
+            .as_ref()
+            .map(|a| ActionView::new(a, now)),
+        last_failure: state.last_failure.clone(),
+        carbon_cache_ttl_secs: settings.carbon_cache_ttl_secs,
+        next_tick: next,
+    })
+}

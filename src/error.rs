@@ -1,0 +1,83 @@
+//! One error type for the commands, with a stable short label per kind (for the JSON log) and a
+//! message that says what to do. `anyhow` is only used at the binary's edge.
+
+use crate::backtest::series::DataError;
+use crate::config::ConfigError;
+use crate::state::StateError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    #[error("no cluster reachable: {tried}; {hint}")]
+    NoCluster { tried: String, hint: String },
+
+    #[error("state ConfigMap {namespace}/{name} not found; create it with `kubectl apply -n {namespace} -f state-configmap.yaml`")]
+    StateMissing { namespace: String, name: String },
+
+    #[error("state ConfigMap {namespace}/{name} is damaged at {source}; fix that key with `kubectl edit configmap {name} -n {namespace}`, or reset the state with `kubectl apply -n {namespace} -f state-configmap.yaml` (this forgets hold counters, last actions and cached carbon); carbonctl did not change it")]
+    StateDamaged {
+        namespace: String,
+        name: String,
+        source: StateError,
+    },
+
+    #[error("{what}: {}", chain(source))]
+    Kube {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+
+    #[error("scaling {deployment} {from}->{to} failed: {}; the state records the failure and the next tick decides afresh", chain(source))]
+    ScaleFailed {
+        deployment: String,
+        from: i32,
+        to: i32,
+        #[source]
+        source: kube::Error,
+    },
+
+    /// A backtest input file with a line that cannot be used; names the file and line.
+    #[error(transparent)]
+    Data(#[from] DataError),
+
+    #[error("the tick did not finish within {limit} (TICK_TIMEOUT); the API server may be slow or unreachable")]
+    Timeout { limit: String },
+}
+
+impl Error {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::NoCluster { .. } => "no_cluster",
+            Error::StateMissing { .. } => "state_missing",
+            Error::StateDamaged { .. } => "state_damaged",
+            Error::Kube { .. } => "kube_api",
+            Error::ScaleFailed { .. } => "scale_failed",
+            Error::Timeout { .. } => "timeout",
+            Error::Data(_) => "data_file",
+        }
+    }
+
+    pub fn kube(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Kube { what, source }
+    }
+}
+
+/// An error and its causes on one line, without repeats: kube wraps transport errors in
+/// layers whose outer text alone ("client error (SendRequest)") does not say what happened.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}

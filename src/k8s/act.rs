@@ -1,0 +1,105 @@
+//! The two writes an acting tick makes after claiming the state: a conditional scale through
+//! the scale subresource, then an Event like the HPA's `SuccessfulRescale`.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::Api;
+
+use super::observe::DeploymentView;
+use super::Cluster;
+use crate::error::Error;
+use crate::policy::{Action, Decision};
+
+pub enum Scaled {
+    Applied,
+    /// The replicas were no longer what the tick observed (a person, an HPA, another tool).
+    Changed(String),
+}
+
+impl Cluster {
+    /// Sets replicas `from -> to` only if they are still `from` (JSON patch `test` + `replace`).
+    pub async fn scale(&self, deployment: &str, from: i32, to: i32) -> Result<Scaled, Error> {
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+            {"op": "test", "path": "/spec/replicas", "value": from},
+            {"op": "replace", "path": "/spec/replicas", "value": to},
+        ]))
+        .expect("a static JSON patch");
+        match api
+            .patch_scale(
+                deployment,
+                &PatchParams::default(),
+                &Patch::Json::<()>(patch),
+            )
+            .await
+        {
+            Ok(_) => Ok(Scaled::Applied),
+            Err(kube::Error::Api(status)) if matches!(status.code, 409 | 422) => {
+                Ok(Scaled::Changed(status.message.clone()))
+            }
+            Err(source) => Err(Error::ScaleFailed {
+                deployment: deployment.into(),
+                from,
+                to,
+                source,
+            }),
+        }
+    }
+
+    /// Records the decision as an Event on the Deployment, so `kubectl describe` and
+    /// `kubectl get events` show it next to the HPA's own.
+    pub async fn record_event(
+        &self,
+        deployment: &DeploymentView,
+        decision: &Decision,
+        now: i64,
+    ) -> Result<(), Error> {
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
+        let time = Timestamp::from_second(now).ok().map(Time);
+        let event = Event {
+            metadata: ObjectMeta {
+                generate_name: Some(format!("{}.", deployment.name)),
+                namespace: Some(self.namespace.clone()),
+                ..ObjectMeta::default()
+            },
+            involved_object: ObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: Some("Deployment".into()),
+                name: Some(deployment.name.clone()),
+                namespace: Some(self.namespace.clone()),
+                uid: deployment.uid.clone(),
+                ..ObjectReference::default()
+            },
+            reason: Some(event_reason(decision.action).into()),
+            message: Some(decision.reason.clone()),
+            type_: Some("Normal".into()),
+            count: Some(1),
+            first_timestamp: time.clone(),
+            last_timestamp: time,
+            source: Some(EventSource {
+                component: Some("carbonctl".into()),
+                host: None,
+            }),
+            reporting_component: Some("carbonctl".into()),
+            reporting_instance: Some("carbonctl".into()),
+            ..Event::default()
+        };
+        api.create(&PostParams::default(), &event)
+            .await
+            .map(|_| ())
+            .map_err(Error::kube(format!(
+                "recording an Event on {}",
+                deployment.name
+            )))
+    }
+}
+
+pub fn event_reason(action: Action) -> &'static str {
+    match action {
+        Action::Heal => "CarbonAwareHeal",
+        _ => "CarbonAwareRescale",
+    }
+}

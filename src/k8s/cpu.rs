@@ -1,0 +1,163 @@
+//! Cluster CPU from nodes and NodeMetrics: pure, so the edge cases are table-tested.
+
+use crate::policy::CpuObservation;
+
+/// A node as the rule cares about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFacts {
+    pub name: String,
+    pub region: Option<String>,
+    pub ready: bool,
+    pub cordoned: bool,
+    pub control_plane: bool,
+    pub allocatable_cores: Option<f64>,
+}
+
+/// A NodeMetrics sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeUsage {
+    pub name: String,
+    pub cores: f64,
+    /// Unix seconds of the sample.
+    pub timestamp: i64,
+}
+
+impl NodeFacts {
+    /// Ready, schedulable, workers in one of the configured regions: the nodes whose CPU counts.
+    pub fn counts(&self, regions: &[&str]) -> bool {
+        self.ready
+            && !self.cordoned
+            && !self.control_plane
+            && self.region.as_deref().is_some_and(|r| regions.contains(&r))
+    }
+}
+
+/// Per counted node, its CPU percentage if it has a fresh sample; then the cluster figure.
+pub fn cluster_cpu(
+    nodes: &[NodeFacts],
+    usage: &[NodeUsage],
+    regions: &[&str],
+    now: i64,
+    max_age_secs: i64,
+) -> (Vec<(String, Option<f64>)>, CpuObservation) {
+    let per_node: Vec<(String, Option<f64>)> = nodes
+        .iter()
+        .filter(|n| n.counts(regions))
+        .map(|n| {
+            let pct = usage
+                .iter()
+                .find(|u| u.name == n.name && now - u.timestamp <= max_age_secs)
+                .zip(n.allocatable_cores.filter(|c| *c > 0.0))
+                .map(|(u, cores)| u.cores / cores * 100.0);
+            (n.name.clone(), pct)
+        })
+        .collect();
+    let known: Vec<f64> = per_node.iter().filter_map(|(_, p)| *p).collect();
+    let cpu = if per_node.is_empty() {
+        CpuObservation::Missing {
+            reason: "no ready, schedulable node carries a configured region label".into(),
+        }
+    } else if known.is_empty() {
+        CpuObservation::Missing {
+            reason: format!(
+                "no fresh NodeMetrics for the {} ready region node(s); check `kubectl top nodes`",
+                per_node.len()
+            ),
+        }
+    } else {
+        CpuObservation::Known {
+            average: known.iter().sum::<f64>() / known.len() as f64,
+            max: known.iter().copied().fold(f64::MIN, f64::max),
+            nodes: known.len(),
+        }
+    };
+    (per_node, cpu)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn node(name: &str, region: Option<&str>) -> NodeFacts {
+        NodeFacts {
+            name: name.into(),
+            region: region.map(str::to_string),
+            ready: true,
+            cordoned: false,
+            control_plane: false,
+            allocatable_cores: Some(4.0),
+        }
+    }
+
+    fn used(name: &str, cores: f64, age: i64) -> NodeUsage {
+        NodeUsage {
+            name: name.into(),
+            cores,
+            timestamp: NOW - age,
+        }
+    }
+
+    #[test]
+    fn counts_only_ready_schedulable_region_workers_with_fresh_samples() {
+        let mut not_ready = node("c", Some("latvia"));
+        not_ready.ready = false;
+        let mut cordoned = node("d", Some("latvia"));
+        cordoned.cordoned = true;
+        let mut cp = node("e", Some("latvia"));
+        cp.control_plane = true;
+        let nodes = vec![
+            node("a", Some("denmark")),
+            node("b", Some("france")),
+            not_ready,
+            cordoned,
+            cp,
+            node("f", None),
+            node("g", Some("spain")),
+            node("h", Some("latvia")),
+        ];
+        // Excluded nodes have busy samples that must not count; h's sample is too old.
+        let usage = vec![
+            used("a", 2.0, 10),
+            used("b", 3.6, 10),
+            used("c", 4.0, 10),
+            used("d", 4.0, 10),
+            used("e", 4.0, 10),
+            used("f", 4.0, 10),
+            used("g", 4.0, 10),
+            used("h", 1.0, 181),
+        ];
+        let (per_node, cpu) =
+            cluster_cpu(&nodes, &usage, &["denmark", "france", "latvia"], NOW, 180);
+        assert_eq!(
+            per_node,
+            vec![
+                ("a".to_string(), Some(50.0)),
+                ("b".to_string(), Some(90.0)),
+                ("h".to_string(), None)
+            ]
+        );
+        assert_eq!(
+            cpu,
+            CpuObservation::Known {
+                average: 70.0,
+                max: 90.0,
+                nodes: 2
+            }
+        );
+    }
+
+    #[test]
+    fn no_fresh_samples_or_no_nodes_is_missing_with_a_hint() {
+        let nodes = vec![node("a", Some("denmark"))];
+        let (_, cpu) = cluster_cpu(&nodes, &[used("a", 1.0, 500)], &["denmark"], NOW, 180);
+        assert!(
+            matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("kubectl top nodes"))
+        );
+        let (_, cpu) = cluster_cpu(&[], &[], &["denmark"], NOW, 180);
+        assert!(
+            matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("no ready"))
+        );
+    }
+}

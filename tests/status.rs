@@ -1,0 +1,84 @@
+//! `carbonctl status` and a live `simulate` against the emulator: read-only views.
+
+mod common;
+
+use common::cluster::{Cluster, NS};
+
+#[test]
+fn status_shows_the_scale_that_ticks_made() {
+    let c = Cluster::demo();
+    c.emu.set_cpu_percent(None, 85.0);
+    for _ in 0..3 {
+        c.tick();
+    }
+    let before = c.emu.requests().len();
+    let out = c.run(&["status"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Ages and clock times vary from run to run; everything else in the table must not.
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[time]");
+    settings.add_filter(r"\b\d+s ago", "[age] ago");
+    settings.add_filter(r"cooldown: .* left", "cooldown: [left]");
+    // An age of 9s or 10s changes column widths: compare the content, not the padding.
+    settings.add_filter(r"[─═]+", "─");
+    settings.add_filter(r" {2,}", " ");
+    settings.bind(|| insta::assert_snapshot!("status_after_scale_up", out.stdout));
+    let requests = c.emu.requests();
+    assert!(
+        requests[before..].iter().all(|r| r.method == "GET"),
+        "status only reads"
+    );
+
+    let json = c.run(&["status", "-o", "json"]).json();
+    assert_eq!(json["regions"][1]["region"], "france");
+    assert_eq!(json["regions"][1]["replicas"], 3);
+    assert_eq!(json["regions"][1]["rank"], 1);
+    assert_eq!(json["lastScale"]["region"], "france");
+    assert!(json["cooldownRemainingSecs"].as_i64().unwrap() > 0);
+    assert_eq!(json["cpu"]["average"], 85.0);
+
+    let yaml = c.run(&["status", "-o", "yaml"]).stdout;
+    assert!(
+        yaml.contains("lastScale:\n  action: \"scale_up\""),
+        "{yaml}"
+    );
+    assert!(yaml.contains("regions:\n  - carbonAgeSecs:"), "{yaml}");
+}
+
+#[test]
+fn status_says_why_cpu_is_missing_and_shows_flags_in_console_mode() {
+    let c = Cluster::demo();
+    c.tick();
+    c.emu.set_metrics_available(false);
+    let out = c.run_env(&["status"], &[("LOG_FORMAT", "console")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("cluster CPU: unknown: metrics API metrics.k8s.io is not available"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("kubectl top nodes"));
+    assert!(out.stdout.contains("🇫🇷 france"));
+}
+
+#[test]
+fn simulate_starts_from_the_live_cluster_and_writes_nothing() {
+    let c = Cluster::demo();
+    c.emu.set_replicas(NS, "nginx-france", 4);
+    c.tick();
+    let state = c.state();
+    let before = c.emu.requests().len();
+    let out = c.run(&["simulate", "--cpu", "90", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sim = out.json();
+    assert_eq!(sim["source"], "cluster");
+    assert_eq!(sim["regions"][1]["replicas"], 4);
+    assert_eq!(
+        sim["ticks"][2]["decision"]["reason"],
+        "scale up france 4->5: avg CPU 90% > 70% for 3/3 ticks; cleanest region at 38 gCO2eq/kWh"
+    );
+    assert_eq!(c.state(), state);
+    assert_eq!(c.replicas(), [2, 4, 2]);
+    assert!(c.emu.requests()[before..].iter().all(|r| r.method == "GET"));
+}

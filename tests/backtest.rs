@@ -146,6 +146,8 @@ fn bad_settings_exit_2_naming_the_flag() {
         (&["--carbon", "france=missing.csv"], "invalid setting --carbon = \"missing.csv\": cannot read the file"),
         (&["--demand", "constant:many"], "constant:N needs N replica-equivalents"),
         (&["--demand", "constant:2", "--demand-peak", "4"], "invalid setting --demand-peak = \"4\": a constant demand is already in replica-equivalents"),
+        (&["--carbon-start", "2022-01-01"], "invalid setting --carbon-start = \"2022-01-01\": every carbon file has its own timestamps"),
+        (&["--demand-start", "2022-01-01"], "invalid setting --demand-start = \"2022-01-01\": only a demand trace without timestamps"),
     ];
     for (extra, want) in cases {
         let out = extract(extra);

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::backtest::carbon_csv::{parse_carbon, CarbonSeries, Signal};
+use crate::backtest::carbon_csv::{parse_carbon, CarbonFormat, CarbonSeries, Signal};
 use crate::backtest::demand::{self, parse_demand, DemandSource, Scale};
 use crate::backtest::model::{self, Outcome, RegionInput, Replay};
 use crate::backtest::report::{self, Counterfactuals, DemandReport, Period, RegionReport, Report};
@@ -55,6 +55,7 @@ struct Experiment {
 pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Outcome), Error> {
     let x = experiment(settings, args)?;
     let carbon = load_carbon(&x)?;
+    unused_starts(args, &x, &carbon)?;
     let (from, to) = period(&x, &carbon)?;
     let ticks = ((to - from) / x.interval) as usize;
 
@@ -99,6 +100,36 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Out
     };
     let report = summarise(&x, &carbon, &outcome, demand, from, ticks);
     Ok((report, outcome))
+}
+
+/// A start time given for data that carries its own times would be silently ignored: refuse it,
+/// so the user learns their series was not placed where they thought.
+fn unused_starts(
+    args: &BacktestArgs,
+    x: &Experiment,
+    carbon: &[CarbonSeries],
+) -> Result<(), Error> {
+    if let Some(text) = &args.carbon_start {
+        if carbon.iter().all(|c| c.format != CarbonFormat::Umassos) {
+            return Err(bad(
+                "--carbon-start",
+                text,
+                "every carbon file has its own timestamps; drop this flag",
+            )
+            .into());
+        }
+    }
+    if let Some(text) = &args.demand_start {
+        if !matches!(&x.demand, DemandSource::Trace { trace, .. } if !trace.timestamped) {
+            return Err(bad(
+                "--demand-start",
+                text,
+                "only a demand trace without timestamps (workload.txt) needs a start; drop this flag",
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Each region's file, read as the chosen signal, refused when it names another zone.

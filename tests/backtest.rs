@@ -159,6 +159,15 @@ fn bad_settings_exit_2_naming_the_flag() {
         );
         assert!(out.stdout.is_empty());
     }
+    let out = carbonctl(&["backtest", "--carbon-dir", "data/carbon"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(
+            "invalid setting --carbon-dir = \"data/carbon/DK.csv\": cannot read the file"
+        ),
+        "the default REGIONS name zone DK, which the extract does not hold: {}",
+        out.stderr
+    );
     let out = carbonctl(&["backtest", "--regions", "france=FR"]);
     assert_eq!(out.code, 2);
     assert!(

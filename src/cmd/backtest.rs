@@ -47,8 +47,16 @@ struct Experiment {
     demand_start: Option<i64>,
     from: Option<i64>,
     to: Option<i64>,
-    /// (region, zone, path) in configured order.
-    carbon_files: Vec<(String, String, String)>,
+    /// In configured region order.
+    carbon_files: Vec<CarbonFile>,
+}
+
+struct CarbonFile {
+    region: String,
+    zone: String,
+    path: String,
+    /// The flag that named the file, so a read error points at what the user typed.
+    flag: &'static str,
 }
 
 /// Reads the inputs, replays, and returns the report with the outcome it summarises.
@@ -78,8 +86,8 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Out
         .carbon_files
         .iter()
         .zip(&carbon)
-        .map(|((region, _, _), c)| RegionInput {
-            name: region.clone(),
+        .map(|(f, c)| RegionInput {
+            name: f.region.clone(),
             carbon: c.series.clone(),
         })
         .collect();
@@ -135,15 +143,21 @@ fn unused_starts(
 /// Each region's file, read as the chosen signal, refused when it names another zone.
 fn load_carbon(x: &Experiment) -> Result<Vec<CarbonSeries>, Error> {
     let mut carbon = Vec::with_capacity(x.carbon_files.len());
-    for (region, zone, path) in &x.carbon_files {
-        let series = parse_carbon(path, &read("--carbon", path)?, x.signal, x.carbon_start)?;
+    for CarbonFile {
+        region,
+        zone,
+        path,
+        flag,
+    } in &x.carbon_files
+    {
+        let series = parse_carbon(path, &read(flag, path)?, x.signal, x.carbon_start)?;
         if let Some(found) = series
             .zone
             .as_deref()
             .filter(|z| !z.eq_ignore_ascii_case(zone))
         {
             return Err(bad(
-                "--carbon",
+                flag,
                 path,
                 format!(
                     "the file is for zone {found} but region {region} is configured with zone \
@@ -193,10 +207,10 @@ fn summarise(
             .iter()
             .zip(carbon)
             .zip(&outcome.regions)
-            .map(|(((region, zone, path), c), o)| RegionReport {
-                region: region.clone(),
-                zone: zone.clone(),
-                carbon_file: path.clone(),
+            .map(|((f, c), o)| RegionReport {
+                region: f.region.clone(),
+                zone: f.zone.clone(),
+                carbon_file: f.path.clone(),
                 carbon_format: c.format,
                 mean_carbon: round(o.mean_carbon, 2),
                 replica_hours: triple(o.replica_hours, 3),
@@ -314,12 +328,15 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
     )?;
     let mut carbon_files = Vec::new();
     for r in &settings.regions {
-        let path = match (explicit.get(&r.name), &args.carbon_dir) {
-            (Some(path), _) => path.clone(),
-            (None, Some(dir)) => Path::new(dir)
-                .join(format!("{}.csv", r.zone))
-                .to_string_lossy()
-                .into_owned(),
+        let (path, flag) = match (explicit.get(&r.name), &args.carbon_dir) {
+            (Some(path), _) => (path.clone(), "--carbon"),
+            (None, Some(dir)) => (
+                Path::new(dir)
+                    .join(format!("{}.csv", r.zone))
+                    .to_string_lossy()
+                    .into_owned(),
+                "--carbon-dir",
+            ),
             (None, None) => {
                 return Err(bad(
                     "--carbon",
@@ -333,7 +350,12 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
                 .into())
             }
         };
-        carbon_files.push((r.name.clone(), r.zone.clone(), path));
+        carbon_files.push(CarbonFile {
+            region: r.name.clone(),
+            zone: r.zone.clone(),
+            path,
+            flag,
+        });
     }
     Ok(Experiment {
         signal,

@@ -446,6 +446,28 @@ mod tests {
         assert!(o.regions[1].replica_hours.policy > o.regions[1].replica_hours.blind);
     }
 
+    /// The share is honest, not flattering: carbonctl moves replicas only when CPU asks, so
+    /// when the grids swap places while the tier holds steady, keeping regions even does better.
+    #[test]
+    fn grids_swapping_while_the_tier_holds_can_cost_more_than_blind() {
+        let mut alpha = vec![10.0];
+        alpha.extend([100.0; 9]);
+        let mut bravo = vec![100.0];
+        bravo.extend([10.0; 9]);
+        let regions = regions(&[alpha, bravo]);
+        // 4.5 replica-equivalents need 7 replicas to fall inside 30%..70%, then hold there.
+        let o = run(&regions, &policy(1, 5), &[4.5; 600]);
+        let alpha = o.regions[0].replica_hours;
+        assert!(
+            alpha.policy > alpha.blind,
+            "the policy piled into alpha while it was clean"
+        );
+        assert!(o.grams.blind > o.grams.bound, "{:?}", o.grams);
+        assert!(o.grams.policy > o.grams.blind, "{:?}", o.grams);
+        let share = crate::backtest::report::share_captured(o.grams).unwrap();
+        assert!(share < 0.0, "{share}");
+    }
+
     #[test]
     fn under_provisioned_minutes_count_demand_above_capacity() {
         let regions = regions(&[vec![100.0], vec![200.0]]);

@@ -28,6 +28,8 @@ fn policy() -> Policy {
         default_bounds: Bounds { min: 1, max: 5 },
         region_bounds: Default::default(),
         carbon_max_staleness_secs: 3600,
+        rebalance_margin: None,
+        rebalance_ready_timeout_secs: 600,
     }
 }
 

@@ -334,6 +334,25 @@ pub struct PolicyArgs {
         value_name = "DURATION"
     )]
     pub carbon_cache_ttl: String,
+    /// Move a replica from the dirtiest to the cleanest region (make-before-break) when CPU is
+    /// inside the band and they differ by more than this many gCO2eq/kWh; off disables.
+    #[arg(
+        long,
+        global = true,
+        env = "REBALANCE_MARGIN",
+        default_value = "off",
+        value_name = "GRAMS|off"
+    )]
+    pub rebalance_margin: String,
+    /// A rebalancing move whose new replica is not ready by then is reverted.
+    #[arg(
+        long,
+        global = true,
+        env = "REBALANCE_READY_TIMEOUT",
+        default_value = "10m",
+        value_name = "DURATION"
+    )]
+    pub rebalance_ready_timeout: String,
     /// How long a cached carbon value may stand in when fetching fails; older ranks as unknown.
     #[arg(
         long,

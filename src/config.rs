@@ -266,6 +266,22 @@ fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigErr
         default_bounds,
         region_bounds,
         carbon_max_staleness_secs: duration("CARBON_MAX_STALENESS", &args.carbon_max_staleness)?,
+        rebalance_margin: match args.rebalance_margin.trim() {
+            "" | "off" => None,
+            text => Some(
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|g| g.is_finite() && *g >= 0.0)
+                    .ok_or_else(|| {
+                        bad(
+                            "REBALANCE_MARGIN",
+                            &args.rebalance_margin,
+                            "not a number of gCO2eq/kWh; use e.g. 20, or off to disable rebalancing",
+                        )
+                    })?,
+            ),
+        },
+        rebalance_ready_timeout_secs: duration("REBALANCE_READY_TIMEOUT", &args.rebalance_ready_timeout)?,
     })
 }
 

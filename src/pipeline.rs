@@ -69,6 +69,7 @@ pub fn observation(
                 Some(RegionObservation {
                     name: r.name.clone(),
                     replicas: deployment.replicas,
+                    ready: deployment.ready,
                     carbon: reading(carbon.get(&r.name), &r.zone),
                 })
             })

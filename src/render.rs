@@ -229,6 +229,9 @@ pub struct StatusReport {
     pub cooldown_remaining_secs: Option<i64>,
     pub last_scale: Option<ActionView>,
     pub last_heal: Option<ActionView>,
+    pub last_rebalance: Option<ActionView>,
+    /// A rebalancing move waiting for its second step.
+    pub pending_move: Option<crate::policy::PendingMove>,
     pub last_failure: Option<String>,
     pub carbon_cache_ttl_secs: i64,
     /// What a tick would decide on what status sees now.
@@ -328,6 +331,18 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
                 .map_or("none".into(), ActionView::sentence)
         ),
     ];
+    if let Some(view) = &report.last_rebalance {
+        lines.push(format!("last rebalance: {}", view.sentence()));
+    }
+    if let Some(m) = &report.pending_move {
+        lines.push(format!(
+            "pending rebalance: {} -1 once {} has {} ready replicas (started {})",
+            m.from,
+            m.to,
+            m.to_replicas,
+            crate::clock::to_rfc3339(m.started)
+        ));
+    }
     if let Some(failure) = &report.last_failure {
         lines.push(format!("last failure: {failure}"));
     }

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{parse_rfc3339, to_rfc3339};
-use crate::policy::{Action, ActionRecord, PolicyState};
+use crate::policy::{Action, ActionRecord, PendingMove, PolicyState};
 
 pub const FORMAT_VERSION: &str = "1";
 
@@ -19,6 +19,8 @@ pub const KEY_LAST_SCALE: &str = "lastScale";
 pub const KEY_LAST_HEAL: &str = "lastHeal";
 pub const KEY_CARBON: &str = "carbon";
 pub const KEY_LAST_FAILURE: &str = "lastFailure";
+pub const KEY_LAST_REBALANCE: &str = "lastRebalance";
+pub const KEY_PENDING_MOVE: &str = "pendingMove";
 
 /// One region's cached carbon value, and how the last fetch went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -114,6 +116,8 @@ impl State {
             KEY_LAST_HEAL,
             KEY_CARBON,
             KEY_LAST_FAILURE,
+            KEY_LAST_REBALANCE,
+            KEY_PENDING_MOVE,
         ];
         Ok(State {
             policy: PolicyState {
@@ -121,6 +125,8 @@ impl State {
                 hold_down: counter(data, KEY_HOLD_DOWN)?,
                 last_scale: action(data, KEY_LAST_SCALE)?,
                 last_heal: action(data, KEY_LAST_HEAL)?,
+                last_rebalance: action(data, KEY_LAST_REBALANCE)?,
+                pending_move: pending_move(data)?,
             },
             carbon: match data.get(KEY_CARBON).map(|v| v.trim()) {
                 None | Some("") => BTreeMap::new(),
@@ -154,6 +160,16 @@ impl State {
             KEY_CARBON.into(),
             serde_json::to_string(&self.carbon).expect("carbon cache serialises"),
         );
+        // Written only when used, so a state from before rebalancing existed reads the same.
+        if let Some(record) = &self.policy.last_rebalance {
+            data.insert(
+                KEY_LAST_REBALANCE.into(),
+                render_action(&Some(record.clone())),
+            );
+        }
+        if let Some(pending) = &self.policy.pending_move {
+            data.insert(KEY_PENDING_MOVE.into(), render_pending(pending));
+        }
         if let Some(failure) = &self.last_failure {
             data.insert(KEY_LAST_FAILURE.into(), failure.clone());
         }
@@ -188,6 +204,51 @@ fn action(data: &BTreeMap<String, String>, key: &str) -> Result<Option<ActionRec
         from: stored.from,
         to: stored.to,
     }))
+}
+
+/// The pending move as stored: its start as RFC 3339 text.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredMove {
+    to: String,
+    to_replicas: i32,
+    from: String,
+    from_replicas: i32,
+    #[serde(with = "rfc3339")]
+    started: i64,
+}
+
+fn pending_move(data: &BTreeMap<String, String>) -> Result<Option<PendingMove>, StateError> {
+    let text = match data.get(KEY_PENDING_MOVE).map(|v| v.trim()) {
+        None | Some("") => return Ok(None),
+        Some(text) => text,
+    };
+    let m: StoredMove = serde_json::from_str(text).map_err(|e| {
+        err(
+            KEY_PENDING_MOVE,
+            format!(
+                "not a JSON object {{to, toReplicas, from, fromReplicas, started}} or empty: {e}"
+            ),
+        )
+    })?;
+    Ok(Some(PendingMove {
+        to: m.to,
+        to_replicas: m.to_replicas,
+        from: m.from,
+        from_replicas: m.from_replicas,
+        started: m.started,
+    }))
+}
+
+fn render_pending(m: &PendingMove) -> String {
+    serde_json::to_string(&StoredMove {
+        to: m.to.clone(),
+        to_replicas: m.to_replicas,
+        from: m.from.clone(),
+        from_replicas: m.from_replicas,
+        started: m.started,
+    })
+    .expect("pending move serialises")
 }
 
 fn render_action(record: &Option<ActionRecord>) -> String {
@@ -276,6 +337,20 @@ mod tests {
                     to: 3,
                 }),
                 last_heal: None,
+                last_rebalance: Some(ActionRecord {
+                    time: 1_800_000_120,
+                    action: Action::Rebalance,
+                    region: "france".into(),
+                    from: 3,
+                    to: 4,
+                }),
+                pending_move: Some(PendingMove {
+                    to: "france".into(),
+                    to_replicas: 4,
+                    from: "latvia".into(),
+                    from_replicas: 2,
+                    started: 1_800_000_120,
+                }),
             },
             carbon,
             last_failure: Some("2027-01-15T08:01:00Z scale up france 2->3 failed: HTTP 500".into()),
@@ -327,6 +402,7 @@ mod tests {
             ("lastScale", "{\"time\":\"noon\"}", "not a JSON object {time, action, region, from, to}"),
             ("lastHeal", "{\"time\":\"2026-11-30T09:00:00Z\",\"action\":\"jump\",\"region\":\"x\",\"from\":1,\"to\":2}", "not a JSON object"),
             ("carbon", "[1,2]", "not a JSON object of region"),
+            ("pendingMove", "{\"to\":\"france\"}", "not a JSON object {to, toReplicas, from, fromReplicas, started}"),
             ("carbon", "{\"france\":{\"zone\":\"FR\",\"gramsPerKwh\":1,\"fetchedAt\":\"soon\"}}", "RFC 3339"),
         ];
         for (key, value, want) in cases {

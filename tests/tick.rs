@@ -473,3 +473,65 @@ fn a_hung_api_server_cannot_hang_the_tick() {
     );
     assert!(started.elapsed().as_secs() < 15);
 }
+
+#[test]
+fn a_carbon_flip_with_steady_cpu_moves_a_replica_make_before_break() {
+    let mut c = Cluster::demo();
+    c.set("REBALANCE_MARGIN", "20")
+        .set("COOLDOWN", "0s")
+        .set("CARBON_CACHE_TTL", "0s");
+    c.set("MIN_REPLICAS", "1");
+    c.emu.set_auto_ready(false);
+    // Steady CPU inside the band; France is the cleanest, Latvia the dirtiest.
+    let line = tick_line(&c.tick());
+    assert_eq!(
+        line["decision"]["reason"],
+        "rebalance 1/2: france 2->3, 227 g/kWh cleaner than latvia"
+    );
+    assert_eq!(c.replicas(), [2, 3, 2]);
+    assert!(c.state()["pendingMove"]
+        .contains(r#""to":"france","toReplicas":3,"from":"latvia","fromReplicas":2"#));
+
+    // The new replica is not ready yet: latvia keeps its replicas.
+    let line = tick_line(&c.tick());
+    assert_eq!(line["decision"]["action"], "hold");
+    assert!(line["decision"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("rebalance waiting for france to have 3 ready replicas (2 now)"));
+    assert_eq!(c.replicas(), [2, 3, 2]);
+    let status = c.run(&["status"]).stdout;
+    assert!(
+        status.contains("pending rebalance: latvia -1 once france has 3 ready replicas"),
+        "{status}"
+    );
+
+    c.emu.set_ready_replicas(NS, "nginx-france", 3);
+    let line = tick_line(&c.tick());
+    assert_eq!(
+        line["decision"]["reason"],
+        "rebalance 2/2: latvia 2->1, france's new replica is ready"
+    );
+    assert_eq!(c.replicas(), [2, 3, 1]);
+    assert!(!c.state().contains_key("pendingMove"));
+    let reasons: Vec<String> = c
+        .emu
+        .events(NS)
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reasons, ["CarbonAwareRebalance"; 2]);
+
+    // The grid flips: Latvia becomes the cleanest, France the dirtiest.
+    c.emu.set_carbon("LV", 20.0);
+    c.emu.set_carbon("FR", 400.0);
+    c.emu.set_ready_replicas(NS, "nginx-latvia", 1);
+    let line = tick_line(&c.tick());
+    assert_eq!(
+        line["decision"]["reason"],
+        "rebalance 1/2: latvia 1->2, 380 g/kWh cleaner than france"
+    );
+    c.emu.set_ready_replicas(NS, "nginx-latvia", 2);
+    c.tick();
+    assert_eq!(c.replicas(), [2, 2, 2]);
+}

@@ -10,7 +10,11 @@
 //!   cleanest at its max). No placement of the same totals can emit less.
 //!
 //! Both scalers start with every region at its floor. Load spreads evenly over all replicas,
-//! so average and busiest-node CPU are the same figure here.
+//! so average and busiest-node CPU are the same figure here, and a new replica is ready by the
+//! next tick (what make-before-break rebalancing waits for). With REBALANCE_MARGIN set the
+//! policy also moves replicas between grids while CPU is inside the band; the carbon-blind
+//! scaler never does (a move made for carbon is exactly what it lacks), so during a move the
+//! policy briefly runs one replica more than the blind scaler.
 
 use serde::Serialize;
 
@@ -55,6 +59,8 @@ pub struct ActionCounts {
     pub scale_up: u64,
     pub scale_down: u64,
     pub heal: u64,
+    /// Steps of make-before-break moves (two per completed move).
+    pub rebalance: u64,
 }
 
 impl ActionCounts {
@@ -63,13 +69,14 @@ impl ActionCounts {
             Action::ScaleUp => self.scale_up += 1,
             Action::ScaleDown => self.scale_down += 1,
             Action::Heal => self.heal += 1,
+            Action::Rebalance => self.rebalance += 1,
             Action::Hold => {}
         }
     }
 
     /// Replica changes of any kind: what a cluster operator sees as churn.
     pub fn total(&self) -> u64 {
-        self.scale_up + self.scale_down + self.heal
+        self.scale_up + self.scale_down + self.heal + self.rebalance
     }
 }
 
@@ -122,6 +129,7 @@ impl Scaler {
                     .map(|r| RegionObservation {
                         name: r.name.clone(),
                         replicas: replay.policy.bounds(&r.name).min,
+                        ready: replay.policy.bounds(&r.name).min,
                         carbon: None,
                     })
                     .collect(),
@@ -143,6 +151,7 @@ impl Scaler {
             nodes: self.obs.regions.len(),
         };
         for (i, r) in self.obs.regions.iter_mut().enumerate() {
+            r.ready = r.replicas;
             r.carbon = Some(CarbonReading {
                 grams_per_kwh: carbon(i, r.replicas),
                 fetched_at: now,
@@ -217,6 +226,10 @@ fn run_scaler(
     let hours = r.interval as f64 / 3600.0;
     let kwh_per_replica = r.watts_per_replica / 1000.0 * hours;
     let mut scaler = Scaler::new(r);
+    let blind_policy = Policy {
+        rebalance_margin: None,
+        ..r.policy.clone()
+    };
     let mut carbon = vec![0.0; n];
     let mut tally = Tally {
         replica_hours: vec![0.0; n],
@@ -235,7 +248,9 @@ fn run_scaler(
         if aware {
             scaler.tick(r.policy, now, demand, |i, _| carbon[i]);
         } else {
-            scaler.tick(r.policy, now, demand, |_, replicas| f64::from(replicas));
+            scaler.tick(&blind_policy, now, demand, |_, replicas| {
+                f64::from(replicas)
+            });
         }
         for (i, region) in scaler.obs.regions.iter().enumerate() {
             let replicas = f64::from(region.replicas);
@@ -370,6 +385,8 @@ mod tests {
             default_bounds: Bounds { min, max },
             region_bounds: BTreeMap::new(),
             carbon_max_staleness_secs: 3600,
+            rebalance_margin: None,
+            rebalance_ready_timeout_secs: 600,
         }
     }
 
@@ -466,6 +483,27 @@ mod tests {
         assert!(o.grams.policy > o.grams.blind, "{:?}", o.grams);
         let share = crate::backtest::report::share_captured(o.grams).unwrap();
         assert!(share < 0.0, "{share}");
+    }
+
+    /// The same swap with rebalancing on: carbonctl moves replicas toward the new cleanest grid
+    /// while CPU holds, and beats keeping regions even.
+    #[test]
+    fn rebalancing_follows_grids_that_swap_while_the_tier_holds() {
+        let mut alpha = vec![10.0];
+        alpha.extend([100.0; 9]);
+        let mut bravo = vec![100.0];
+        bravo.extend([10.0; 9]);
+        let regions = regions(&[alpha, bravo]);
+        let mut p = policy(1, 5);
+        p.rebalance_margin = Some(20.0);
+        let o = run(&regions, &p, &[4.5; 600]);
+        assert!(o.policy_actions.rebalance >= 2, "{:?}", o.policy_actions);
+        assert_eq!(
+            o.blind_actions.rebalance, 0,
+            "the blind scaler never moves for carbon"
+        );
+        assert!(o.grams.policy < o.grams.blind, "{:?}", o.grams);
+        assert!(o.grams.policy >= o.grams.bound - 1e-9, "{:?}", o.grams);
     }
 
     #[test]

@@ -89,7 +89,7 @@ impl Counterfactuals {
         Counterfactuals {
             blind: "the same decide() with the same thresholds, holds and cooldown, blind to \
                     carbon: scale-up goes to the region with fewest replicas, scale-down takes \
-                    from the one with most (ties by name)"
+                    from the one with most (ties by name), and it never rebalances"
                 .to_string(),
             bound: "each interval, the policy's total replicas with floors and ceilings \
                     respected and all the excess in that interval's cleanest region"

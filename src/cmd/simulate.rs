@@ -65,6 +65,7 @@ pub fn sample_start(settings: &Settings, note: String, now: i64) -> Start {
             .map(|(name, replicas, grams)| RegionObservation {
                 name,
                 replicas,
+                ready: replicas,
                 carbon: grams.map(|grams_per_kwh| CarbonReading {
                     grams_per_kwh,
                     fetched_at: now,
@@ -165,6 +166,7 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
             .map(|mut r| {
                 if let Some(n) = params.replicas.get(&r.name) {
                     r.replicas = *n;
+                    r.ready = *n;
                 }
                 if let Some(g) = params.carbon.get(&r.name) {
                     r.carbon = Some(CarbonReading {
@@ -206,8 +208,10 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
         let at = now + i64::from(tick) * TICK_SECS;
         let (decision, next) = decide(&obs, &state, policy, at);
         if let (Some(region), Some(to)) = (&decision.region, decision.to) {
+            // Simulated Deployments become ready by the next tick.
             if let Some(r) = obs.regions.iter_mut().find(|r| &r.name == region) {
                 r.replicas = to;
+                r.ready = to;
             }
         }
         state = next;

@@ -103,6 +103,12 @@ async fn gather(
             .last_heal
             .as_ref()
             .map(|a| ActionView::new(a, now)),
+        last_rebalance: state
+            .policy
+            .last_rebalance
+            .as_ref()
+            .map(|a| ActionView::new(a, now)),
+        pending_move: state.policy.pending_move.clone(),
         last_failure: state.last_failure.clone(),
         carbon_cache_ttl_secs: settings.carbon_cache_ttl_secs,
         next_tick: next,

@@ -100,6 +100,7 @@ impl Cluster {
 pub fn event_reason(action: Action) -> &'static str {
     match action {
         Action::Heal => "CarbonAwareHeal",
+        Action::Rebalance => "CarbonAwareRebalance",
         _ => "CarbonAwareRescale",
     }
 }

@@ -3,6 +3,7 @@
 mod act;
 mod client;
 pub mod cpu;
+mod lists;
 mod observe;
 pub mod quantity;
 mod state_store;

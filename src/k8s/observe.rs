@@ -3,17 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{ApiResource, DynamicObject, ListParams};
-use kube::Api;
-
 use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
+use super::lists::{SlimDeployment, SlimNode, SlimNodeMetrics};
 use super::quantity::cpu_cores;
 use super::Cluster;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
-use crate::error::Error;
+use crate::error::{chain, Error};
 use crate::policy::CpuObservation;
 
 const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
@@ -46,20 +42,16 @@ impl Cluster {
         now: i64,
     ) -> Result<ClusterView, Error> {
         let selector = format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label);
-        let nodes_api: Api<Node> = Api::all(self.client.clone());
-        let deployments_api: Api<Deployment> =
-            Api::namespaced(self.client.clone(), &self.namespace);
-        let params = ListParams::default().labels(&selector);
+        let deployments_path = format!("/apis/apps/v1/namespaces/{}/deployments", self.namespace);
         let metrics = async {
             match connect.cpu_source {
-                CpuSource::Metrics => self.node_usage(&params).await,
+                CpuSource::Metrics => self.node_usage(&selector).await,
                 CpuSource::Simulated(_) => Ok(Vec::new()),
             }
         };
-        let every = ListParams::default();
         let (nodes, deployments, usage) = tokio::join!(
-            nodes_api.list(&params),
-            deployments_api.list(&every),
+            self.list::<SlimNode>("/api/v1/nodes", Some(&selector), true),
+            self.list::<SlimDeployment>(&deployments_path, None, false),
             metrics
         );
         let nodes: Vec<NodeFacts> = nodes
@@ -87,10 +79,10 @@ impl Cluster {
             }
             (CpuSource::Metrics, Err(reason)) => (Vec::new(), CpuObservation::Missing { reason }),
         };
-        let by_name: BTreeMap<&str, &Deployment> = deployments
+        let by_name: BTreeMap<&str, &SlimDeployment> = deployments
             .items
             .iter()
-            .filter_map(|d| Some((d.metadata.name.as_deref()?, d)))
+            .map(|d| (d.metadata.name.as_str(), d))
             .collect();
         let deployments = settings
             .regions
@@ -100,12 +92,8 @@ impl Cluster {
                 let view = by_name.get(name.as_str()).map(|d| DeploymentView {
                     name: name.clone(),
                     uid: d.metadata.uid.clone(),
-                    replicas: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-                    ready: d
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.ready_replicas)
-                        .unwrap_or(0),
+                    replicas: d.spec.replicas.unwrap_or(1),
+                    ready: d.status.ready_replicas,
                 });
                 (r.name.clone(), view)
             })
@@ -119,58 +107,46 @@ impl Cluster {
     }
 
     /// NodeMetrics, or why they are unavailable (metrics-server absent, forbidden, failing).
-    async fn node_usage(&self, params: &ListParams) -> Result<Vec<NodeUsage>, String> {
-        let resource = ApiResource {
-            group: "metrics.k8s.io".into(),
-            version: "v1beta1".into(),
-            api_version: "metrics.k8s.io/v1beta1".into(),
-            kind: "NodeMetrics".into(),
-            plural: "nodes".into(),
-        };
-        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
-        let list = api.list(params).await.map_err(|e| match &e {
-            kube::Error::Api(status) if status.code == 404 => {
-                "metrics API metrics.k8s.io is not available (is metrics-server installed? check `kubectl top nodes`)".to_string()
-            }
-            _ => format!("listing NodeMetrics failed: {e}; check `kubectl top nodes`"),
-        })?;
+    async fn node_usage(&self, selector: &str) -> Result<Vec<NodeUsage>, String> {
+        let list = self
+            .list::<SlimNodeMetrics>("/apis/metrics.k8s.io/v1beta1/nodes", Some(selector), false)
+            .await
+            .map_err(|e| match &e {
+                kube::Error::Api(status) if status.code == 404 => {
+                    "metrics API metrics.k8s.io is not available (is metrics-server installed? check `kubectl top nodes`)".to_string()
+                }
+                _ => format!("listing NodeMetrics failed: {}; check `kubectl top nodes`", chain(&e)),
+            })?;
         Ok(list
             .items
             .iter()
             .filter_map(|m| {
                 Some(NodeUsage {
-                    name: m.metadata.name.clone()?,
-                    cores: cpu_cores(m.data.get("usage")?.get("cpu")?.as_str()?)?,
-                    timestamp: parse_rfc3339(m.data.get("timestamp")?.as_str()?)?,
+                    name: m.metadata.name.clone(),
+                    cores: cpu_cores(m.usage.get("cpu")?)?,
+                    timestamp: parse_rfc3339(&m.timestamp)?,
                 })
             })
             .collect())
     }
 }
 
-fn node_facts(node: &Node, region_label: &str) -> NodeFacts {
-    let labels = node.metadata.labels.as_ref();
-    let ready = node
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-        .is_some_and(|c| c.status == "True");
+fn node_facts(node: &SlimNode, region_label: &str) -> NodeFacts {
+    let labels = &node.metadata.labels;
     NodeFacts {
-        name: node.metadata.name.clone().unwrap_or_default(),
-        region: labels.and_then(|l| l.get(region_label)).cloned(),
-        ready,
-        cordoned: node
-            .spec
-            .as_ref()
-            .and_then(|s| s.unschedulable)
-            .unwrap_or(false),
-        control_plane: labels.is_some_and(|l| l.contains_key(CONTROL_PLANE_LABEL)),
+        name: node.metadata.name.clone(),
+        region: labels.get(region_label).cloned(),
+        ready: node
+            .status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True"),
+        cordoned: node.spec.unschedulable,
+        control_plane: labels.contains_key(CONTROL_PLANE_LABEL),
         allocatable_cores: node
             .status
-            .as_ref()
-            .and_then(|s| s.allocatable.as_ref())
-            .and_then(|a| a.get("cpu"))
-            .and_then(|q| cpu_cores(&q.0)),
+            .allocatable
+            .get("cpu")
+            .and_then(|q| cpu_cores(q)),
     }
 }

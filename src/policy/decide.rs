@@ -1,5 +1,6 @@
 use super::heal::healing_step;
 use super::rank::{grams_text, rank, Ranked};
+use super::rebalance::{advance_pending, start, Band};
 use super::{Action, ActionRecord, CpuObservation, Decision, Observation, Policy, PolicyState};
 use crate::duration::format_secs;
 
@@ -40,11 +41,22 @@ pub fn decide(
             )
         }
     };
+    let band = match breach {
+        Some(Breach::Up) => Band::Above,
+        Some(Breach::Down) => Band::Below,
+        _ => Band::Inside,
+    };
+    if let Some(decision) = advance_pending(&ranked, obs, &mut next, policy, band, now) {
+        return (decision, next);
+    }
     let signal = format!("{} CPU {}%", policy.trigger.label(), pct(cpu));
     let (direction, count, threshold) = match breach {
         Some(Breach::Up) => (Direction::Up, next.hold_up, policy.scale_up_threshold),
         Some(Breach::Down) => (Direction::Down, next.hold_down, policy.scale_down_threshold),
         _ => {
+            if let Some(decision) = start(&ranked, &mut next, policy, now) {
+                return (decision, next);
+            }
             return (
                 Decision::hold(format!(
                     "hold: {signal} within {}%..{}%",
@@ -52,7 +64,7 @@ pub fn decide(
                     pct(policy.scale_up_threshold)
                 )),
                 next,
-            )
+            );
         }
     };
     let why = format!(
@@ -232,6 +244,7 @@ fn words(action: Action) -> &'static str {
         Action::ScaleUp => "scale up",
         Action::ScaleDown => "scale down",
         Action::Heal => "heal",
+        Action::Rebalance => "rebalance",
         Action::Hold => "hold",
     }
 }

@@ -5,10 +5,12 @@
 mod decide;
 mod heal;
 mod rank;
+mod rebalance;
 mod types;
 
 pub use decide::{decide, pct};
 pub use rank::{rank, Ranked};
+pub use rebalance::PendingMove;
 pub use types::{
     Action, ActionRecord, Bounds, CarbonReading, CpuObservation, CpuTrigger, Decision, Observation,
     Policy, PolicyState, RegionObservation,

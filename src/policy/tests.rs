@@ -19,6 +19,8 @@ fn policy() -> Policy {
         default_bounds: Bounds { min: 1, max: 5 },
         region_bounds: BTreeMap::new(),
         carbon_max_staleness_secs: 3600,
+        rebalance_margin: None,
+        rebalance_ready_timeout_secs: 600,
     }
 }
 
@@ -40,6 +42,7 @@ fn obs(cpu: Option<f64>, regions: &[(&str, i32, f64)]) -> Observation {
             .map(|&(name, replicas, grams)| RegionObservation {
                 name: name.into(),
                 replicas,
+                ready: replicas,
                 carbon: (grams >= 0.0).then_some(CarbonReading {
                     grams_per_kwh: grams,
                     fetched_at: NOW - 60,
@@ -240,6 +243,7 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
                     .map(|(i, (replicas, grams, age))| RegionObservation {
                         name: names[i].into(),
                         replicas: *replicas,
+                        ready: *replicas,
                         carbon: grams.map(|g| CarbonReading {
                             grams_per_kwh: g,
                             fetched_at: NOW - age,
@@ -258,7 +262,7 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
                     from: 1,
                     to: 2,
                 }),
-                last_heal: None,
+                ..PolicyState::default()
             };
             (obs, prev, NOW)
         })
@@ -321,6 +325,303 @@ proptest! {
         }
         for r in &o.regions {
             prop_assert!(r.replicas >= p.default_bounds.min && r.replicas <= p.default_bounds.max, "{} at {}", r.name, r.replicas);
+        }
+    }
+}
+
+fn rebalancing() -> Policy {
+    Policy {
+        rebalance_margin: Some(20.0),
+        cooldown_secs: 180,
+        ..policy()
+    }
+}
+
+fn with_ready(mut o: Observation, region: &str, ready: i32) -> Observation {
+    o.regions
+        .iter_mut()
+        .find(|r| r.name == region)
+        .unwrap()
+        .ready = ready;
+    o
+}
+
+fn pending(to_replicas: i32, from_replicas: i32, ago: i64) -> PolicyState {
+    PolicyState {
+        pending_move: Some(PendingMove {
+            to: "france".into(),
+            to_replicas,
+            from: "latvia".into(),
+            from_replicas,
+            started: NOW - ago,
+        }),
+        last_rebalance: Some(ActionRecord {
+            time: NOW - ago,
+            action: Action::Rebalance,
+            region: "france".into(),
+            from: to_replicas - 1,
+            to: to_replicas,
+        }),
+        ..PolicyState::default()
+    }
+}
+
+#[test]
+fn rebalance_table() {
+    // After step 1: france 2->3 while latvia still has 2.
+    let moved = &[
+        ("denmark", 2, 120.0),
+        ("france", 3, 40.0),
+        ("latvia", 2, 300.0),
+    ];
+    let flipped = &[
+        ("denmark", 2, 120.0),
+        ("france", 3, 400.0),
+        ("latvia", 2, 300.0),
+    ];
+    type Want = (Action, Option<&'static str>, Option<i32>);
+    // (name, policy, observation, previous state, decision, reason excerpt, pending afterwards)
+    type Case = (
+        &'static str,
+        Policy,
+        Observation,
+        PolicyState,
+        Want,
+        &'static str,
+        bool,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "off by default",
+            policy(),
+            obs(Some(50.0), SEED),
+            held(0, 0),
+            (Action::Hold, None, None),
+            "within",
+            false,
+        ),
+        (
+            "step 1 to the cleanest",
+            rebalancing(),
+            obs(Some(50.0), SEED),
+            held(0, 0),
+            (Action::Rebalance, Some("france"), Some(3)),
+            "rebalance 1/2: france 2->3, 260 g/kWh cleaner than latvia",
+            true,
+        ),
+        (
+            "gap within the margin",
+            Policy {
+                rebalance_margin: Some(300.0),
+                ..rebalancing()
+            },
+            obs(Some(50.0), SEED),
+            held(0, 0),
+            (Action::Hold, None, None),
+            "within",
+            false,
+        ),
+        (
+            "not during cooldown",
+            rebalancing(),
+            obs(Some(50.0), SEED),
+            scaled_ago(100),
+            (Action::Hold, None, None),
+            "within",
+            false,
+        ),
+        (
+            "not while CPU is outside the band",
+            rebalancing(),
+            obs(Some(80.0), SEED),
+            held(0, 0),
+            (Action::Hold, None, None),
+            "1/3",
+            false,
+        ),
+        (
+            "dirtiest at its min: nothing to move",
+            rebalancing(),
+            obs(
+                Some(50.0),
+                &[
+                    ("denmark", 1, 120.0),
+                    ("france", 2, 40.0),
+                    ("latvia", 1, 300.0),
+                ],
+            ),
+            held(0, 0),
+            (Action::Hold, None, None),
+            "within",
+            false,
+        ),
+        (
+            "waits for readiness",
+            rebalancing(),
+            with_ready(obs(Some(50.0), moved), "france", 2),
+            pending(3, 2, 60),
+            (Action::Hold, None, None),
+            "rebalance waiting for france to have 3 ready replicas (2 now)",
+            true,
+        ),
+        (
+            "step 2 once ready",
+            rebalancing(),
+            obs(Some(50.0), moved),
+            pending(3, 2, 60),
+            (Action::Rebalance, Some("latvia"), Some(1)),
+            "rebalance 2/2: latvia 2->1, france's new replica is ready",
+            false,
+        ),
+        (
+            "not ready in time: reverted",
+            rebalancing(),
+            with_ready(obs(Some(50.0), moved), "france", 2),
+            pending(3, 2, 600),
+            (Action::Rebalance, Some("france"), Some(2)),
+            "rebalance reverted: france 3->2, its new replica was not ready after 10m",
+            false,
+        ),
+        (
+            "order flipped back: reverted",
+            rebalancing(),
+            obs(Some(50.0), flipped),
+            pending(3, 2, 60),
+            (Action::Rebalance, Some("france"), Some(2)),
+            "france is no longer cleaner than latvia",
+            false,
+        ),
+        (
+            "CPU above the band: cancelled, replica kept",
+            rebalancing(),
+            obs(Some(80.0), moved),
+            pending(3, 2, 60),
+            (Action::Hold, None, None),
+            "1/3",
+            false,
+        ),
+        (
+            "CPU below the band: completed",
+            rebalancing(),
+            with_ready(obs(Some(10.0), moved), "france", 2),
+            pending(3, 2, 60),
+            (Action::Rebalance, Some("latvia"), Some(1)),
+            "rebalance 2/2: latvia 2->1, CPU below the band",
+            false,
+        ),
+        (
+            "scaled by hand: cancelled",
+            rebalancing(),
+            obs(
+                Some(50.0),
+                &[
+                    ("denmark", 2, 120.0),
+                    ("france", 4, 40.0),
+                    ("latvia", 2, 300.0),
+                ],
+            ),
+            pending(3, 2, 60),
+            (Action::Hold, None, None),
+            "within",
+            false,
+        ),
+        (
+            "dirty region down to its min meanwhile: cancelled",
+            rebalancing(),
+            obs(
+                Some(50.0),
+                &[
+                    ("denmark", 2, 120.0),
+                    ("france", 3, 40.0),
+                    ("latvia", 1, 300.0),
+                ],
+            ),
+            pending(3, 1, 60),
+            (Action::Hold, None, None),
+            "within",
+            false,
+        ),
+        (
+            "heal wins over a pending step",
+            rebalancing(),
+            obs(
+                Some(50.0),
+                &[
+                    ("denmark", 0, 120.0),
+                    ("france", 3, 40.0),
+                    ("latvia", 2, 300.0),
+                ],
+            ),
+            pending(3, 2, 60),
+            (Action::Heal, Some("denmark"), Some(1)),
+            "heal",
+            true,
+        ),
+    ];
+    for (name, p, o, prev, want, reason, pending_after) in cases {
+        let (d, next) = decide(&o, &prev, &p, NOW);
+        assert_eq!(
+            (d.action, d.region.as_deref(), d.to),
+            want,
+            "{name}: {}",
+            d.reason
+        );
+        assert!(
+            d.reason.contains(reason),
+            "{name}: {:?} lacks {reason:?}",
+            d.reason
+        );
+        assert_eq!(
+            next.pending_move.is_some(),
+            pending_after,
+            "{name}: pending after"
+        );
+    }
+}
+
+proptest! {
+    /// Driving the rule tick after tick with instant readiness, random carbon and CPU inside the
+    /// band: a move's second step or its revert brings the total back to exactly where the move
+    /// started (never below), no step removes without a pending move, and replicas stay within
+    /// bounds.
+    #[test]
+    fn rebalancing_never_loses_capacity(ticks in prop::collection::vec((0.0f64..400.0, 0.0f64..400.0, 0.0f64..400.0, 31.0f64..69.0), 1..60)) {
+        let p = Policy { cooldown_secs: 0, ..rebalancing() };
+        let mut o = obs(Some(50.0), SEED);
+        let mut state = PolicyState::default();
+        let mut start_total = None;
+        for (tick, (a, b, c, cpu)) in ticks.into_iter().enumerate() {
+            let now = NOW + tick as i64 * 60;
+            for (r, g) in o.regions.iter_mut().zip([a, b, c]) {
+                r.carbon = Some(CarbonReading { grams_per_kwh: g, fetched_at: now });
+            }
+            o.cpu = CpuObservation::Known { average: cpu, max: cpu, nodes: 3 };
+            let total_before: i32 = o.regions.iter().map(|r| r.replicas).sum();
+            let (d, next) = decide(&o, &state, &p, now);
+            if let (Some(region), Some(to)) = (&d.region, d.to) {
+                let r = o.regions.iter_mut().find(|r| &r.name == region).unwrap();
+                r.replicas = to;
+                r.ready = to;
+            }
+            let total: i32 = o.regions.iter().map(|r| r.replicas).sum();
+            prop_assert!(d.action == Action::Rebalance || d.action == Action::Hold, "{}", d.reason);
+            if d.reason.starts_with("rebalance 1/2") {
+                prop_assert!(start_total.is_none());
+                start_total = Some(total_before);
+            } else if d.reason.starts_with("rebalance 2/2") || d.reason.starts_with("rebalance reverted") {
+                prop_assert_eq!(Some(total), start_total.take());
+            }
+            if let Some(start) = start_total {
+                prop_assert!(total >= start);
+            }
+            if next.pending_move.is_none() {
+                start_total = None;
+            }
+            for r in &o.regions {
+                let b = p.bounds(&r.name);
+                prop_assert!(r.replicas >= b.min && r.replicas <= b.max, "{} at {}", r.name, r.replicas);
+            }
+            state = next;
         }
     }
 }

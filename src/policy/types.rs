@@ -42,6 +42,11 @@ pub struct Policy {
     pub region_bounds: BTreeMap<String, Bounds>,
     /// A carbon value fetched longer ago than this ranks as unknown.
     pub carbon_max_staleness_secs: i64,
+    /// Move a replica from the dirtiest to the cleanest region when CPU is inside the band and
+    /// they differ by more than this many gCO2eq/kWh; None leaves placement to CPU-driven scaling.
+    pub rebalance_margin: Option<f64>,
+    /// A rebalancing move whose new replica is not ready by then is reverted.
+    pub rebalance_ready_timeout_secs: i64,
 }
 
 impl Policy {
@@ -78,6 +83,8 @@ pub struct CarbonReading {
 pub struct RegionObservation {
     pub name: String,
     pub replicas: i32,
+    /// Replicas the Deployment reports ready (make-before-break rebalancing waits for them).
+    pub ready: i32,
     pub carbon: Option<CarbonReading>,
 }
 
@@ -93,6 +100,7 @@ pub enum Action {
     ScaleUp,
     ScaleDown,
     Heal,
+    Rebalance,
     Hold,
 }
 
@@ -102,6 +110,7 @@ impl Action {
             Action::ScaleUp => "scale_up",
             Action::ScaleDown => "scale_down",
             Action::Heal => "heal",
+            Action::Rebalance => "rebalance",
             Action::Hold => "hold",
         }
     }
@@ -156,6 +165,10 @@ pub struct PolicyState {
     pub last_scale: Option<ActionRecord>,
     /// The last healing step; kept apart so healing never starts or extends a cooldown.
     pub last_heal: Option<ActionRecord>,
+    /// The last rebalancing step; a new move waits COOLDOWN after it.
+    pub last_rebalance: Option<ActionRecord>,
+    /// A rebalancing move between its two steps.
+    pub pending_move: Option<super::rebalance::PendingMove>,
 }
 
 impl PolicyState {

@@ -1,0 +1,322 @@
+//! What one tick costs, printed (never asserted): kube and carbon API requests per tick from the
+//! emulator's request log, wall time and peak RSS of a `carbonctl tick` process next to
+//! `kubectl get nodes` against the same emulator, the same tick on a 5,000-node / 100-region
+//! cluster, and the binary's size. `make bench` runs it; BENCHMARKS.md records a run.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use kube_emulator::{ConfigMapSeed, DeploymentSeed, Emulator, NodeSeed, Seed};
+
+const RUNS: usize = 21;
+const NS: &str = "default";
+const STATE: &str = "carbonctl-state";
+
+struct Env {
+    emu: Emulator,
+    kubeconfig: PathBuf,
+    vars: Vec<(String, String)>,
+}
+
+fn initial_state() -> BTreeMap<String, String> {
+    [
+        ("formatVersion", "1"),
+        ("holdUp", "0"),
+        ("holdDown", "0"),
+        ("lastScale", ""),
+        ("lastHeal", ""),
+        ("carbon", "{}"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+impl Env {
+    fn start(seed: Seed, regions: &str, label: &str) -> Env {
+        let emu = Emulator::start(seed).expect("emulator starts");
+        emu.put_configmap(NS, STATE, initial_state());
+        let dir =
+            std::env::temp_dir().join(format!("carbonctl-bench-{}-{label}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        emu.write_kubeconfig(&kubeconfig).unwrap();
+        let vars = vec![
+            ("CARBON_API_URL".into(), emu.carbon_base_url()),
+            ("CARBON_API_TOKEN".into(), "demo-token".into()),
+            ("REGIONS".into(), regions.into()),
+            ("HOME".into(), dir.display().to_string()),
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+        ];
+        Env {
+            emu,
+            kubeconfig,
+            vars,
+        }
+    }
+
+    /// Runs `program` through a fresh copy of this benchmark (see `main`), so the peak RSS
+    /// measured is the program's own and not this process's, which holds the emulator.
+    fn measure(&self, program: &Path, args: &[&str], extra: &[(&str, &str)]) -> (f64, i64) {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .arg(MEASURE)
+            .arg(program)
+            .args(args)
+            .env_clear()
+            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(extra.iter().copied())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .output()
+            .expect("measuring process runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace();
+        match (
+            parts.next().and_then(|w| w.parse().ok()),
+            parts.next().and_then(|r| r.parse().ok()),
+        ) {
+            (Some(wall), Some(rss)) => (wall, rss),
+            _ => panic!(
+                "{} {args:?} failed: {}",
+                program.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    fn tick(&self, extra: &[(&str, &str)]) -> (f64, i64) {
+        self.measure(Path::new(env!("CARGO_BIN_EXE_carbonctl")), &["tick"], extra)
+    }
+}
+
+/// First argument that turns this binary into a small launcher: it runs the rest of its
+/// arguments as a command and prints its wall milliseconds and peak RSS (KiB). A child's
+/// `ru_maxrss` includes the memory of the process it was forked from, so the launcher must be
+/// small.
+const MEASURE: &str = "--measure-child";
+
+/// Wall milliseconds and peak RSS (KiB) of one process run to completion.
+// The child is reaped by wait4, which std's Child::wait cannot do while also returning rusage.
+#[allow(clippy::zombie_processes)]
+fn timed(cmd: &mut Command) -> (f64, i64) {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let started = Instant::now();
+    let child = cmd.spawn().expect("process starts");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, whose pid we hold; status and usage are valid pointers.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let wall = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed"
+    );
+    (wall, usage.ru_maxrss)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Requests made by one tick, grouped as `METHOD path`.
+fn requests_of_one_tick(env: &Env, extra: &[(&str, &str)]) -> (BTreeMap<String, usize>, usize) {
+    env.emu.clear_requests();
+    env.tick(extra);
+    let mut kube = BTreeMap::new();
+    let mut carbon = 0;
+    for r in env.emu.requests() {
+        if r.path.starts_with("/v3/") {
+            carbon += 1;
+        } else {
+            *kube.entry(format!("{} {}", r.method, r.path)).or_insert(0) += 1;
+        }
+    }
+    (kube, carbon)
+}
+
+fn print_requests(name: &str, (kube, carbon): (BTreeMap<String, usize>, usize)) {
+    let total: usize = kube.values().sum();
+    println!("\n{name}: {total} kube requests, {carbon} carbon requests");
+    for (call, n) in kube {
+        println!("  {n} x {call}");
+    }
+}
+
+fn kubectl() -> PathBuf {
+    let listed = Command::new("dpkg")
+        .args(["-L", "kubectl"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    listed
+        .lines()
+        .find(|l| l.ends_with("/kubectl.1.33"))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/google-cloud-sdk/bin/kubectl.1.33"))
+}
+
+/// 5,000 ready workers spread over 100 regions, one Deployment and one zone per region.
+fn large_seed() -> (Seed, String) {
+    let mut seed = Seed::demo();
+    seed.nodes.clear();
+    seed.deployments.clear();
+    let mut regions = Vec::new();
+    for r in 0..100 {
+        let region = format!("r{r:03}");
+        let zone = format!("Z{r:03}");
+        seed.carbon.insert(zone.clone(), 20.0 + f64::from(r) * 3.0);
+        seed.deployments.push(DeploymentSeed {
+            namespace: NS.into(),
+            name: format!("nginx-{region}"),
+            replicas: 2,
+            labels: BTreeMap::new(),
+        });
+        regions.push(format!("{region}={zone}"));
+        for n in 0..50 {
+            let mut node = NodeSeed::new(&format!("worker-{region}-{n:02}"));
+            node.labels.insert("region".into(), region.clone());
+            node.labels
+                .insert("kubernetes.io/os".into(), "linux".into());
+            node.cpu_percent = Some(45.0);
+            seed.nodes.push(node);
+        }
+    }
+    seed.config_maps.retain(|c: &ConfigMapSeed| c.name != STATE);
+    (seed, regions.join(","))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(MEASURE) {
+        let (wall, rss) = timed(Command::new(&args[2]).args(&args[3..]));
+        println!("{wall} {rss}");
+        return;
+    }
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_carbonctl"));
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    println!(
+        "machine: {} cores, {cpu}",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "binary: {} ({} bytes, {:.1} MB)",
+        binary.display(),
+        std::fs::metadata(&binary).unwrap().len(),
+        std::fs::metadata(&binary).unwrap().len() as f64 / 1e6
+    );
+
+    // Requests per tick.
+    let demo = "denmark=DK,france=FR,latvia=LV";
+    let env = Env::start(Seed::demo(), demo, "requests");
+    print_requests(
+        "holding tick, cold carbon cache",
+        requests_of_one_tick(&env, &[]),
+    );
+    print_requests(
+        "holding tick, warm carbon cache",
+        requests_of_one_tick(&env, &[]),
+    );
+    env.emu.set_cpu_percent(None, 90.0);
+    print_requests(
+        "acting tick (HOLD_CYCLES=1), warm cache",
+        requests_of_one_tick(&env, &[("HOLD_CYCLES", "1")]),
+    );
+
+    // Wall time and peak RSS next to kubectl get nodes, alternating.
+    let env = Env::start(Seed::demo(), demo, "time");
+    env.tick(&[]);
+    let kubectl = kubectl();
+    let (mut tick_ms, mut tick_rss, mut kubectl_ms, mut kubectl_rss) =
+        (vec![], vec![], vec![], vec![]);
+    for _ in 0..RUNS {
+        let (ms, rss) = env.tick(&[]);
+        tick_ms.push(ms);
+        tick_rss.push(rss as f64);
+        let (ms, rss) = env.measure(&kubectl, &["get", "nodes"], &[]);
+        kubectl_ms.push(ms);
+        kubectl_rss.push(rss as f64);
+    }
+    let (t, k) = (median(tick_ms.clone()), median(kubectl_ms));
+    println!("\nwall time, median of {RUNS} alternating runs (holding tick, warm cache):");
+    println!("  carbonctl tick        {t:7.1} ms");
+    println!(
+        "  kubectl.1.33 get nodes {k:6.1} ms   ({})",
+        kubectl.display()
+    );
+    println!("  ratio tick/kubectl    {:7.2}", t / k);
+    println!("peak RSS, max over runs:");
+    println!(
+        "  carbonctl tick        {:7.1} MB",
+        tick_rss.iter().copied().fold(0.0, f64::max) / 1024.0
+    );
+    println!(
+        "  kubectl.1.33 get nodes {:6.1} MB",
+        kubectl_rss.iter().copied().fold(0.0, f64::max) / 1024.0
+    );
+
+    // The same tick on a large cluster.
+    let (seed, regions) = large_seed();
+    let large = Env::start(seed, &regions, "large");
+    print_requests(
+        "large cluster (5,000 nodes, 100 regions), cold cache",
+        requests_of_one_tick(&large, &[]),
+    );
+    let (mut large_ms, mut large_rss) = (vec![], vec![]);
+    for _ in 0..RUNS {
+        let (ms, rss) = large.tick(&[]);
+        large_ms.push(ms);
+        large_rss.push(rss as f64);
+    }
+    let l = median(large_ms);
+    println!("\nlarge cluster, holding tick, warm cache, median of {RUNS}:");
+    println!(
+        "  carbonctl tick        {l:7.1} ms   ratio to three regions {:.2}",
+        l / t
+    );
+    println!(
+        "  peak RSS              {:7.1} MB",
+        large_rss.iter().copied().fold(0.0, f64::max) / 1024.0
+    );
+    // What the server side alone costs: the same two big lists fetched by a plain HTTP client
+    // that does not parse them.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut fetch_ms = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        bytes = 0;
+        for path in [
+            "/api/v1/nodes?labelSelector=region&resourceVersion=0",
+            "/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=region",
+        ] {
+            let url = format!("{}{path}", large.emu.base_url());
+            let body = agent
+                .get(&url)
+                .call()
+                .expect("list answers")
+                .into_body()
+                .read_to_vec();
+            bytes += body.map(|b| b.len()).unwrap_or(0);
+        }
+        fetch_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "  the node and NodeMetrics lists alone ({:.1} MB), fetched one after the other without parsing: {:.1} ms",
+        bytes as f64 / 1e6,
+        median(fetch_ms)
+    );
+}

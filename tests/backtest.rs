@@ -92,6 +92,40 @@ fn json_for_the_shipped_extract_holds_together() {
 }
 
 #[test]
+fn policy_settings_apply_and_only_the_policy_rebalances() {
+    let out = extract(&[
+        "--demand-peak",
+        "12",
+        "--rebalance-margin",
+        "20",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let j = out.json();
+    let policy = &j["actions"]["policy"];
+    assert!(policy["rebalance"].as_u64().unwrap() > 0, "{policy}");
+    assert_eq!(j["actions"]["blind"]["rebalance"], 0);
+    let e = &j["emissionsKg"];
+    assert!(
+        e["policy"].as_f64().unwrap() >= e["bound"].as_f64().unwrap(),
+        "{e}"
+    );
+
+    let slow = extract(&["--demand-peak", "12", "--hold-cycles", "10", "-o", "json"]);
+    let fast = extract(&["--demand-peak", "12", "--hold-cycles", "1", "-o", "json"]);
+    let minutes = |o: &common::Output| {
+        o.json()["underProvisionedMinutes"]["policy"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        minutes(&slow) > minutes(&fast),
+        "longer holds react later to spikes"
+    );
+}
+
+#[test]
 fn writes_the_chart_when_asked() {
     let path = temp_dir("chart").join("backtest.svg");
     let out = extract(&[

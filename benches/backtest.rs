@@ -65,7 +65,7 @@ fn main() {
     ];
     let policy = policy();
     let started = Instant::now();
-    let mut demand = per_tick(&DemandSource::Daily, YEAR_START, 60, TICKS);
+    let mut demand = per_tick(&DemandSource::Daily, YEAR_START, 60, TICKS, YEAR_START);
     rescale(&mut demand, &DemandSource::Daily, Scale::Peak(12.0));
     let demand_time = started.elapsed();
 

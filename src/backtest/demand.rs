@@ -12,8 +12,19 @@ use super::series::{data_error, lines, number, DataError, Series};
 pub struct Trace {
     pub series: Series,
     /// False for the one-integer-per-second `workload.txt` layout: its row 0 is placed by the
-    /// caller (`--demand-start`).
+    /// caller (`--demand-start`), and `series.start` means nothing.
     pub timestamped: bool,
+}
+
+impl Trace {
+    /// Where row 0 lies: the trace's own time, or `untimed_start` when it has none.
+    pub fn start(&self, untimed_start: i64) -> i64 {
+        if self.timestamped {
+            self.series.start
+        } else {
+            untimed_start
+        }
+    }
 }
 
 /// Where the demand comes from.
@@ -86,7 +97,14 @@ fn load(file: &str, line: usize, text: &str) -> Result<f64, DataError> {
 
 /// Raw demand for each tick `from + k*interval`: the trace's mean over the tick's interval
 /// (so a per-second trace is not sampled at one arbitrary second), wrapping around the trace.
-pub fn per_tick(source: &DemandSource, from: i64, interval: i64, ticks: usize) -> Vec<f64> {
+/// A trace without timestamps starts at `untimed_start`.
+pub fn per_tick(
+    source: &DemandSource,
+    from: i64,
+    interval: i64,
+    ticks: usize,
+    untimed_start: i64,
+) -> Vec<f64> {
     match source {
         DemandSource::Constant(v) => vec![*v; ticks],
         DemandSource::Daily => (0..ticks)
@@ -97,7 +115,7 @@ pub fn per_tick(source: &DemandSource, from: i64, interval: i64, ticks: usize) -
             })
             .collect(),
         DemandSource::Trace { trace, .. } => {
-            let integral = Integral::new(&trace.series);
+            let integral = Integral::new(&trace.series, trace.start(untimed_start));
             (0..ticks)
                 .map(|k| {
                     let t = from + k as i64 * interval;
@@ -129,13 +147,14 @@ pub fn rescale(raw: &mut [f64], source: &DemandSource, scale: Scale) -> Option<f
 /// The area under the trace's step function, so any window's mean costs two lookups.
 struct Integral<'a> {
     series: &'a Series,
+    start: i64,
     /// `prefix[i]` = sum of the first i values.
     prefix: Vec<f64>,
     span: i64,
 }
 
 impl<'a> Integral<'a> {
-    fn new(series: &'a Series) -> Self {
+    fn new(series: &'a Series, start: i64) -> Self {
         let mut prefix = Vec::with_capacity(series.values.len() + 1);
         let mut sum = 0.0;
         prefix.push(0.0);
@@ -145,6 +164,7 @@ impl<'a> Integral<'a> {
         }
         Integral {
             series,
+            start,
             prefix,
             span: series.step * series.values.len() as i64,
         }
@@ -165,7 +185,7 @@ impl<'a> Integral<'a> {
     }
 
     fn mean(&self, t: i64, width: i64) -> f64 {
-        let a = t - self.series.start;
+        let a = t - self.start;
         (self.area(a + width) - self.area(a)) / width as f64
     }
 }
@@ -238,22 +258,22 @@ mod tests {
             trace,
         };
         // Ticks of 2 s from the trace's start: means of (0,6), (3,3), then around again.
-        assert_eq!(per_tick(&source, 100, 2, 3), [3.0, 3.0, 3.0]);
+        assert_eq!(per_tick(&source, 100, 2, 3, 100), [3.0, 3.0, 3.0]);
         // Ticks of 3 s starting 1 s in: (6,3,3), then (0,6,3) after wrapping.
-        assert_eq!(per_tick(&source, 101, 3, 2), [4.0, 3.0]);
+        assert_eq!(per_tick(&source, 101, 3, 2, 100), [4.0, 3.0]);
         // Before the trace's start it wraps backwards too.
-        assert_eq!(per_tick(&source, 99, 1, 2), [3.0, 0.0]);
+        assert_eq!(per_tick(&source, 99, 1, 2, 100), [3.0, 0.0]);
     }
 
     #[test]
     fn daily_peaks_at_two_pm_utc_and_rescales_to_the_peak() {
-        let mut raw = per_tick(&DemandSource::Daily, 0, 3600, 24);
+        let mut raw = per_tick(&DemandSource::Daily, 0, 3600, 24, 0);
         assert_eq!(raw.iter().copied().fold(f64::MIN, f64::max), raw[14]);
         assert!((raw[2] - 0.2).abs() < 1e-9, "{}", raw[2]);
         rescale(&mut raw, &DemandSource::Daily, Scale::Peak(8.0)).unwrap();
         assert!((raw[14] - 8.0).abs() < 1e-9);
 
-        let mut constant = per_tick(&DemandSource::Constant(2.5), 0, 60, 3);
+        let mut constant = per_tick(&DemandSource::Constant(2.5), 0, 60, 3, 0);
         rescale(
             &mut constant,
             &DemandSource::Constant(2.5),

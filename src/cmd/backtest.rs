@@ -67,14 +67,9 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Out
     let (from, to) = period(&x, &carbon)?;
     let ticks = ((to - from) / x.interval) as usize;
 
-    let mut source = x.demand.clone();
-    if let DemandSource::Trace { trace, .. } = &mut source {
-        if !trace.timestamped {
-            trace.series.start = x.demand_start.unwrap_or(from);
-        }
-    }
-    let mut demand = demand::per_tick(&source, from, x.interval, ticks);
-    let factor = demand::rescale(&mut demand, &source, x.scale).ok_or_else(|| {
+    let untimed_start = x.demand_start.unwrap_or(from);
+    let mut demand = demand::per_tick(&x.demand, from, x.interval, ticks, untimed_start);
+    let factor = demand::rescale(&mut demand, &x.demand, x.scale).ok_or_else(|| {
         bad(
             "--demand",
             &args.demand,
@@ -101,8 +96,15 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Out
         timeline_points: CHART_POINTS,
     });
     let demand = DemandReport {
-        source: demand_label(&source),
-        note: demand_note(&source, x.scale, factor, from, ticks as i64 * x.interval),
+        source: demand_label(&x.demand),
+        note: demand_note(
+            &x.demand,
+            x.scale,
+            factor,
+            untimed_start,
+            from,
+            ticks as i64 * x.interval,
+        ),
         mean_replicas: round(outcome.mean_demand, 3),
         peak_replicas: round(demand.iter().copied().fold(0.0, f64::max), 3),
     };
@@ -456,7 +458,14 @@ fn demand_label(source: &DemandSource) -> String {
     }
 }
 
-fn demand_note(source: &DemandSource, scale: Scale, factor: f64, from: i64, span: i64) -> String {
+fn demand_note(
+    source: &DemandSource,
+    scale: Scale,
+    factor: f64,
+    untimed_start: i64,
+    from: i64,
+    span: i64,
+) -> String {
     let scaled = match (source, scale) {
         (DemandSource::Constant(_), _) => "no rescaling".to_string(),
         (_, Scale::Peak(p)) => {
@@ -468,7 +477,11 @@ fn demand_note(source: &DemandSource, scale: Scale, factor: f64, from: i64, span
         return scaled;
     };
     let s = &trace.series;
-    let covers = s.start <= from && s.end() >= from + span;
+    let (start, end) = (
+        trace.start(untimed_start),
+        trace.start(untimed_start) + s.end() - s.start,
+    );
+    let covers = start <= from && end >= from + span;
     let placed = if trace.timestamped {
         "aligned by timestamp".to_string()
     } else {
@@ -476,7 +489,7 @@ fn demand_note(source: &DemandSource, scale: Scale, factor: f64, from: i64, span
             "{} values one per {} from {}",
             s.values.len(),
             format_secs(s.step),
-            to_rfc3339(s.start)
+            to_rfc3339(start)
         )
     };
     let repeated = if covers {
@@ -484,8 +497,8 @@ fn demand_note(source: &DemandSource, scale: Scale, factor: f64, from: i64, span
     } else {
         format!(
             ", repeated to cover the period ({:.1} x its {:.1} days)",
-            span as f64 / (s.end() - s.start) as f64,
-            (s.end() - s.start) as f64 / 86_400.0
+            span as f64 / (end - start) as f64,
+            (end - start) as f64 / 86_400.0
         )
     };
     format!("{placed}{repeated}; {scaled}")

@@ -104,10 +104,6 @@ pub fn share_captured(grams: Triple) -> Option<f64> {
     (achievable > 1e-9).then(|| (grams.blind - grams.policy) / achievable)
 }
 
-pub fn json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).expect("report serialises")
-}
-
 pub fn text(r: &Report) -> String {
     let mut regions = table();
     regions.set_header(vec![

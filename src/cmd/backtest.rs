@@ -23,7 +23,7 @@ pub fn run(settings: &Settings, args: &BacktestArgs) -> Result<ExitCode, Error> 
     let (report, outcome) = backtest(settings, args)?;
     let text = match args.output {
         OutputFormat::Table => report::text(&report),
-        OutputFormat::Json => report::json(&report),
+        OutputFormat::Json => crate::render::to_json(&report),
         OutputFormat::Yaml => crate::render::to_yaml(&report),
     };
     if let Some(path) = &args.chart {

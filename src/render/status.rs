@@ -1,159 +1,10 @@
-//! What users see: tables and JSON, as pure functions from data to text (snapshot-tested).
+//! `status`'s report: per-region table, then the rule's state in sentences.
 
-use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
+use comfy_table::CellAlignment;
 use serde::Serialize;
 
+use super::table;
 use crate::policy::Decision;
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SimRegion {
-    pub region: String,
-    pub zone: String,
-    /// The carbon value the rule ranks by; None when unknown.
-    pub carbon: Option<f64>,
-    pub rank: usize,
-    pub replicas: i32,
-    pub final_replicas: i32,
-    pub min: i32,
-    pub max: i32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SimTick {
-    pub tick: u32,
-    pub hold_up: u32,
-    pub hold_down: u32,
-    pub decision: Decision,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Simulation {
-    /// "sample" or "cluster".
-    pub source: String,
-    pub source_note: String,
-    pub cpu: f64,
-    pub trigger: String,
-    pub hold_cycles: u32,
-    pub regions: Vec<SimRegion>,
-    pub ticks: Vec<SimTick>,
-}
-
-/// The house style of every table carbonctl prints: fixed width, no colour, so snapshots hold.
-pub(crate) fn table() -> Table {
-    let mut table = Table::new();
-    table
-        .load_style(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .force_no_tty();
-    table
-}
-
-pub fn simulation_table(sim: &Simulation) -> String {
-    let mut table = table();
-    table.set_header(vec![
-        "region",
-        "zone",
-        "carbon gCO2eq/kWh",
-        "rank",
-        "replicas",
-        "min/max",
-    ]);
-    for r in &sim.regions {
-        let replicas = if r.final_replicas == r.replicas {
-            r.replicas.to_string()
-        } else {
-            format!("{} -> {}", r.replicas, r.final_replicas)
-        };
-        table.add_row(vec![
-            r.region.clone(),
-            r.zone.clone(),
-            r.carbon
-                .map_or("unknown".to_string(), |g| format!("{g:.0}")),
-            r.rank.to_string(),
-            replicas,
-            format!("{}/{}", r.min, r.max),
-        ]);
-    }
-    for col in [2, 3] {
-        if let Some(c) = table.column_mut(col) {
-            c.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    let mut out = format!(
-        "{}\nsimulated {} CPU {}% for {} tick(s), hold cycles {}\n{table}\n",
-        sim.source_note,
-        sim.trigger,
-        crate::policy::pct(sim.cpu),
-        sim.ticks.len(),
-        sim.hold_cycles
-    );
-    for t in &sim.ticks {
-        out.push_str(&format!("tick {}: {}\n", t.tick, t.decision.reason));
-    }
-    out.trim_end().to_string()
-}
-
-/// Serialises any report for `-o json`.
-pub fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).expect("report serialises")
-}
-
-/// `-o yaml`: block YAML from the report's JSON form (strings are double-quoted JSON strings,
-/// which YAML reads as they are).
-pub fn to_yaml<T: Serialize>(value: &T) -> String {
-    let value = serde_json::to_value(value).expect("report serialises");
-    let mut out = String::new();
-    yaml_value(&value, 0, &mut out);
-    out.trim_end().to_string()
-}
-
-fn yaml_scalar(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::Null => Some("null".into()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::String(s) => Some(serde_json::Value::String(s.clone()).to_string()),
-        serde_json::Value::Array(a) if a.is_empty() => Some("[]".into()),
-        serde_json::Value::Object(o) if o.is_empty() => Some("{}".into()),
-        _ => None,
-    }
-}
-
-fn yaml_value(value: &serde_json::Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match value {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map {
-                match yaml_scalar(v) {
-                    Some(s) => out.push_str(&format!("{pad}{k}: {s}\n")),
-                    None => {
-                        out.push_str(&format!("{pad}{k}:\n"));
-                        yaml_value(v, indent + 2, out);
-                    }
-                }
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for item in items {
-                match yaml_scalar(item) {
-                    Some(s) => out.push_str(&format!("{pad}- {s}\n")),
-                    None => {
-                        let mut inner = String::new();
-                        yaml_value(item, indent + 2, &mut inner);
-                        out.push_str(&format!("{pad}- {}", inner.trim_start()));
-                    }
-                }
-            }
-        }
-        scalar => out.push_str(&format!(
-            "{pad}{}\n",
-            yaml_scalar(scalar).unwrap_or_default()
-        )),
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -362,4 +213,66 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
     ));
     lines.push(format!("next tick would: {}", report.next_tick.reason));
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Action, ActionRecord, PendingMove};
+
+    fn region(
+        name: &str,
+        zone: &str,
+        grams: Option<f64>,
+        rank: usize,
+        replicas: i32,
+    ) -> RegionStatus {
+        RegionStatus {
+            region: name.into(),
+            zone: zone.into(),
+            grams_per_kwh: grams,
+            usable: grams.is_some(),
+            carbon_datetime: Some("2026-11-30T09:00:00.000Z".into()),
+            carbon_age_secs: grams.map(|_| 75),
+            emission_factor_type: Some("lifecycle".into()),
+            carbon_error: None,
+            rank: Some(rank),
+            deployment: format!("nginx-{name}"),
+            replicas: Some(replicas),
+            ready: Some(replicas),
+            min: 1,
+            max: 5,
+            nodes: 1,
+            cpu: Some(82.5),
+        }
+    }
+
+    #[test]
+    fn the_status_table_as_users_see_it() {
+        let now = 1_800_000_000;
+        let mut latvia = region("latvia", "LV", None, 3, 2);
+        latvia.carbon_error = Some("zone LV: HTTP 401 (token not accepted for this zone)".into());
+        let report = StatusReport {
+            namespace: "default".into(),
+            state_configmap: "carbonctl-state".into(),
+            regions: vec![region("denmark", "DK", Some(142.0), 2, 2), region("france", "FR", Some(38.0), 1, 3), latvia],
+            cpu: serde_json::json!({"average": 82.5, "max": 91.0, "nodes": 3}),
+            trigger: "avg".into(),
+            scale_up_threshold: 70.0,
+            scale_down_threshold: 30.0,
+            hold_up: 2,
+            hold_down: 0,
+            hold_cycles: 3,
+            cooldown_remaining_secs: Some(95),
+            last_scale: Some(ActionView::new(&ActionRecord { time: now - 85, action: Action::ScaleUp, region: "france".into(), from: 2, to: 3 }, now)),
+            last_heal: None,
+            last_rebalance: None,
+            pending_move: Some(PendingMove { to: "france".into(), to_replicas: 3, from: "latvia".into(), from_replicas: 2, started: now - 60 }),
+            last_failure: None,
+            carbon_cache_ttl_secs: 300,
+            next_tick: Decision::hold("hold: avg CPU 82.5% > 70% for 3/3 ticks, but cooling down for 1m35s more after scale up france 2->3".into()),
+        };
+        insta::assert_snapshot!("status_table_plain", status_table(&report, false));
+        insta::assert_snapshot!("status_table_console", status_table(&report, true));
+    }
 }

@@ -1,7 +1,7 @@
 //! The request and response shapes handlers work with: plain owned data, so every handler is
 //! a synchronous function of the world and the request, and only the server knows about hyper.
 
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::status::ApiError;
 
@@ -41,15 +41,25 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn json(status: u16, body: &Value) -> Response {
+    /// Any serializable body, so large answers can be written straight from borrowed data
+    /// rather than first built as a `serde_json::Value`.
+    pub fn json(status: u16, body: &(impl Serialize + ?Sized)) -> Response {
+        Response::json_bytes(
+            status,
+            serde_json::to_vec(body).expect("the emulator's bodies always serialize"),
+        )
+    }
+
+    /// A body that is already JSON text.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Response {
         Response {
             status,
             headers: vec![("Content-Type".into(), "application/json".into())],
-            body: serde_json::to_vec(body).expect("JSON values always serialize"),
+            body,
         }
     }
 
-    pub fn ok(body: &Value) -> Response {
+    pub fn ok(body: &(impl Serialize + ?Sized)) -> Response {
         Response::json(200, body)
     }
 

@@ -2,8 +2,9 @@
 //! one resourceVersion counter for every write, optimistic concurrency, generateName,
 //! Deployment status that follows its spec.
 
+use std::cell::OnceCell;
 use std::collections::hash_map::RandomState;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
 
@@ -24,10 +25,109 @@ pub struct NodeUsage {
 
 type Key = (ResourceId, String, String);
 
+/// A stored object and renderings derived from it. Large lists (5,000 nodes are 8 MB of
+/// JSON) then copy bytes rendered once per write instead of serializing every object on every
+/// request. Renderings are made on first use and dropped whenever the object changes, so they
+/// are never stale.
+pub struct Stored {
+    value: Value,
+    list_item: OnceCell<Box<[u8]>>,
+    node_metrics: OnceCell<NodeMetricsParts>,
+}
+
+/// What a NodeMetrics item takes from its node, so that a NodeMetrics list only has to add
+/// the timestamps and the usage.
+pub struct NodeMetricsParts {
+    pub name: String,
+    /// metrics-server cannot scrape a kubelet that is not ready: such a node has no metrics.
+    pub ready: bool,
+    /// `"labels":…,"name":…`: the end of the item's `metadata`, as JSON.
+    pub labels_and_name_json: Box<[u8]>,
+}
+
+impl NodeMetricsParts {
+    fn of(node: &Value) -> NodeMetricsParts {
+        let mut json = Vec::with_capacity(256);
+        json.extend_from_slice(b"\"labels\":");
+        let written =
+            serde_json::to_writer(&mut json, &node["metadata"]["labels"]).and_then(|()| {
+                json.extend_from_slice(b",\"name\":");
+                serde_json::to_writer(&mut json, &node["metadata"]["name"])
+            });
+        written.expect("JSON values always serialize");
+        NodeMetricsParts {
+            name: meta_str(node, "name").to_string(),
+            ready: node_is_ready(node),
+            labels_and_name_json: json.into_boxed_slice(),
+        }
+    }
+}
+
+impl Stored {
+    fn new(value: Value) -> Stored {
+        Stored {
+            value,
+            list_item: OnceCell::new(),
+            node_metrics: OnceCell::new(),
+        }
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Every change goes through here, which forgets the renderings.
+    fn value_mut(&mut self) -> &mut Value {
+        self.list_item.take();
+        self.node_metrics.take();
+        &mut self.value
+    }
+
+    /// The object as the API server puts it in a list: without `kind` and `apiVersion`.
+    pub fn list_item_json(&self) -> &[u8] {
+        self.list_item.get_or_init(|| {
+            // Room for a typical node up front, rather than growing through every power of two.
+            let mut json = Vec::with_capacity(2048);
+            serde_json::to_writer(&mut json, &ListItem(&self.value))
+                .expect("JSON values always serialize");
+            json.into_boxed_slice()
+        })
+    }
+
+    /// For a node: what its NodeMetrics item takes from it.
+    pub fn node_metrics_parts(&self) -> &NodeMetricsParts {
+        self.node_metrics
+            .get_or_init(|| NodeMetricsParts::of(&self.value))
+    }
+}
+
+/// Serializes an object without its `kind` and `apiVersion`, straight from the stored value
+/// (no copy of the object is made). Keys keep serde_json's sorted order.
+struct ListItem<'a>(&'a Value);
+
+impl serde::Serialize for ListItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Value::Object(map) = self.0 else {
+            return self.0.serialize(serializer);
+        };
+        let kept = || {
+            map.iter()
+                .filter(|(k, _)| k.as_str() != "kind" && k.as_str() != "apiVersion")
+        };
+        let mut out = serializer.serialize_map(Some(kept().count()))?;
+        for (k, v) in kept() {
+            out.serialize_entry(k, v)?;
+        }
+        out.end()
+    }
+}
+
 pub struct World {
     rv: u64,
-    objects: BTreeMap<Key, Value>,
-    usage: BTreeMap<String, NodeUsage>,
+    objects: BTreeMap<Key, Stored>,
+    /// Looked up once per node for every NodeMetrics list, so hashed rather than ordered.
+    usage: HashMap<String, NodeUsage>,
     pub carbon: BTreeMap<String, f64>,
     pub tokens: BTreeMap<String, Vec<String>>,
     pub metrics_available: bool,
@@ -120,7 +220,7 @@ impl World {
         let mut world = World {
             rv: 1000,
             objects: BTreeMap::new(),
-            usage: BTreeMap::new(),
+            usage: HashMap::new(),
             carbon: seed.carbon.clone(),
             tokens: seed.tokens.clone(),
             metrics_available: true,
@@ -283,19 +383,36 @@ impl World {
     }
 
     pub fn get(&self, def: &ResourceDef, ns: &str, name: &str) -> Option<&Value> {
-        self.objects.get(&World::key(def, ns, name))
+        self.objects
+            .get(&World::key(def, ns, name))
+            .map(Stored::value)
     }
 
     /// Objects of one resource, in one namespace or (None) all, in name order.
     pub fn list(&self, def: &ResourceDef, ns: Option<&str>, selector: &Selector) -> Vec<&Value> {
+        self.list_stored(def, ns, selector)
+            .into_iter()
+            .map(Stored::value)
+            .collect()
+    }
+
+    /// As `list`, with each object's rendered list item at hand.
+    pub fn list_stored(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        selector: &Selector,
+    ) -> Vec<&Stored> {
+        // Keys sort by resource first, so one resource's objects are one contiguous range.
+        let first = (def.id, String::new(), String::new());
         self.objects
-            .iter()
-            .filter(|((id, obj_ns, _), obj)| {
-                *id == def.id
-                    && ns.is_none_or(|ns| !def.namespaced || obj_ns == ns)
-                    && selector.matches(obj["metadata"].get("labels"))
+            .range(first..)
+            .take_while(|((id, _, _), _)| *id == def.id)
+            .filter(|((_, obj_ns, _), stored)| {
+                ns.is_none_or(|ns| !def.namespaced || obj_ns == ns)
+                    && selector.matches(stored.value["metadata"].get("labels"))
             })
-            .map(|(_, obj)| obj)
+            .map(|(_, stored)| stored)
             .collect()
     }
 
@@ -353,7 +470,7 @@ impl World {
             m["generation"] = 1.into();
         }
         self.finish(def, &mut obj);
-        self.objects.insert(key, obj.clone());
+        self.objects.insert(key, Stored::new(obj.clone()));
         Ok(obj)
     }
 
@@ -386,7 +503,7 @@ impl World {
             ));
         }
         let key = World::key(def, ns, name);
-        let Some(current) = self.objects.get(&key) else {
+        let Some(current) = self.objects.get(&key).map(Stored::value) else {
             return Err(ApiError::not_found(def.gr, name));
         };
         let current_rv = meta_str(current, "resourceVersion").to_string();
@@ -419,18 +536,19 @@ impl World {
             }
         }
         self.finish(def, &mut obj);
-        if &obj == self.objects.get(&key).expect("checked above") {
+        if &obj == self.objects[&key].value() {
             return Ok(obj);
         }
         obj["metadata"]["resourceVersion"] = self.next_rv().into();
-        self.objects.insert(key, obj.clone());
+        self.objects.insert(key, Stored::new(obj.clone()));
         Ok(obj)
     }
 
     /// DELETE: answers with the Success Status the API server sends for resources that do not
     /// return the deleted object.
     pub fn delete(&mut self, def: &ResourceDef, ns: &str, name: &str) -> Result<Value, ApiError> {
-        let Some(old) = self.objects.remove(&World::key(def, ns, name)) else {
+        let Some(Stored { value: old, .. }) = self.objects.remove(&World::key(def, ns, name))
+        else {
             return Err(ApiError::not_found(def.gr, name));
         };
         self.next_rv();
@@ -479,7 +597,11 @@ impl World {
             return Err(ApiError::not_found(resources::DEPLOYMENTS.gr, name));
         }
         let rv = self.next_rv();
-        let obj = self.objects.get_mut(&key).expect("checked above");
+        let obj = self
+            .objects
+            .get_mut(&key)
+            .expect("checked above")
+            .value_mut();
         set_ready_status(obj, i64::from(ready));
         obj["metadata"]["resourceVersion"] = rv.into();
         Ok(obj.clone())
@@ -560,10 +682,20 @@ impl World {
 
     /// Every node, for NodeMetrics: metrics-server cannot scrape a kubelet that is not ready.
     pub fn metric_nodes(&self, selector: &Selector) -> Vec<(&Value, NodeUsage)> {
-        self.list(&resources::NODES, None, selector)
+        self.metric_nodes_stored(selector)
             .into_iter()
-            .filter(|n| node_is_ready(n))
-            .filter_map(|n| Some((n, self.usage(meta_str(n, "name"))?)))
+            .map(|(n, usage)| (n.value(), usage))
+            .collect()
+    }
+
+    /// As `metric_nodes`, with each node's NodeMetrics parts at hand.
+    pub fn metric_nodes_stored(&self, selector: &Selector) -> Vec<(&Stored, NodeUsage)> {
+        self.list_stored(&resources::NODES, None, selector)
+            .into_iter()
+            .filter_map(|n| {
+                let parts = n.node_metrics_parts();
+                Some((n, self.usage(&parts.name).filter(|_| parts.ready)?))
+            })
             .collect()
     }
 }
@@ -573,8 +705,10 @@ fn percent_of(millis: u64, percent: f64) -> u64 {
 }
 
 pub fn node_is_ready(node: &Value) -> bool {
+    // From the end: Ready is the last condition, as the kubelet writes them.
     node["status"]["conditions"].as_array().is_some_and(|cs| {
         cs.iter()
+            .rev()
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
     })
 }
@@ -856,6 +990,40 @@ mod tests {
                 .code,
             404
         );
+    }
+
+    #[test]
+    fn renderings_follow_every_write() {
+        let mut w = demo();
+        let item = |w: &World| -> Value {
+            let stored = w.list_stored(
+                &resources::DEPLOYMENTS,
+                Some("default"),
+                &Selector::default(),
+            );
+            serde_json::from_slice(stored[0].list_item_json()).unwrap()
+        };
+        let before = item(&w);
+        assert!(before.get("kind").is_none() && before.get("apiVersion").is_none());
+        let mut want = w
+            .get(&resources::DEPLOYMENTS, "default", "nginx-denmark")
+            .unwrap()
+            .clone();
+        want.as_object_mut()
+            .unwrap()
+            .retain(|k, _| k != "kind" && k != "apiVersion");
+        assert_eq!(before, want);
+        w.set_replicas("default", "nginx-denmark", 5).unwrap();
+        assert_eq!(item(&w)["spec"]["replicas"], 5);
+        w.auto_ready = false;
+        w.set_ready_replicas("default", "nginx-denmark", 1).unwrap();
+        assert_eq!(item(&w)["status"]["readyReplicas"], 1);
+        let ready = |w: &World| w.metric_nodes(&Selector::default()).len();
+        assert_eq!(ready(&w), 4);
+        w.set_node_ready("worker-france", false).unwrap();
+        assert_eq!(ready(&w), 3);
+        w.set_node_ready("worker-france", true).unwrap();
+        assert_eq!(ready(&w), 4);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `carbonctl status`: what carbonctl sees and remembers, without changing anything.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 
 use crate::cli::{OutputFormat, StatusArgs};
@@ -43,7 +44,7 @@ async fn gather(
         .map(|r| {
             let entry = observed.carbon.get(&r.name).filter(|e| e.zone == r.zone);
             let deployment = observed.view.deployments.get(&r.name).cloned().flatten();
-            let node_names: Vec<&str> = observed
+            let node_names: HashSet<&str> = observed
                 .view
                 .nodes
                 .iter()
@@ -56,7 +57,7 @@ async fn gather(
                 .view
                 .node_cpu
                 .iter()
-                .filter(|(n, _)| node_names.contains(&n.as_str()))
+                .filter(|(n, _)| node_names.contains(n.as_str()))
                 .filter_map(|(_, c)| *c)
                 .collect();
             let bounds = policy.bounds(&r.name);

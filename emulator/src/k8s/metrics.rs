@@ -1,6 +1,7 @@
 //! metrics.k8s.io NodeMetrics as metrics-server serves them: usage in nanocores and Ki, a
 //! scrape `timestamp` and `window`, and the node's labels so label selectors work.
 
+use std::io::Write;
 use std::time::SystemTime;
 
 use serde_json::{json, Value};
@@ -10,39 +11,58 @@ use crate::k8s::resources::NODE_METRICS;
 use crate::quantity;
 use crate::selector::Selector;
 use crate::status::ApiError;
-use crate::world::{NodeUsage, World};
+use crate::world::World;
 
-fn item(world: &World, node: &Value, usage: NodeUsage) -> Value {
-    let now = SystemTime::now();
-    let scraped = now.checked_sub(world.metrics_age).unwrap_or(now);
-    json!({
-        "metadata": {
-            "name": node["metadata"]["name"],
-            "creationTimestamp": clock::rfc3339(now),
-            "labels": node["metadata"]["labels"],
-        },
-        "timestamp": clock::rfc3339(scraped),
-        "window": "20.047s",
-        "usage": {
-            "cpu": quantity::format_nanocores(usage.cpu_millis),
-            "memory": quantity::format_kibibytes(usage.memory_bytes),
+/// The timestamps every item of one answer shares: now (the item's `creationTimestamp`) and
+/// the scrape, which lags by the configured metrics age.
+struct Stamps {
+    now: String,
+    scraped: String,
+}
+
+impl Stamps {
+    fn new(world: &World) -> Stamps {
+        let now = SystemTime::now();
+        let scraped = now.checked_sub(world.metrics_age).unwrap_or(now);
+        Stamps {
+            now: clock::rfc3339(now),
+            scraped: clock::rfc3339(scraped),
         }
-    })
+    }
 }
 
-pub fn list(world: &World, selector: &Selector) -> Value {
-    let items: Vec<Value> = world
-        .metric_nodes(selector)
-        .into_iter()
-        .map(|(node, usage)| item(world, node, usage))
-        .collect();
-    json!({
-        "kind": "NodeMetricsList",
-        "apiVersion": "metrics.k8s.io/v1beta1",
-        "metadata": {},
-        "items": items
-    })
+/// The NodeMetricsList, written as text around each node's pre-rendered labels and name: a
+/// list of thousands of nodes is then a few copies per item and no `serde_json::Value`s. The
+/// bytes are exactly serde_json's for the same list (its key order, no spaces).
+pub fn list(world: &World, selector: &Selector) -> Vec<u8> {
+    let stamps = Stamps::new(world);
+    let nodes = world.metric_nodes_stored(selector);
+    let mut body = Vec::with_capacity(nodes.len() * 320 + 128);
+    body.extend_from_slice(br#"{"apiVersion":"metrics.k8s.io/v1beta1","items":["#);
+    // Timestamps and quantities are digits and letters: nothing in them needs escaping.
+    for (i, (node, usage)) in nodes.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(br#"{"metadata":{"creationTimestamp":""#);
+        body.extend_from_slice(stamps.now.as_bytes());
+        body.extend_from_slice(b"\",");
+        body.extend_from_slice(&node.node_metrics_parts().labels_and_name_json);
+        body.extend_from_slice(br#"},"timestamp":""#);
+        body.extend_from_slice(stamps.scraped.as_bytes());
+        write!(
+            body,
+            r#"","usage":{{"cpu":"{}","memory":"{}"}},"window":"{WINDOW}"}}"#,
+            quantity::format_nanocores(usage.cpu_millis),
+            quantity::format_kibibytes(usage.memory_bytes),
+        )
+        .expect("writing to a Vec cannot fail");
+    }
+    body.extend_from_slice(br#"],"kind":"NodeMetricsList","metadata":{}}"#);
+    body
 }
+
+const WINDOW: &str = "20.047s";
 
 pub fn get(world: &World, name: &str) -> Result<Value, ApiError> {
     let (node, usage) = world
@@ -50,10 +70,22 @@ pub fn get(world: &World, name: &str) -> Result<Value, ApiError> {
         .into_iter()
         .find(|(n, _)| n["metadata"]["name"] == name)
         .ok_or_else(|| ApiError::not_found(NODE_METRICS.gr, name))?;
-    let mut one = item(world, node, usage);
-    one["kind"] = "NodeMetrics".into();
-    one["apiVersion"] = "metrics.k8s.io/v1beta1".into();
-    Ok(one)
+    let stamps = Stamps::new(world);
+    Ok(json!({
+        "kind": "NodeMetrics",
+        "apiVersion": "metrics.k8s.io/v1beta1",
+        "metadata": {
+            "name": node["metadata"]["name"],
+            "creationTimestamp": stamps.now,
+            "labels": node["metadata"]["labels"],
+        },
+        "timestamp": stamps.scraped,
+        "window": WINDOW,
+        "usage": {
+            "cpu": quantity::format_nanocores(usage.cpu_millis),
+            "memory": quantity::format_kibibytes(usage.memory_bytes),
+        }
+    }))
 }
 
 #[cfg(test)]
@@ -65,7 +97,8 @@ mod tests {
     #[test]
     fn list_filters_by_node_labels_and_reports_nanocores() {
         let world = World::from_seed(&Seed::demo()).unwrap();
-        let list = list(&world, &Selector::parse("region=france").unwrap());
+        let body = list(&world, &Selector::parse("region=france").unwrap());
+        let list: Value = serde_json::from_slice(&body).unwrap();
         let items = list["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0]["metadata"]["name"], "worker-france");
@@ -74,6 +107,43 @@ mod tests {
             .as_str()
             .unwrap()
             .ends_with("Ki"));
+    }
+
+    /// The text is what serde_json writes for the same list built as a `Value`.
+    #[test]
+    fn list_bytes_are_those_of_the_equivalent_value() {
+        let mut world = World::from_seed(&Seed::demo()).unwrap();
+        world.set_node_ready("worker-latvia", false).unwrap();
+        let body = list(&world, &Selector::default());
+        let parsed: Value = serde_json::from_slice(&body).unwrap();
+        let items: Vec<Value> = world
+            .metric_nodes(&Selector::default())
+            .into_iter()
+            .enumerate()
+            .map(|(i, (node, usage))| {
+                serde_json::json!({
+                    "metadata": {
+                        "name": node["metadata"]["name"],
+                        "creationTimestamp": parsed["items"][i]["metadata"]["creationTimestamp"],
+                        "labels": node["metadata"]["labels"],
+                    },
+                    "timestamp": parsed["items"][i]["timestamp"],
+                    "window": "20.047s",
+                    "usage": {
+                        "cpu": quantity::format_nanocores(usage.cpu_millis),
+                        "memory": quantity::format_kibibytes(usage.memory_bytes),
+                    }
+                })
+            })
+            .collect();
+        assert_eq!(items.len(), 3);
+        let want = serde_json::json!({
+            "kind": "NodeMetricsList",
+            "apiVersion": "metrics.k8s.io/v1beta1",
+            "metadata": {},
+            "items": items
+        });
+        assert_eq!(body, serde_json::to_vec(&want).unwrap());
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod route;
 pub mod scale;
 pub mod table;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::fields::FieldSelector;
 use crate::http::{Request, Response};
@@ -145,34 +145,57 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
     )
     .map_err(ApiError::bad_request)?;
     if call.def.id == ResourceId::NodeMetrics {
-        return Ok(Response::ok(&metrics::list(world, &selector)));
+        return Ok(Response::json_bytes(200, metrics::list(world, &selector)));
     }
     let ns = (!call.all_namespaces).then_some(call.ns);
-    let mut objects = world.list(call.def, ns, &selector);
-    objects.retain(|o| fields.matches(o));
+    let mut objects = world.list_stored(call.def, ns, &selector);
+    objects.retain(|o| fields.matches(o.value()));
     if table::wanted(req) {
-        if let Some(t) = table::render(call.def, &objects, world.resource_version()) {
+        let values: Vec<&Value> = objects.iter().map(|o| o.value()).collect();
+        if let Some(t) = table::render(call.def, &values, world.resource_version()) {
             return Ok(Response::ok(&t));
         }
     }
-    // The API server leaves kind and apiVersion off list items.
-    let items: Vec<Value> = objects
-        .into_iter()
-        .map(|o| {
-            let mut item = o.clone();
-            if let Some(map) = item.as_object_mut() {
-                map.remove("kind");
-                map.remove("apiVersion");
-            }
-            item
-        })
-        .collect();
-    Ok(Response::ok(&json!({
-        "kind": format!("{}List", call.def.kind),
-        "apiVersion": call.def.api_version(),
-        "metadata": {"resourceVersion": world.resource_version().to_string()},
-        "items": items
-    })))
+    Ok(Response::json_bytes(
+        200,
+        list_body(
+            &format!("{}List", call.def.kind),
+            &call.def.api_version(),
+            world.resource_version(),
+            objects.iter().map(|o| o.list_item_json()),
+        ),
+    ))
+}
+
+/// `{"apiVersion", "items", "kind", "metadata": {"resourceVersion"}}` (serde_json's key order)
+/// around items that are already JSON: a list of thousands of objects is then one copy of
+/// their stored renderings, with no per-request serialization of the objects.
+fn list_body<'a>(
+    kind: &str,
+    api_version: &str,
+    resource_version: u64,
+    items: impl Iterator<Item = &'a [u8]> + Clone,
+) -> Vec<u8> {
+    let size: usize = items.clone().map(|i| i.len() + 1).sum();
+    let mut body = Vec::with_capacity(size + 128);
+    let string = |body: &mut Vec<u8>, s: &str| {
+        serde_json::to_writer(body, s).expect("writing to a Vec cannot fail")
+    };
+    body.extend_from_slice(br#"{"apiVersion":"#);
+    string(&mut body, api_version);
+    body.extend_from_slice(br#","items":["#);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(item);
+    }
+    body.extend_from_slice(br#"],"kind":"#);
+    string(&mut body, kind);
+    body.extend_from_slice(br#","metadata":{"resourceVersion":"#);
+    string(&mut body, &resource_version.to_string());
+    body.extend_from_slice(b"}}");
+    body
 }
 
 /// Reads a create or update body; kubectl may send no Content-Type, which means JSON.
@@ -222,4 +245,40 @@ fn patch(world: &mut World, req: &Request, call: &Call, name: &str) -> Result<Re
         world.update(call.def, call.ns, name, patched)?
     };
     Ok(Response::ok(&updated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn list_body_is_what_serde_json_writes_for_the_list() {
+        let items = [
+            json!({"metadata": {"name": "a"}, "data": {"k": "v\"q"}}),
+            json!({}),
+        ];
+        let rendered: Vec<Vec<u8>> = items
+            .iter()
+            .map(|i| serde_json::to_vec(i).unwrap())
+            .collect();
+        let body = list_body(
+            "ConfigMapList",
+            "v1",
+            1234,
+            rendered.iter().map(Vec::as_slice),
+        );
+        let want = json!({
+            "kind": "ConfigMapList",
+            "apiVersion": "v1",
+            "metadata": {"resourceVersion": "1234"},
+            "items": items
+        });
+        assert_eq!(body, serde_json::to_vec(&want).unwrap());
+        let empty = list_body("NodeList", "v1", 7, std::iter::empty());
+        assert_eq!(
+            String::from_utf8(empty).unwrap(),
+            r#"{"apiVersion":"v1","items":[],"kind":"NodeList","metadata":{"resourceVersion":"7"}}"#
+        );
+    }
 }

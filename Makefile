@@ -31,9 +31,11 @@ demo-cluster:
 	BIN_DIR=target/debug scripts/emulator-walkthrough.sh
 
 # Figures for BENCHMARKS.md: API requests per tick, wall time and peak RSS next to kubectl,
-# a 5,000-node cluster, binary size. Printed, never asserted.
+# a 5,000-node cluster, binary size; and the backtest replaying a year of one-minute ticks.
+# Printed, never asserted.
 bench:
 	$(CARGO) bench -p carbonctl --bench tick
+	$(CARGO) bench -p carbonctl --bench backtest
 
 clean:
 	$(CARGO) clean

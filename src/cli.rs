@@ -32,6 +32,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Show what ticks at a given CPU would decide, writing nothing (live cluster read-only, else a built-in sample).
     Simulate(SimulateArgs),
+    /// Replay the policy over recorded carbon and demand, and account for the grams.
+    Backtest(BacktestArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -140,6 +142,58 @@ pub struct SimulateArgs {
     /// Ticks to run at that CPU, one minute apart [default: HOLD_CYCLES, so the action shows].
     #[arg(long, value_name = "N")]
     pub ticks: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// Backtest inputs and model settings. Flags only: they describe one experiment, not a
+/// deployment, so nothing here should leak in from a CronJob's environment.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Backtest")]
+pub struct BacktestArgs {
+    /// Folder holding one carbon file per region, named after its zone: `ZONE.csv` (e.g. DK-DK1.csv).
+    #[arg(long, value_name = "DIR")]
+    pub carbon_dir: Option<String>,
+    /// Carbon file per region, overriding --carbon-dir, e.g. france=FR_2022_hourly.csv.
+    #[arg(long, value_name = "REGION=PATH,...")]
+    pub carbon: Option<String>,
+    /// Which intensity to read from ElectricityMaps exports: life-cycle or direct (operational).
+    #[arg(long, value_name = "lifecycle|direct", default_value = "lifecycle")]
+    pub signal: String,
+    /// When row 0 of a carbon file without timestamps (umassos layout) starts, e.g. 2022-01-01.
+    #[arg(long, value_name = "TIME")]
+    pub carbon_start: Option<String>,
+    /// Demand: a `timestamp,value` CSV, a `workload.txt` (one number per second), `constant:N`
+    /// (N replica-equivalents) or `daily` (synthetic: 20% of the peak at 02:00 UTC, 100% at 14:00).
+    #[arg(long, value_name = "PATH|constant:N|daily", default_value = "daily")]
+    pub demand: String,
+    /// When row 0 of a demand trace without timestamps starts [default: the first tick].
+    #[arg(long, value_name = "TIME")]
+    pub demand_start: Option<String>,
+    /// Rescale demand so its busiest tick needs this many replicas at 100% CPU
+    /// [default: half the regions' total max replicas].
+    #[arg(long, value_name = "REPLICAS", conflicts_with = "replica_capacity")]
+    pub demand_peak: Option<String>,
+    /// Rescale demand by what one replica serves at 100% CPU, in the trace's units (e.g. req/s).
+    #[arg(long, value_name = "RATE")]
+    pub replica_capacity: Option<String>,
+    /// First tick [default: the first hour every carbon file covers].
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the period, exclusive [default: the end of the shortest carbon file].
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Time between replayed ticks, like the CronJob's schedule.
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub interval: String,
+    /// Power drawn by one replica, in watts; the default is one vCPU at 50% load in Cloud Carbon
+    /// Footprint's AWS coefficients, times its PUE (see the README).
+    #[arg(long, value_name = "WATTS", default_value = "2.4")]
+    pub watts_per_replica: String,
+    /// Also write an SVG chart of replicas and carbon per region over the period.
+    #[arg(long, value_name = "PATH")]
+    pub chart: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

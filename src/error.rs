@@ -1,6 +1,7 @@
 //! One error type for the commands, with a stable short label per kind (for the JSON log) and a
 //! message that says what to do. `anyhow` is only used at the binary's edge.
 
+use crate::backtest::series::DataError;
 use crate::config::ConfigError;
 use crate::state::StateError;
 
@@ -38,6 +39,10 @@ pub enum Error {
         source: kube::Error,
     },
 
+    /// A backtest input file with a line that cannot be used; names the file and line.
+    #[error(transparent)]
+    Data(#[from] DataError),
+
     #[error("the tick did not finish within {limit} (TICK_TIMEOUT); the API server may be slow or unreachable")]
     Timeout { limit: String },
 }
@@ -52,6 +57,7 @@ impl Error {
             Error::Kube { .. } => "kube_api",
             Error::ScaleFailed { .. } => "scale_failed",
             Error::Timeout { .. } => "timeout",
+            Error::Data(_) => "data_file",
         }
     }
 

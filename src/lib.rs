@@ -1,6 +1,7 @@
 //! carbonctl: a single-shot, carbon-aware autoscaler for Kubernetes. The binary is a thin shell
 //! around this library so that tests and benchmarks drive the same code.
 
+pub mod backtest;
 pub mod carbon;
 pub mod cli;
 pub mod clock;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Tick(args) => cmd::tick::run(&settings, &connect, args),
         Command::Status(args) => cmd::status::run(&settings, &connect, args),
         Command::Simulate(args) => cmd::simulate::run(&settings, &connect, args),
+        Command::Backtest(args) => cmd::backtest::run(&settings, args),
     }
 }
 

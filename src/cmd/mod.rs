@@ -1,5 +1,6 @@
 //! One file per subcommand; each only orchestrates the core and the edges.
 
+pub mod backtest;
 pub mod simulate;
 pub mod status;
 pub mod tick;

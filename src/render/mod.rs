@@ -11,6 +11,7 @@ pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};
 pub use status::{status_table, ActionView, LedgerView, RegionStatus, StatusReport};
 pub use yaml::to_yaml;
 
+/// The house style of every table carbonctl prints: fixed width, no colour, so snapshots hold.
 pub(crate) fn table() -> Table {
     let mut table = Table::new();
     table

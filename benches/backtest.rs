@@ -1,0 +1,159 @@
+//! How long a backtest takes: one year of one-minute ticks for three regions, the size the
+//! README promises to replay in under two seconds. Prints figures; asserts nothing about time
+//! (GUIDE: never a timed assertion). Run with `cargo bench --bench backtest`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use clap::Parser;
+
+use carbonctl::backtest::demand::{per_tick, rescale, DemandSource, Scale};
+use carbonctl::backtest::model::{replay, RegionInput, Replay};
+use carbonctl::backtest::series::Series;
+use carbonctl::cli::{Cli, Command};
+use carbonctl::config::Settings;
+use carbonctl::policy::{Bounds, CpuTrigger, Policy};
+
+const YEAR_START: i64 = 1_640_995_200; // 2022-01-01T00:00:00Z
+const HOURS: usize = 8760;
+const TICKS: usize = HOURS * 60;
+
+fn policy() -> Policy {
+    Policy {
+        scale_up_threshold: 70.0,
+        scale_down_threshold: 30.0,
+        hold_cycles: 3,
+        cooldown_secs: 180,
+        trigger: CpuTrigger::Average,
+        default_bounds: Bounds { min: 1, max: 5 },
+        region_bounds: Default::default(),
+        carbon_max_staleness_secs: 3600,
+        rebalance_margin: None,
+        rebalance_ready_timeout_secs: 600,
+    }
+}
+
+/// Hourly carbon with a daily swing and a slow drift, so rankings change through the year.
+fn carbon(mean: f64, swing: f64, phase: f64) -> Series {
+    Series {
+        start: YEAR_START,
+        step: 3600,
+        values: (0..HOURS)
+            .map(|h| {
+                let day = (h as f64 / 24.0 * std::f64::consts::TAU + phase).sin();
+                let season = (h as f64 / HOURS as f64 * std::f64::consts::TAU * 5.0).cos();
+                mean + swing * day + 0.5 * swing * season
+            })
+            .collect(),
+    }
+}
+
+fn main() {
+    let regions = vec![
+        RegionInput {
+            name: "denmark".into(),
+            carbon: carbon(200.0, 120.0, 0.0),
+        },
+        RegionInput {
+            name: "france".into(),
+            carbon: carbon(100.0, 40.0, 1.0),
+        },
+        RegionInput {
+            name: "latvia".into(),
+            carbon: carbon(280.0, 200.0, 2.0),
+        },
+    ];
+    let policy = policy();
+    let started = Instant::now();
+    let mut demand = per_tick(&DemandSource::Daily, YEAR_START, 60, TICKS, YEAR_START);
+    rescale(&mut demand, &DemandSource::Daily, Scale::Peak(12.0));
+    let demand_time = started.elapsed();
+
+    let mut best = f64::MAX;
+    let mut actions = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let outcome = replay(&Replay {
+            regions: &regions,
+            policy: &policy,
+            from: YEAR_START,
+            interval: 60,
+            demand: &demand,
+            watts_per_replica: 2.4,
+            timeline_points: 600,
+        });
+        best = best.min(started.elapsed().as_secs_f64());
+        actions = outcome.policy_actions.total();
+    }
+    println!("backtest replay: {TICKS} one-minute ticks x 3 regions (one year), 2 decide() calls per tick");
+    println!(
+        "  demand per tick built in {:.3} s",
+        demand_time.as_secs_f64()
+    );
+    println!(
+        "  replay, best of 5: {best:.3} s ({:.0} ns per tick; budget 2 s)",
+        best * 1e9 / TICKS as f64
+    );
+    println!("  policy scaling actions in the year: {actions}");
+    end_to_end();
+}
+
+/// The README's real-data run, reading and parsing included, when ../shared is beside this
+/// checkout (the NASA trace is unpacked with the system's tar).
+fn end_to_end() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    let carbon = shared.join("carbon/umassos-decarbonization-potential_2022_LCA");
+    let archive = shared.join("demand/nasa/workload.tbz2");
+    if !carbon.is_dir() || !archive.is_file() {
+        println!("end to end: skipped ({} not found)", shared.display());
+        return;
+    }
+    let workload = std::env::temp_dir().join("carbonctl-bench-nasa-workload.txt");
+    let unpacked = std::process::Command::new("tar")
+        .arg("-xjOf")
+        .arg(&archive)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| std::fs::write(&workload, o.stdout).is_ok());
+    if unpacked != Some(true) {
+        println!(
+            "end to end: skipped (could not unpack {})",
+            archive.display()
+        );
+        return;
+    }
+    let args = [
+        "carbonctl",
+        "backtest",
+        "--regions",
+        "denmark=DK-DK1,france=FR,latvia=LV",
+        "--carbon-dir",
+        carbon.to_str().unwrap(),
+        "--carbon-start",
+        "2022-01-01",
+        "--demand",
+        workload.to_str().unwrap(),
+        "--demand-peak",
+        "12",
+    ];
+    let cli = Cli::try_parse_from(args).expect("bench arguments parse");
+    let Command::Backtest(bt) = &cli.command else {
+        unreachable!("the arguments name the backtest command")
+    };
+    let settings =
+        Settings::from_args(&cli.cluster, &cli.policy).expect("bench settings are valid");
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (report, _) =
+            carbonctl::cmd::backtest::backtest(&settings, bt).expect("the real-data backtest runs");
+        best = best.min(started.elapsed().as_secs_f64());
+        assert_eq!(
+            report.period.ticks, TICKS,
+            "a whole year of one-minute ticks"
+        );
+    }
+    println!("end to end on 2022 DK-DK1/FR/LV lifecycle + NASA trace (read, parse, replay, report): best of 3 {best:.3} s");
+    let _ = std::fs::remove_file(workload);
+}

@@ -1,0 +1,294 @@
+//! Evenly spaced time series and the small text helpers the parsers share. Recorded data is
+//! only trusted when its rows are evenly spaced: a gap would otherwise silently stretch one
+//! hour's carbon over the next, so the parsers refuse it and name the line.
+
+use std::fmt;
+
+/// A line of an input file that cannot be used; shown like a compiler error (`file:line: ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataError {
+    pub file: String,
+    /// 1-based; 0 when the problem is the file as a whole.
+    pub line: usize,
+    pub problem: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.problem)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+pub fn data_error(file: &str, line: usize, problem: impl Into<String>) -> DataError {
+    DataError {
+        file: file.to_string(),
+        line,
+        problem: problem.into(),
+    }
+}
+
+/// Values `values[i]` describing `[start + i*step, start + (i+1)*step)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub start: i64,
+    pub step: i64,
+    pub values: Vec<f64>,
+}
+
+impl Series {
+    /// The first second after the last value's interval.
+    pub fn end(&self) -> i64 {
+        self.start + self.step * self.values.len() as i64
+    }
+
+    /// The value whose interval holds `t` (a step function: constant within its hour), if any.
+    pub fn at(&self, t: i64) -> Option<f64> {
+        if t < self.start {
+            return None;
+        }
+        self.values
+            .get(((t - self.start) / self.step) as usize)
+            .copied()
+    }
+}
+
+/// Builds a series from timestamped rows, insisting on a constant step so a missing row is an
+/// error at its line rather than a silent gap.
+pub struct SeriesBuilder<'a> {
+    file: &'a str,
+    start: Option<i64>,
+    step: Option<i64>,
+    last: i64,
+    values: Vec<f64>,
+}
+
+impl<'a> SeriesBuilder<'a> {
+    pub fn new(file: &'a str) -> Self {
+        SeriesBuilder {
+            file,
+            start: None,
+            step: None,
+            last: 0,
+            values: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, line: usize, t: i64, value: f64) -> Result<(), DataError> {
+        match (self.start, self.step) {
+            (None, _) => self.start = Some(t),
+            (Some(start), None) => {
+                if t <= start {
+                    return Err(data_error(
+                        self.file,
+                        line,
+                        "timestamps must increase; this row is not after the one before",
+                    ));
+                }
+                self.step = Some(t - start);
+            }
+            (Some(_), Some(step)) => {
+                if t != self.last + step {
+                    return Err(data_error(
+                        self.file,
+                        line,
+                        format!(
+                            "rows must be evenly spaced: expected {} (one step of {} after the row before), found {}",
+                            crate::clock::to_rfc3339(self.last + step),
+                            crate::duration::format_secs(step),
+                            crate::clock::to_rfc3339(t)
+                        ),
+                    ));
+                }
+            }
+        }
+        self.last = t;
+        self.values.push(value);
+        Ok(())
+    }
+
+    /// A single row cannot tell its step; `default_step` (an hour for carbon) stands in.
+    pub fn finish(self, default_step: i64) -> Result<Series, DataError> {
+        let start = self
+            .start
+            .ok_or_else(|| data_error(self.file, 0, "no data rows"))?;
+        Ok(Series {
+            start,
+            step: self.step.unwrap_or(default_step),
+            values: self.values,
+        })
+    }
+}
+
+/// A number cell, refusing NaN and infinities (they would poison every sum downstream).
+pub fn number(file: &str, line: usize, what: &str, text: &str) -> Result<f64, DataError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| data_error(file, line, format!("{what} {text:?} is not a number")))
+}
+
+/// Unix seconds from `YYYY-MM-DD`, optionally followed by `[T ]HH:MM[:SS[.frac]]` and `Z` or a
+/// `+HH:MM` offset. No offset means UTC, as in the ElectricityMaps `Datetime (UTC)` column.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(range)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut secs = days_from_civil(year, month, day) * 86_400;
+    let mut rest = &text[10..];
+    if !rest.is_empty() {
+        rest = rest.strip_prefix(['T', ' '])?;
+        let rb = rest.as_bytes();
+        if rb.len() < 5 || rb[2] != b':' {
+            return None;
+        }
+        let (h, m) = (two(&rb[0..2])?, two(&rb[3..5])?);
+        let mut s = 0;
+        rest = &rest[5..];
+        if let Some(after) = rest.strip_prefix(':') {
+            s = two(after.as_bytes().get(0..2)?)?;
+            rest = &after[2..];
+            if let Some(frac) = rest.strip_prefix('.') {
+                let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+                rest = &frac[n..];
+            }
+        }
+        if h > 23 || m > 59 || s > 60 {
+            return None;
+        }
+        secs += h * 3600 + m * 60 + s;
+        match rest {
+            "" | "Z" | "z" => {}
+            offset => {
+                let ob = offset.as_bytes();
+                if ob.len() != 6 || ob[3] != b':' {
+                    return None;
+                }
+                let sign = match ob[0] {
+                    b'+' => 1,
+                    b'-' => -1,
+                    _ => return None,
+                };
+                secs -= sign * (two(&ob[1..3])? * 3600 + two(&ob[4..6])? * 60);
+            }
+        }
+    }
+    Some(secs)
+}
+
+fn two(b: &[u8]) -> Option<i64> {
+    if b.len() == 2 && b.iter().all(u8::is_ascii_digit) {
+        Some(i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'))
+    } else {
+        None
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Lines with their 1-based numbers, without a byte-order mark or Windows line ends, skipping
+/// blank ones (exports end with an empty line).
+pub fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.strip_prefix('\u{feff}')
+        .unwrap_or(text)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_time_forms_of_the_exports() {
+        let cases = [
+            ("2022-01-01 00:00:00", Some(1_640_995_200)),
+            ("2022-01-01T00:00:00Z", Some(1_640_995_200)),
+            ("2022-01-01T01:00:00+01:00", Some(1_640_995_200)),
+            ("2021-12-31T19:00:00-05:00", Some(1_640_995_200)),
+            ("2022-01-01", Some(1_640_995_200)),
+            ("2022-01-01T00:30", Some(1_640_997_000)),
+            ("2022-03-01 12:00:00.000", Some(1_646_136_000)),
+            ("2024-02-29T00:00:00Z", Some(1_709_164_800)),
+            ("1995-07-01T04:00:01Z", Some(804_571_201)),
+            ("2022-13-01", None),
+            ("2022-01-01 24:00:00", None),
+            ("01/01/2022 00:00", None),
+            ("2022-01-01T00:00:00 UTC", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_time(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_series_holds_each_value_for_its_step_only() {
+        let s = Series {
+            start: 3600,
+            step: 3600,
+            values: vec![10.0, 20.0],
+        };
+        assert_eq!(s.at(3599), None);
+        assert_eq!(s.at(3600), Some(10.0));
+        assert_eq!(s.at(7199), Some(10.0));
+        assert_eq!(s.at(7200), Some(20.0));
+        assert_eq!(s.at(s.end()), None);
+        assert_eq!(s.end(), 3 * 3600);
+    }
+
+    #[test]
+    fn builder_refuses_gaps_and_disorder_naming_the_line() {
+        let mut b = SeriesBuilder::new("x.csv");
+        b.push(2, 0, 1.0).unwrap();
+        b.push(3, 3600, 1.0).unwrap();
+        let err = b.push(4, 3 * 3600, 1.0).unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(
+            err.to_string()
+                .starts_with("x.csv:4: rows must be evenly spaced: expected 1970-01-01T02:00:00Z"),
+            "{err}"
+        );
+        let mut b = SeriesBuilder::new("y.csv");
+        b.push(2, 3600, 1.0).unwrap();
+        assert_eq!(b.push(3, 3600, 1.0).unwrap_err().line, 3);
+        assert_eq!(
+            SeriesBuilder::new("z.csv")
+                .finish(3600)
+                .unwrap_err()
+                .to_string(),
+            "z.csv: no data rows"
+        );
+    }
+}

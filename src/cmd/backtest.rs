@@ -1,0 +1,518 @@
+//! `carbonctl backtest`: validate the experiment's settings, read the recorded series, replay
+//! the policy (`backtest::model`) and print what it achieved. Reads files, writes only the
+//! chart it is asked for.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::backtest::carbon_csv::{parse_carbon, CarbonFormat, CarbonSeries, Signal};
+use crate::backtest::demand::{self, parse_demand, DemandSource, Scale};
+use crate::backtest::model::{self, Outcome, RegionInput, Replay};
+use crate::backtest::report::{self, Counterfactuals, DemandReport, Period, RegionReport, Report};
+use crate::backtest::series::parse_time;
+use crate::cli::{BacktestArgs, OutputFormat};
+use crate::clock::to_rfc3339;
+use crate::config::{bad, region_values, ConfigError, Settings};
+use crate::duration::{format_secs, parse_secs};
+use crate::error::Error;
+
+/// Points kept for the chart: enough for a smooth line, few enough for a small SVG.
+const CHART_POINTS: usize = 600;
+
+pub fn run(settings: &Settings, args: &BacktestArgs) -> Result<ExitCode, Error> {
+    let (report, outcome) = backtest(settings, args)?;
+    let text = match args.output {
+        OutputFormat::Table => report::text(&report),
+        OutputFormat::Json => crate::render::to_json(&report),
+        OutputFormat::Yaml => crate::render::to_yaml(&report),
+    };
+    if let Some(path) = &args.chart {
+        let names: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
+        let svg = crate::backtest::chart::svg(&names, &outcome.timeline, &report.signal);
+        std::fs::write(path, svg)
+            .map_err(|e| bad("--chart", path, format!("cannot write the chart: {e}")))?;
+    }
+    println!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The experiment as validated settings.
+struct Experiment {
+    signal: Signal,
+    interval: i64,
+    watts: f64,
+    demand: DemandSource,
+    scale: Scale,
+    carbon_start: Option<i64>,
+    demand_start: Option<i64>,
+    from: Option<i64>,
+    to: Option<i64>,
+    /// In configured region order.
+    carbon_files: Vec<CarbonFile>,
+}
+
+struct CarbonFile {
+    region: String,
+    zone: String,
+    path: String,
+    /// The flag that named the file, so a read error points at what the user typed.
+    flag: &'static str,
+}
+
+/// Reads the inputs, replays, and returns the report with the outcome it summarises.
+pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Outcome), Error> {
+    let x = experiment(settings, args)?;
+    let carbon = load_carbon(&x)?;
+    unused_starts(args, &x, &carbon)?;
+    let (from, to) = period(&x, &carbon)?;
+    let ticks = ((to - from) / x.interval) as usize;
+
+    let untimed_start = x.demand_start.unwrap_or(from);
+    let mut demand = demand::per_tick(&x.demand, from, x.interval, ticks, untimed_start);
+    let factor = demand::rescale(&mut demand, &x.demand, x.scale).ok_or_else(|| {
+        bad(
+            "--demand",
+            &args.demand,
+            "the demand is zero throughout the period, so it cannot be rescaled to a peak",
+        )
+    })?;
+
+    let inputs: Vec<RegionInput> = x
+        .carbon_files
+        .iter()
+        .zip(&carbon)
+        .map(|(f, c)| RegionInput {
+            name: f.region.clone(),
+            carbon: c.series.clone(),
+        })
+        .collect();
+    let outcome = model::replay(&Replay {
+        regions: &inputs,
+        policy: &settings.policy,
+        from,
+        interval: x.interval,
+        demand: &demand,
+        watts_per_replica: x.watts,
+        timeline_points: CHART_POINTS,
+    });
+    let demand = DemandReport {
+        source: demand_label(&x.demand),
+        note: demand_note(
+            &x.demand,
+            x.scale,
+            factor,
+            untimed_start,
+            from,
+            ticks as i64 * x.interval,
+        ),
+        mean_replicas: round(outcome.mean_demand, 3),
+        peak_replicas: round(demand.iter().copied().fold(0.0, f64::max), 3),
+    };
+    let report = summarise(&x, &carbon, &outcome, demand, from, ticks);
+    Ok((report, outcome))
+}
+
+/// A start time given for data that carries its own times would be silently ignored: refuse it,
+/// so the user learns their series was not placed where they thought.
+fn unused_starts(
+    args: &BacktestArgs,
+    x: &Experiment,
+    carbon: &[CarbonSeries],
+) -> Result<(), Error> {
+    if let Some(text) = &args.carbon_start {
+        if carbon.iter().all(|c| c.format != CarbonFormat::Umassos) {
+            return Err(bad(
+                "--carbon-start",
+                text,
+                "every carbon file has its own timestamps; drop this flag",
+            )
+            .into());
+        }
+    }
+    if let Some(text) = &args.demand_start {
+        if !matches!(&x.demand, DemandSource::Trace { trace, .. } if !trace.timestamped) {
+            return Err(bad(
+                "--demand-start",
+                text,
+                "only a demand trace without timestamps (workload.txt) needs a start; drop this flag",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Each region's file, read as the chosen signal, refused when it names another zone.
+fn load_carbon(x: &Experiment) -> Result<Vec<CarbonSeries>, Error> {
+    let mut carbon = Vec::with_capacity(x.carbon_files.len());
+    for CarbonFile {
+        region,
+        zone,
+        path,
+        flag,
+    } in &x.carbon_files
+    {
+        let series = parse_carbon(path, &read(flag, path)?, x.signal, x.carbon_start)?;
+        if let Some(found) = series
+            .zone
+            .as_deref()
+            .filter(|z| !z.eq_ignore_ascii_case(zone))
+        {
+            return Err(bad(
+                flag,
+                path,
+                format!(
+                    "the file is for zone {found} but region {region} is configured with zone \
+                     {zone}; give {region} its own zone's file or set --regions {region}={found}"
+                ),
+            )
+            .into());
+        }
+        carbon.push(series);
+    }
+    Ok(carbon)
+}
+
+/// The outcome in the units people read (kg, hours, per day), rounded once, here.
+fn summarise(
+    x: &Experiment,
+    carbon: &[CarbonSeries],
+    outcome: &Outcome,
+    demand: DemandReport,
+    from: i64,
+    ticks: usize,
+) -> Report {
+    let days = (ticks as i64 * x.interval) as f64 / 86_400.0;
+    let grams = outcome.grams;
+    let kg = |g: f64| round(g / 1000.0, 6);
+    let per_day = |n: u64| round(n as f64 / days.max(1e-9), 2);
+    let total = outcome
+        .regions
+        .iter()
+        .fold(model::Triple::default(), |acc, o| model::Triple {
+            policy: acc.policy + o.replica_hours.policy,
+            blind: acc.blind + o.replica_hours.blind,
+            bound: acc.bound + o.replica_hours.bound,
+        });
+    Report {
+        period: Period {
+            from: to_rfc3339(from),
+            to: to_rfc3339(from + ticks as i64 * x.interval),
+            days: round(days, 3),
+            interval: format_secs(x.interval),
+            ticks,
+        },
+        signal: x.signal.label().to_string(),
+        signal_note: signal_note(x.signal, carbon),
+        regions: x
+            .carbon_files
+            .iter()
+            .zip(carbon)
+            .zip(&outcome.regions)
+            .map(|((f, c), o)| RegionReport {
+                region: f.region.clone(),
+                zone: f.zone.clone(),
+                carbon_file: f.path.clone(),
+                carbon_format: c.format,
+                mean_carbon: round(o.mean_carbon, 2),
+                replica_hours: triple(o.replica_hours, 3),
+            })
+            .collect(),
+        total_replica_hours: triple(total, 3),
+        demand,
+        watts_per_replica: x.watts,
+        emissions_kg: model::Triple {
+            policy: kg(grams.policy),
+            blind: kg(grams.blind),
+            bound: kg(grams.bound),
+        },
+        avoided_kg: kg(grams.blind - grams.policy),
+        achievable_kg: kg(grams.blind - grams.bound),
+        share_captured: report::share_captured(grams).map(|s| round(s, 4)),
+        under_provisioned_minutes: triple(outcome.under_provisioned_minutes, 1),
+        scaling_actions_per_day: report::PerDay {
+            policy: per_day(outcome.policy_actions.total()),
+            blind: per_day(outcome.blind_actions.total()),
+        },
+        actions: report::Actions {
+            policy: outcome.policy_actions,
+            blind: outcome.blind_actions,
+        },
+        counterfactuals: Counterfactuals::standard(),
+    }
+}
+
+/// Settings first, then the demand file (its lines are data errors, not setting errors).
+fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Error> {
+    let signal =
+        match args.signal.trim() {
+            "lifecycle" | "lca" => Signal::Lifecycle,
+            "direct" => Signal::Direct,
+            _ => return Err(bad(
+                "--signal",
+                &args.signal,
+                "accepted values are lifecycle (life-cycle/LCA intensity) and direct (operational)",
+            )
+            .into()),
+        };
+    let interval = parse_secs(&args.interval)
+        .filter(|s| *s > 0)
+        .ok_or_else(|| {
+            bad(
+                "--interval",
+                &args.interval,
+                "not a positive duration; write it like 1m, 30s or 5m",
+            )
+        })?;
+    let watts = positive("--watts-per-replica", &args.watts_per_replica, "e.g. 2.4")?;
+    let demand = match args.demand.trim() {
+        "daily" => DemandSource::Daily,
+        text if text.starts_with("constant:") => DemandSource::Constant(
+            text["constant:".len()..]
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    bad(
+                        "--demand",
+                        &args.demand,
+                        "constant:N needs N replica-equivalents, a number like constant:4",
+                    )
+                })?,
+        ),
+        path => DemandSource::Trace {
+            file: path.to_string(),
+            trace: parse_demand(path, &read("--demand", path)?)?,
+        },
+    };
+    let max_total: i32 = settings
+        .regions
+        .iter()
+        .map(|r| settings.policy.bounds(&r.name).max)
+        .sum();
+    let scale = match (&args.demand_peak, &args.replica_capacity) {
+        (Some(text), _) => Scale::Peak(positive("--demand-peak", text, "e.g. 8")?),
+        (None, Some(text)) => Scale::PerReplica(positive("--replica-capacity", text, "e.g. 50")?),
+        (None, None) => Scale::Peak(f64::from(max_total) / 2.0),
+    };
+    if let (DemandSource::Constant(_), Some(text)) = (
+        &demand,
+        args.demand_peak.as_ref().or(args.replica_capacity.as_ref()),
+    ) {
+        let flag = if args.demand_peak.is_some() {
+            "--demand-peak"
+        } else {
+            "--replica-capacity"
+        };
+        return Err(bad(
+            flag,
+            text,
+            "a constant demand is already in replica-equivalents; drop this flag",
+        )
+        .into());
+    }
+    if let (DemandSource::Daily, Some(text)) = (&demand, &args.replica_capacity) {
+        return Err(bad(
+            "--replica-capacity",
+            text,
+            "the daily pattern has no units; size it with --demand-peak instead",
+        )
+        .into());
+    }
+    let names: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
+    let explicit = region_values(
+        "--carbon",
+        args.carbon.as_deref().unwrap_or(""),
+        &names,
+        |p| (!p.is_empty()).then(|| p.to_string()),
+        "a file path",
+    )?;
+    let mut carbon_files = Vec::new();
+    for r in &settings.regions {
+        let (path, flag) = match (explicit.get(&r.name), &args.carbon_dir) {
+            (Some(path), _) => (path.clone(), "--carbon"),
+            (None, Some(dir)) => (
+                Path::new(dir)
+                    .join(format!("{}.csv", r.zone))
+                    .to_string_lossy()
+                    .into_owned(),
+                "--carbon-dir",
+            ),
+            (None, None) => {
+                return Err(bad(
+                    "--carbon",
+                    args.carbon.as_deref().unwrap_or(""),
+                    format!(
+                        "no carbon file for region {}; give --carbon-dir DIR (holding {}.csv) \
+                         or --carbon {}=PATH",
+                        r.name, r.zone, r.name
+                    ),
+                )
+                .into())
+            }
+        };
+        carbon_files.push(CarbonFile {
+            region: r.name.clone(),
+            zone: r.zone.clone(),
+            path,
+            flag,
+        });
+    }
+    Ok(Experiment {
+        signal,
+        interval,
+        watts,
+        demand,
+        scale,
+        carbon_start: time("--carbon-start", args.carbon_start.as_deref())?,
+        demand_start: time("--demand-start", args.demand_start.as_deref())?,
+        from: time("--from", args.from.as_deref())?,
+        to: time("--to", args.to.as_deref())?,
+        carbon_files,
+    })
+}
+
+/// The ticks every carbon series covers, narrowed by --from/--to.
+fn period(x: &Experiment, carbon: &[CarbonSeries]) -> Result<(i64, i64), ConfigError> {
+    let start = carbon.iter().map(|c| c.series.start).max().unwrap_or(0);
+    let end = carbon.iter().map(|c| c.series.end()).min().unwrap_or(0);
+    let covered = format!("{} .. {}", to_rfc3339(start), to_rfc3339(end));
+    let from = x.from.unwrap_or(start);
+    let to = x.to.unwrap_or(end);
+    if from < start || from >= end {
+        return Err(bad(
+            "--from",
+            &to_rfc3339(from),
+            format!("outside the period every carbon file covers ({covered})"),
+        ));
+    }
+    if to > end || to <= from {
+        return Err(bad(
+            "--to",
+            &to_rfc3339(to),
+            format!(
+                "must be after --from and within the period every carbon file covers ({covered})"
+            ),
+        ));
+    }
+    if to - from < x.interval {
+        return Err(bad(
+            "--interval",
+            &format_secs(x.interval),
+            format!("longer than the whole period ({covered}); use a shorter interval"),
+        ));
+    }
+    Ok((from, to))
+}
+
+fn read(flag: &str, path: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| bad(flag, path, format!("cannot read the file: {e}")))
+}
+
+fn positive(flag: &str, text: &str, example: &str) -> Result<f64, ConfigError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| bad(flag, text, format!("not a positive number; {example}")))
+}
+
+fn time(flag: &str, text: Option<&str>) -> Result<Option<i64>, ConfigError> {
+    text.map(|t| {
+        parse_time(t).ok_or_else(|| {
+            bad(
+                flag,
+                t,
+                "not a time; write 2022-01-01, 2022-01-01T06:00:00Z or with an offset like +01:00",
+            )
+        })
+    })
+    .transpose()
+}
+
+/// What the grams rest on. A plain `timestamp,value` file does not say which signal it holds,
+/// so the note says it was taken on trust.
+fn signal_note(signal: Signal, carbon: &[CarbonSeries]) -> String {
+    let which = match signal {
+        Signal::Lifecycle => {
+            "life-cycle intensity (LCA: includes building plants and supplying fuel)"
+        }
+        Signal::Direct => "direct intensity (operational: combustion at the plant only)",
+    };
+    let trust = if carbon.iter().any(|c| !c.signal_known) {
+        "; plain timestamp,value files are taken to hold this signal"
+    } else {
+        ""
+    };
+    format!("ElectricityMaps {which}, each value held until the next (hourly in ElectricityMaps data){trust}")
+}
+
+fn demand_label(source: &DemandSource) -> String {
+    match source {
+        DemandSource::Trace { file, .. } => file.clone(),
+        DemandSource::Constant(v) => format!("constant {v} replica-equivalents"),
+        DemandSource::Daily => {
+            "synthetic daily pattern (20% of peak at 02:00 UTC, 100% at 14:00)".to_string()
+        }
+    }
+}
+
+fn demand_note(
+    source: &DemandSource,
+    scale: Scale,
+    factor: f64,
+    untimed_start: i64,
+    from: i64,
+    span: i64,
+) -> String {
+    let scaled = match (source, scale) {
+        (DemandSource::Constant(_), _) => "no rescaling".to_string(),
+        (_, Scale::Peak(p)) => {
+            format!("rescaled so the busiest tick needs {p} replicas (x{factor:.4})")
+        }
+        (_, Scale::PerReplica(c)) => format!("one replica serves {c} units at 100% CPU"),
+    };
+    let DemandSource::Trace { trace, .. } = source else {
+        return scaled;
+    };
+    let s = &trace.series;
+    let (start, end) = (
+        trace.start(untimed_start),
+        trace.start(untimed_start) + s.end() - s.start,
+    );
+    let covers = start <= from && end >= from + span;
+    let placed = if trace.timestamped {
+        "aligned by timestamp".to_string()
+    } else {
+        format!(
+            "{} values one per {} from {}",
+            s.values.len(),
+            format_secs(s.step),
+            to_rfc3339(start)
+        )
+    };
+    let repeated = if covers {
+        String::new()
+    } else {
+        format!(
+            ", repeated to cover the period ({:.1} x its {:.1} days)",
+            span as f64 / (end - start) as f64,
+            (end - start) as f64 / 86_400.0
+        )
+    };
+    format!("{placed}{repeated}; {scaled}")
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let p = 10f64.powi(places);
+    (v * p).round() / p
+}
+
+fn triple(t: model::Triple, places: i32) -> model::Triple {
+    model::Triple {
+        policy: round(t.policy, places),
+        blind: round(t.blind, places),
+        bound: round(t.bound, places),
+    }
+}

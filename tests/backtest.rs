@@ -1,0 +1,273 @@
+//! `carbonctl backtest` as a user runs it from a fresh clone: the built binary, a clean
+//! environment, and only the extract shipped in `data/`.
+
+mod common;
+
+use common::{carbonctl, temp_dir};
+
+const EXTRACT: &[&str] = &[
+    "backtest",
+    "--regions",
+    "denmark=DK-DK1,france=FR,latvia=LV",
+    "--carbon-dir",
+    "data/carbon",
+    "--demand",
+    "data/demand/nasa-1995-07-03_14d_5min.csv",
+];
+
+/// The shipped extract with extra flags; an extra `--demand` replaces the NASA slice.
+fn extract(extra: &[&str]) -> common::Output {
+    let keep = if extra.contains(&"--demand") {
+        EXTRACT.len() - 2
+    } else {
+        EXTRACT.len()
+    };
+    let mut args = EXTRACT[..keep].to_vec();
+    args.extend_from_slice(extra);
+    carbonctl(&args)
+}
+
+#[test]
+fn table_for_the_shipped_extract() {
+    let out = extract(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("backtest_shipped_extract", out.stdout);
+}
+
+#[test]
+fn json_for_the_shipped_extract_holds_together() {
+    let out = extract(&["--demand-peak", "12", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let j = out.json();
+    assert_eq!(j["period"]["from"], "2022-10-31T00:00:00Z");
+    assert_eq!(j["period"]["to"], "2022-11-14T00:00:00Z");
+    assert_eq!(j["period"]["ticks"], 14 * 24 * 60);
+    assert_eq!(j["signal"], "lifecycle");
+    let zones: Vec<&str> = j["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["zone"].as_str().unwrap())
+        .collect();
+    assert_eq!(zones, ["DK-DK1", "FR", "LV"]);
+    assert_eq!(j["regions"][1]["carbonFormat"], "plain");
+    assert_eq!(j["demand"]["peakReplicas"], 12.0);
+
+    let e = &j["emissionsKg"];
+    let (policy, blind, bound) = (
+        e["policy"].as_f64().unwrap(),
+        e["blind"].as_f64().unwrap(),
+        e["bound"].as_f64().unwrap(),
+    );
+    assert!(blind > bound && policy >= bound, "{e}");
+    let share = j["shareCaptured"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&share), "share {share}");
+    let avoided = j["avoidedKg"].as_f64().unwrap();
+    assert!(
+        (avoided - (blind - policy)).abs() < 1e-5,
+        "{avoided} vs {blind} - {policy}"
+    );
+    // Same demand, same totals: the counterfactuals differ only in placement.
+    let hours = |k: &str| -> f64 {
+        j["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["replicaHours"][k].as_f64().unwrap())
+            .sum()
+    };
+    assert!((hours("policy") - hours("blind")).abs() < 0.01);
+    let totals = &j["totalReplicaHours"];
+    assert_eq!(totals["policy"], totals["blind"], "{totals}");
+    assert_eq!(totals["policy"], totals["bound"], "{totals}");
+    assert!((hours("policy") - hours("bound")).abs() < 0.01);
+    assert_eq!(
+        j["underProvisionedMinutes"]["policy"],
+        j["underProvisionedMinutes"]["blind"]
+    );
+    assert!(j["scalingActionsPerDay"]["policy"].as_f64().unwrap() > 0.0);
+
+    let again = extract(&["--demand-peak", "12", "-o", "json"]);
+    assert_eq!(out.stdout, again.stdout, "a backtest is reproducible");
+}
+
+#[test]
+fn policy_settings_apply_and_only_the_policy_rebalances() {
+    let out = extract(&[
+        "--demand-peak",
+        "12",
+        "--rebalance-margin",
+        "20",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let j = out.json();
+    let policy = &j["actions"]["policy"];
+    assert!(policy["rebalance"].as_u64().unwrap() > 0, "{policy}");
+    assert_eq!(j["actions"]["blind"]["rebalance"], 0);
+    let e = &j["emissionsKg"];
+    assert!(
+        e["policy"].as_f64().unwrap() >= e["bound"].as_f64().unwrap(),
+        "{e}"
+    );
+
+    let slow = extract(&["--demand-peak", "12", "--hold-cycles", "10", "-o", "json"]);
+    let fast = extract(&["--demand-peak", "12", "--hold-cycles", "1", "-o", "json"]);
+    let minutes = |o: &common::Output| {
+        o.json()["underProvisionedMinutes"]["policy"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        minutes(&slow) > minutes(&fast),
+        "longer holds react later to spikes"
+    );
+}
+
+#[test]
+fn writes_the_chart_when_asked() {
+    let path = temp_dir("chart").join("backtest.svg");
+    let out = extract(&[
+        "--from",
+        "2022-11-01",
+        "--to",
+        "2022-11-03",
+        "--chart",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(100)]);
+    assert!(svg.contains("denmark") && svg.contains("gCO2eq/kWh"));
+    assert!(
+        out.stdout
+            .contains("2022-11-01T00:00:00Z .. 2022-11-03T00:00:00Z"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn fallback_demand_needs_no_trace() {
+    let out = carbonctl(&[
+        "backtest",
+        "--regions",
+        "france=FR,latvia=LV",
+        "--carbon-dir",
+        "data/carbon",
+        "--demand",
+        "constant:3.5",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let j = out.json();
+    assert_eq!(j["demand"]["meanReplicas"], 3.5);
+    assert_eq!(j["demand"]["note"], "no rescaling");
+}
+
+#[test]
+fn bad_settings_exit_2_naming_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--interval", "0s"], "invalid setting --interval = \"0s\": not a positive duration"),
+        (&["--signal", "average"], "invalid setting --signal = \"average\": accepted values are lifecycle"),
+        (&["--watts-per-replica=-2"], "invalid setting --watts-per-replica = \"-2\": not a positive number"),
+        (&["--demand-peak", "lots"], "invalid setting --demand-peak = \"lots\""),
+        (&["--from", "2021-01-01"], "invalid setting --from = \"2021-01-01T00:00:00Z\": outside the period every carbon file covers (2022-10-31T00:00:00Z .. 2022-11-14T00:00:00Z)"),
+        (&["--to", "31/12/2022"], "invalid setting --to = \"31/12/2022\": not a time"),
+        (&["--carbon", "spain=x.csv"], "invalid setting --carbon = \"spain=x.csv\": unknown region \"spain\""),
+        (&["--carbon", "france=missing.csv"], "invalid setting --carbon = \"missing.csv\": cannot read the file"),
+        (&["--demand", "constant:many"], "constant:N needs N replica-equivalents"),
+        (&["--demand", "constant:2", "--demand-peak", "4"], "invalid setting --demand-peak = \"4\": a constant demand is already in replica-equivalents"),
+        (&["--carbon-start", "2022-01-01"], "invalid setting --carbon-start = \"2022-01-01\": every carbon file has its own timestamps"),
+        (&["--demand-start", "2022-01-01"], "invalid setting --demand-start = \"2022-01-01\": only a demand trace without timestamps"),
+    ];
+    for (extra, want) in cases {
+        let out = extract(extra);
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(want),
+            "{extra:?}: {:?} lacks {want:?}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty());
+    }
+    let out = carbonctl(&["backtest", "--carbon-dir", "data/carbon"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(
+            "invalid setting --carbon-dir = \"data/carbon/DK.csv\": cannot read the file"
+        ),
+        "the default REGIONS name zone DK, which the extract does not hold: {}",
+        out.stderr
+    );
+    let out = carbonctl(&["backtest", "--regions", "france=FR"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("no carbon file for region france; give --carbon-dir DIR (holding FR.csv)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn malformed_data_names_the_file_and_line() {
+    let dir = temp_dir("bad-data");
+    let bad = dir.join("FR.csv");
+    std::fs::write(
+        &bad,
+        "timestamp,value\n2022-10-31T00:00:00Z,100\n2022-10-31T01:00:00Z,lots\n",
+    )
+    .unwrap();
+    let arg = format!("france={}", bad.display());
+    let out = extract(&["--carbon", &arg]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let want = format!(
+        "{}:3: carbon intensity \"lots\" is not a number",
+        bad.display()
+    );
+    assert!(
+        out.stderr.contains(&want),
+        "{:?} lacks {want:?}",
+        out.stderr
+    );
+
+    let wrong_zone = dir.join("portal.csv");
+    std::fs::write(
+        &wrong_zone,
+        "Datetime (UTC),Zone Id,Carbon Intensity gCO₂eq/kWh (LCA)\n2022-10-31 00:00:00,DE,400\n",
+    )
+    .unwrap();
+    let arg = format!("france={}", wrong_zone.display());
+    let out = extract(&["--carbon", &arg]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the file is for zone DE but region france is configured with zone FR"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn help_groups_the_backtest_flags_with_their_defaults() {
+    let out = carbonctl(&["backtest", "--help"]);
+    assert_eq!(out.code, 0);
+    let backtest = out
+        .stdout
+        .split("Backtest:")
+        .nth(1)
+        .expect("a Backtest heading");
+    for want in [
+        "--carbon-dir",
+        "[default: lifecycle]",
+        "[default: daily]",
+        "[default: 1m]",
+        "[default: 2.4]",
+        "--chart",
+    ] {
+        assert!(backtest.contains(want), "the Backtest section lacks {want}");
+    }
+}

@@ -187,10 +187,6 @@ pub struct BacktestArgs {
     /// Time between replayed ticks, like the CronJob's schedule.
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub interval: String,
-    /// Power drawn by one replica, in watts; the default is one vCPU at 50% load in Cloud Carbon
-    /// Footprint's AWS coefficients, times its PUE (see the README).
-    #[arg(long, value_name = "WATTS", default_value = "2.4")]
-    pub watts_per_replica: String,
     /// Also write an SVG chart of replicas and carbon per region over the period.
     #[arg(long, value_name = "PATH")]
     pub chart: Option<String>,

@@ -172,7 +172,7 @@ fn bad_settings_exit_2_naming_the_flag() {
     let cases: &[(&[&str], &str)] = &[
         (&["--interval", "0s"], "invalid setting --interval = \"0s\": not a positive duration"),
         (&["--signal", "average"], "invalid setting --signal = \"average\": accepted values are lifecycle"),
-        (&["--watts-per-replica=-2"], "invalid setting --watts-per-replica = \"-2\": not a positive number"),
+        (&["--watts-per-replica=-2"], "invalid setting WATTS_PER_REPLICA (--watts-per-replica) = \"-2\": not a positive number"),
         (&["--demand-peak", "lots"], "invalid setting --demand-peak = \"lots\""),
         (&["--from", "2021-01-01"], "invalid setting --from = \"2021-01-01T00:00:00Z\": outside the period every carbon file covers (2022-10-31T00:00:00Z .. 2022-11-14T00:00:00Z)"),
         (&["--to", "31/12/2022"], "invalid setting --to = \"31/12/2022\": not a time"),
@@ -265,7 +265,6 @@ fn help_groups_the_backtest_flags_with_their_defaults() {
         "[default: lifecycle]",
         "[default: daily]",
         "[default: 1m]",
-        "[default: 2.4]",
         "--chart",
     ] {
         assert!(backtest.contains(want), "the Backtest section lacks {want}");

@@ -264,7 +264,8 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
                 "not a positive duration; write it like 1m, 30s or 5m",
             )
         })?;
-    let watts = positive("--watts-per-replica", &args.watts_per_replica, "e.g. 2.4")?;
+    // The same power per replica as the live ledger (WATTS_PER_REPLICA), so both agree.
+    let watts = settings.watts_per_replica;
     let demand = match args.demand.trim() {
         "daily" => DemandSource::Daily,
         text if text.starts_with("constant:") => DemandSource::Constant(

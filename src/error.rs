@@ -43,6 +43,9 @@ pub enum Error {
     #[error(transparent)]
     Data(#[from] DataError),
 
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+
     #[error("the tick did not finish within {limit} (TICK_TIMEOUT); the API server may be slow or unreachable")]
     Timeout { limit: String },
 }
@@ -57,6 +60,7 @@ impl Error {
             Error::Kube { .. } => "kube_api",
             Error::ScaleFailed { .. } => "scale_failed",
             Error::Timeout { .. } => "timeout",
+            Error::Output(_) => "output",
             Error::Data(_) => "data_file",
         }
     }

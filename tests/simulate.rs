@@ -221,3 +221,54 @@ fn help_shows_defaults_and_env_names() {
         assert!(out.stdout.contains(want), "help lacks {want}");
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    let mut child = common::command(&[])
+        .args(["simulate", "--cpu", "80", "--ticks", "50"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn simulate_shows_rebalancing_steps_like_any_other_decision() {
+    let out = carbonctl(&[
+        "simulate",
+        "--cpu",
+        "50",
+        "--rebalance-margin",
+        "20",
+        "--cooldown",
+        "0s",
+        "--ticks",
+        "2",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ticks = out.json()["ticks"].clone();
+    assert_eq!(ticks[0]["decision"]["action"], "rebalance");
+    assert_eq!(
+        ticks[0]["decision"]["reason"],
+        "rebalance 1/2: france 2->3, 227 g/kWh cleaner than latvia"
+    );
+    assert_eq!(
+        ticks[1]["decision"]["reason"],
+        "rebalance 2/2: latvia 2->1, france's new replica is ready"
+    );
+    let out = carbonctl(&["simulate", "--cpu", "50", "--rebalance-margin", "lots"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("invalid setting REBALANCE_MARGIN (--rebalance-margin) = \"lots\""),
+        "{}",
+        out.stderr
+    );
+}

@@ -32,7 +32,7 @@ pub fn run(settings: &Settings, args: &BacktestArgs) -> Result<ExitCode, Error> 
         std::fs::write(path, svg)
             .map_err(|e| bad("--chart", path, format!("cannot write the chart: {e}")))?;
     }
-    println!("{text}");
+    crate::render::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -52,7 +52,7 @@ pub fn run(settings: &Settings, connect: &Connect, args: &SimulateArgs) -> Resul
         OutputFormat::Json => render::to_json(&sim),
         OutputFormat::Yaml => render::to_yaml(&sim),
     };
-    println!("{text}");
+    render::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

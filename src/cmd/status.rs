@@ -20,7 +20,7 @@ pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<
         OutputFormat::Json => render::to_json(&report),
         OutputFormat::Yaml => render::to_yaml(&report),
     };
-    println!("{text}");
+    render::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

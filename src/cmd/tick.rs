@@ -66,7 +66,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     };
 
     if args.dry_run {
-        println!("{}", decision.reason);
+        crate::render::print(&decision.reason)?;
         logging::event(
             log::Level::Info,
             &decision.reason,

@@ -21,6 +21,17 @@ pub(crate) fn table() -> Table {
     table
 }
 
+/// Writes a command's output to stdout. A reader that stops early (`carbonctl status | head -1`)
+/// ends the output quietly; any other write error is reported.
+pub fn print(text: &str) -> Result<(), crate::error::Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::error::Error::Output(e)),
+        _ => Ok(()),
+    }
+}
+
 /// Serialises any report for `-o json`.
 pub fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("report serialises")

@@ -20,18 +20,9 @@ struct Env {
     vars: Vec<(String, String)>,
 }
 
+/// The empty state, exactly as `state-configmap.yaml` ships it.
 fn initial_state() -> BTreeMap<String, String> {
-    [
-        ("formatVersion", "1"),
-        ("holdUp", "0"),
-        ("holdDown", "0"),
-        ("lastScale", ""),
-        ("lastHeal", ""),
-        ("carbon", "{}"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    carbonctl::state::State::default().to_data()
 }
 
 impl Env {

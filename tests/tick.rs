@@ -354,10 +354,10 @@ fn a_fault_on_any_kube_call_never_double_scales_and_the_next_tick_recovers() {
             );
             let state = carbonctl::state::State::from_data(&c.state())
                 .unwrap_or_else(|e| panic!("{label}: damaged state: {e}"));
-            if after_fault == [2, 2, 2] && state.policy.last_scale.is_some() {
+            if after_fault == [2, 2, 2] && state.last_failure.is_some() {
                 assert!(
-                    state.last_failure.is_some(),
-                    "{label}: a claimed but unapplied scale is recorded"
+                    state.policy.last_scale.is_none(),
+                    "{label}: an unapplied scale must not start a cooldown"
                 );
             }
             c.emu.clear_faults();
@@ -534,4 +534,37 @@ fn a_carbon_flip_with_steady_cpu_moves_a_replica_make_before_break() {
     c.emu.set_ready_replicas(NS, "nginx-latvia", 2);
     c.tick();
     assert_eq!(c.replicas(), [2, 2, 2]);
+}
+
+#[test]
+fn replicas_changed_between_observe_and_act_are_not_overwritten() {
+    let mut c = Cluster::demo();
+    c.set("HOLD_CYCLES", "1");
+    c.emu.set_cpu_percent(None, 90.0);
+    // The API server refuses the patch's `test` as it does when someone else scaled first.
+    c.emu.inject_fault(
+        Fault::new(
+            "/apis/apps/v1/namespaces/default/deployments/nginx-france/scale",
+            FaultKind::Status(422),
+        )
+        .method("PATCH"),
+    );
+    let out = c.tick();
+    let line = tick_line(&out);
+    assert_eq!(line["outcome"], "replicas_changed", "{line}");
+    assert_eq!(c.replicas(), [2, 2, 2]);
+    let state = c.state();
+    assert!(
+        state["lastFailure"].contains("scale up france 2->3")
+            && state["lastFailure"].contains("not applied: replicas changed since observed"),
+        "{state:?}"
+    );
+    assert!(
+        state["lastScale"].is_empty(),
+        "no cooldown for a change that did not happen"
+    );
+    assert!(c.emu.events(NS).is_empty());
+    // The next tick re-observes and acts on what it sees.
+    c.tick();
+    assert_eq!(c.replicas(), [2, 3, 2]);
 }

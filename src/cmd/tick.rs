@@ -51,6 +51,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         )),
         ..loaded.state.clone()
     };
+    let holds = (next.policy.hold_up, next.policy.hold_down);
     let fields = |outcome: &str| {
         json!({
             "tickId": tick_id,
@@ -58,8 +59,8 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
             "decision": decision,
             "outcome": outcome,
             "cpu": super::cpu_json(&observed.observation.cpu),
-            "holdUp": next.policy.hold_up,
-            "holdDown": next.policy.hold_down,
+            "holdUp": holds.0,
+            "holdDown": holds.1,
             "carbon": super::carbon_json(&observed.observation, settings, &settings.policy, now),
             "durationsMs": {"observe": observed_ms, "total": started.elapsed().as_millis()},
         })
@@ -105,14 +106,21 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let scaled = cluster.scale(&deployment.name, from, to).await;
     let failure = match &scaled {
         Ok(Scaled::Applied) => None,
-        Ok(Scaled::Changed(message)) => {
-            Some(format!("replicas changed since observed ({message})"))
-        }
-        Err(e) => Some(e.to_string()),
+        Ok(Scaled::Changed(message)) => Some(format!(
+            "not applied: replicas changed since observed ({message})"
+        )),
+        // A timeout or a dropped connection may come after the server applied the patch.
+        Err(e) => Some(format!(
+            "outcome unknown, the next tick observes what happened: {e}"
+        )),
     };
     if let Some(failure) = failure {
+        // The claim recorded the change as made; it was not (or may not have been), so the
+        // rule's memory goes back to before it: no cooldown, no pending move for a change
+        // that did not happen.
+        next.policy = loaded.state.policy.clone();
         next.last_failure = Some(format!(
-            "{} {}: not applied: {failure}",
+            "{} {}: {failure}",
             to_rfc3339(now),
             decision.reason
         ));
@@ -126,7 +134,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         };
         logging::event(
             log::Level::Warn,
-            &format!("{}: not applied: {failure}", decision.reason),
+            &format!("{}: {failure}", decision.reason),
             None,
             fields(outcome),
         );

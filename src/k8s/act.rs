@@ -23,11 +23,8 @@ impl Cluster {
     /// Sets replicas `from -> to` only if they are still `from` (JSON patch `test` + `replace`).
     pub async fn scale(&self, deployment: &str, from: i32, to: i32) -> Result<Scaled, Error> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
-        let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
-            {"op": "test", "path": "/spec/replicas", "value": from},
-            {"op": "replace", "path": "/spec/replicas", "value": to},
-        ]))
-        .expect("a static JSON patch");
+        let patch: json_patch::Patch =
+            serde_json::from_value(conditional_scale(from, to)).expect("a well-formed JSON patch");
         match api
             .patch_scale(
                 deployment,
@@ -94,6 +91,23 @@ impl Cluster {
                 "recording an Event on {}",
                 deployment.name
             )))
+    }
+}
+
+/// The JSON patch that moves a Scale from `from` to `to` replicas and fails if it is not at
+/// `from`. At zero, autoscaling/v1 omits `spec.replicas` (`omitempty`), so the test is on an
+/// empty spec and the replicas are added.
+pub fn conditional_scale(from: i32, to: i32) -> serde_json::Value {
+    if from == 0 {
+        serde_json::json!([
+            {"op": "test", "path": "/spec", "value": {}},
+            {"op": "add", "path": "/spec/replicas", "value": to},
+        ])
+    } else {
+        serde_json::json!([
+            {"op": "test", "path": "/spec/replicas", "value": from},
+            {"op": "replace", "path": "/spec/replicas", "value": to},
+        ])
     }
 }
 

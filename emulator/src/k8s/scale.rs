@@ -27,7 +27,12 @@ pub fn of(deployment: &Value) -> Value {
             "name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
             "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"]
         },
-        "spec": {"replicas": deployment["spec"]["replicas"]},
+        // ScaleSpec.replicas is `omitempty` in autoscaling/v1: a real server sends `"spec":{}`
+        // for a Deployment scaled to zero, and clients patching it must cope.
+        "spec": match deployment["spec"]["replicas"].as_i64() {
+            Some(0) => json!({}),
+            _ => json!({"replicas": deployment["spec"]["replicas"]}),
+        },
         "status": {"replicas": deployment["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector}
     })
 }
@@ -106,6 +111,16 @@ mod tests {
         assert_eq!(s["status"]["replicas"], 2);
         assert_eq!(s["status"]["selector"], "app=nginx-france");
         assert_eq!(get(&world, "default", "nope").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn a_scale_at_zero_omits_spec_replicas_as_the_real_server_does() {
+        let mut world = World::from_seed(&Seed::demo()).unwrap();
+        let mut s = get(&world, "default", "nginx-france").unwrap();
+        s["spec"]["replicas"] = 0.into();
+        let out = write(&mut world, "default", "nginx-france", &s).unwrap();
+        assert_eq!(out["spec"], json!({}));
+        assert_eq!(out["status"]["replicas"], 0);
     }
 
     #[test]

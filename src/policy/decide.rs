@@ -1,6 +1,6 @@
 use super::heal::healing_step;
 use super::rank::{grams_text, rank, Ranked};
-use super::rebalance::{advance_pending, start, Band};
+use super::rebalance::{advance_pending, start, Band, Pending};
 use super::{Action, ActionRecord, CpuObservation, Decision, Observation, Policy, PolicyState};
 use crate::duration::format_secs;
 
@@ -30,41 +30,65 @@ pub fn decide(
         return (decision, next);
     }
 
+    let band = match breach {
+        None => Band::Unknown,
+        Some(Breach::Up) => Band::Above,
+        Some(Breach::Down) => Band::Below,
+        Some(Breach::None) => Band::Inside,
+    };
+    let cancelled = match advance_pending(&ranked, obs, &mut next, policy, band, now) {
+        Pending::Step(decision) => return (decision, next),
+        Pending::Cancelled(why) => Some(why),
+        Pending::Idle => None,
+    };
+    // A new move waits for the tick after a cancelled one.
+    let may_start = cancelled.is_none();
+    let decision = cpu_rule(&ranked, &mut next, policy, cpu, breach, may_start, now);
+    // A cancelled move shows in the tick's own sentence: nothing else would tell anyone.
+    let decision = match cancelled {
+        Some(why) => Decision {
+            reason: format!("{}; rebalance cancelled: {why}", decision.reason),
+            ..decision
+        },
+        None => decision,
+    };
+    (decision, next)
+}
+
+/// The CPU-driven part: hold, scale up the cleanest, scale down the dirtiest, or (inside the
+/// band) start a rebalancing move.
+fn cpu_rule(
+    ranked: &[Ranked],
+    next: &mut PolicyState,
+    policy: &Policy,
+    cpu: Result<f64, &str>,
+    breach: Option<Breach>,
+    may_start: bool,
+    now: i64,
+) -> Decision {
     let cpu = match cpu {
         Ok(cpu) => cpu,
         Err(reason) => {
-            return (
-                Decision::hold(format!(
-                    "hold: no CPU data ({reason}); no CPU-driven action until metrics return"
-                )),
-                next,
-            )
+            return Decision::hold(format!(
+                "hold: no CPU data ({reason}); no CPU-driven action until metrics return"
+            ))
         }
     };
-    let band = match breach {
-        Some(Breach::Up) => Band::Above,
-        Some(Breach::Down) => Band::Below,
-        _ => Band::Inside,
-    };
-    if let Some(decision) = advance_pending(&ranked, obs, &mut next, policy, band, now) {
-        return (decision, next);
-    }
     let signal = format!("{} CPU {}%", policy.trigger.label(), pct(cpu));
     let (direction, count, threshold) = match breach {
         Some(Breach::Up) => (Direction::Up, next.hold_up, policy.scale_up_threshold),
         Some(Breach::Down) => (Direction::Down, next.hold_down, policy.scale_down_threshold),
         _ => {
-            if let Some(decision) = start(&ranked, &mut next, policy, now) {
-                return (decision, next);
-            }
-            return (
+            let started = may_start
+                .then(|| start(ranked, next, policy, now))
+                .flatten();
+            return started.unwrap_or_else(|| {
                 Decision::hold(format!(
                     "hold: {signal} within {}%..{}%",
                     pct(policy.scale_down_threshold),
                     pct(policy.scale_up_threshold)
-                )),
-                next,
-            );
+                ))
+            });
         }
     };
     let why = format!(
@@ -74,26 +98,19 @@ pub fn decide(
         policy.hold_cycles
     );
     if count < policy.hold_cycles {
-        return (Decision::hold(format!("hold: {why}")), next);
+        return Decision::hold(format!("hold: {why}"));
     }
-    if let Some(left) = next.cooldown_left(policy, now) {
-        let last = next
-            .last_scale
-            .as_ref()
-            .expect("cooldown implies a last scale");
-        return (
-            Decision::hold(format!(
-                "hold: {why}, but cooling down for {} more after {} {} {}->{}",
-                format_secs(left),
-                words(last.action),
-                last.region,
-                last.from,
-                last.to
-            )),
-            next,
-        );
+    if let (Some(left), Some(last)) = (next.cooldown_left(policy, now), next.last_scale.as_ref()) {
+        return Decision::hold(format!(
+            "hold: {why}, but cooling down for {} more after {} {} {}->{}",
+            format_secs(left),
+            words(last.action),
+            last.region,
+            last.from,
+            last.to
+        ));
     }
-    match choose(&ranked, policy, direction) {
+    match choose(ranked, policy, direction) {
         Some((target, skipped)) => {
             let to = target.replicas + direction.delta();
             let decision = Decision {
@@ -112,15 +129,12 @@ pub fn decide(
             next.hold_up = 0;
             next.hold_down = 0;
             next.last_scale = Some(record(&decision, now));
-            (decision, next)
+            decision
         }
-        None => (
-            Decision::hold(format!(
-                "hold: {why}, but every region is at its {}",
-                direction.limit_name()
-            )),
-            next,
-        ),
+        None => Decision::hold(format!(
+            "hold: {why}, but every region is at its {}",
+            direction.limit_name()
+        )),
     }
 }
 
@@ -147,8 +161,8 @@ impl Breach {
 /// which is no evidence either way) starts the count again.
 fn count_holds(next: &mut PolicyState, breach: Option<Breach>, hold_cycles: u32) {
     let (up, down) = match breach {
-        Some(Breach::Up) => ((next.hold_up + 1).min(hold_cycles), 0),
-        Some(Breach::Down) => (0, (next.hold_down + 1).min(hold_cycles)),
+        Some(Breach::Up) => (next.hold_up.saturating_add(1).min(hold_cycles), 0),
+        Some(Breach::Down) => (0, next.hold_down.saturating_add(1).min(hold_cycles)),
         _ => (0, 0),
     };
     next.hold_up = up;
@@ -156,7 +170,7 @@ fn count_holds(next: &mut PolicyState, breach: Option<Breach>, hold_cycles: u32)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Direction {
+pub(super) enum Direction {
     Up,
     Down,
 }
@@ -190,7 +204,7 @@ impl Direction {
 
 /// The cleanest region with room to grow (scale up) or the dirtiest with room to shrink
 /// (scale down), and the preferred regions passed over because they sit at their limit.
-fn choose<'a>(
+pub(super) fn choose<'a>(
     ranked: &'a [Ranked],
     policy: &Policy,
     direction: Direction,

@@ -7,12 +7,16 @@
 //! - someone changed either region's replicas since step 1: cancelled, nothing more is done;
 //! - CPU above the band: cancelled, the new replica stays (demand wants it);
 //! - CPU below the band: completed at once (removing from the dirtiest is what scale-down does);
-//! - the new replica is not ready within REBALANCE_READY_TIMEOUT: reverted (-1 on the clean one);
-//! - the order flipped back (the clean region is no longer cleaner): reverted;
-//! - the dirty region reached its min meanwhile: cancelled, the new replica stays.
+//! - the dirty region reached its min meanwhile: cancelled, the new replica stays;
+//! - the order flipped back (the clean region is no longer cleaner): reverted (-1 on the clean one);
+//! - not completed within REBALANCE_READY_TIMEOUT (the new replica not ready, or carbon data
+//!   missing for either region): reverted.
+//!
+//! Without CPU data a pending move neither completes early nor is cancelled for CPU.
 
 use serde::{Deserialize, Serialize};
 
+use super::decide::{choose, Direction};
 use super::rank::{grams_text, Ranked};
 use super::{Action, ActionRecord, Decision, Observation, Policy, PolicyState};
 use crate::duration::format_secs;
@@ -37,10 +41,21 @@ pub(super) enum Band {
     Above,
     Below,
     Inside,
+    /// No CPU data: the move neither completes early nor is cancelled for CPU.
+    Unknown,
 }
 
-/// Advances a pending move. Returns a decision when the move acts or waits this tick; None
-/// when the move was cancelled (or there is none) and the ordinary rule decides.
+/// What a pending move does this tick.
+pub(super) enum Pending {
+    /// No move is pending.
+    Idle,
+    /// The move acts (step 2 or a revert) or waits; this is the tick's decision.
+    Step(Decision),
+    /// The move was dropped without a step, for this reason; the ordinary rule decides.
+    Cancelled(String),
+}
+
+/// Advances a pending move by the rules in this module's documentation.
 pub(super) fn advance_pending(
     ranked: &[Ranked],
     obs: &Observation,
@@ -48,39 +63,53 @@ pub(super) fn advance_pending(
     policy: &Policy,
     band: Band,
     now: i64,
-) -> Option<Decision> {
-    let pending = next.pending_move.clone()?;
+) -> Pending {
+    let Some(pending) = next.pending_move.take() else {
+        return Pending::Idle;
+    };
     let find = |name: &str| ranked.iter().find(|r| r.name == name);
     let (Some(clean), Some(dirty)) = (find(&pending.to), find(&pending.from)) else {
-        next.pending_move = None;
-        return None;
+        return Pending::Cancelled(format!(
+            "{} or {} is no longer observed",
+            pending.to, pending.from
+        ));
     };
     if clean.replicas != pending.to_replicas || dirty.replicas != pending.from_replicas {
-        next.pending_move = None;
-        return None;
+        return Pending::Cancelled(format!(
+            "the replicas of {} or {} were changed by someone else",
+            clean.name, dirty.name
+        ));
     }
     if band == Band::Above {
-        next.pending_move = None;
-        return None;
+        return Pending::Cancelled(format!(
+            "CPU went above the band, {} keeps its new replica",
+            clean.name
+        ));
     }
-    let dirty_min = policy.bounds(&dirty.name).min;
+    if dirty.replicas <= policy.bounds(&dirty.name).min {
+        return Pending::Cancelled(format!(
+            "{} is at its min, {} keeps its new replica",
+            dirty.name, clean.name
+        ));
+    }
     let ready = obs
         .regions
         .iter()
         .find(|r| r.name == clean.name)
         .map_or(0, |r| r.ready);
-    let cleaner = position(ranked, &clean.name) < position(ranked, &dirty.name);
-    if band == Band::Below || (ready >= pending.to_replicas && cleaner) {
-        next.pending_move = None;
-        if dirty.replicas <= dirty_min {
-            return None;
-        }
+    // Decided on known carbon only: an unknown clean region is not known to be cleaner.
+    let cleaner = match (clean.grams, dirty.grams) {
+        (Some(c), Some(d)) => Some(c < d),
+        (Some(_), None) => Some(true),
+        (None, _) => None,
+    };
+    if band == Band::Below || (ready >= pending.to_replicas && cleaner == Some(true)) {
         let why = if band == Band::Below {
             "CPU below the band".to_string()
         } else {
             format!("{}'s new replica is ready", clean.name)
         };
-        return Some(step(
+        return Pending::Step(step(
             next,
             now,
             dirty,
@@ -94,17 +123,17 @@ pub(super) fn advance_pending(
         ));
     }
     let waited = now - pending.started;
-    if !cleaner || waited >= policy.rebalance_ready_timeout_secs {
-        next.pending_move = None;
-        let why = if !cleaner {
+    if cleaner == Some(false) || waited >= policy.rebalance_ready_timeout_secs {
+        let why = if cleaner == Some(false) {
             format!("{} is no longer cleaner than {}", clean.name, dirty.name)
         } else {
             format!(
-                "its new replica was not ready after {}",
-                format_secs(waited)
+                "the move did not complete within {} (new replica ready: {ready}/{})",
+                format_secs(waited),
+                pending.to_replicas
             )
         };
-        return Some(step(
+        return Pending::Step(step(
             next,
             now,
             clean,
@@ -117,14 +146,23 @@ pub(super) fn advance_pending(
             ),
         ));
     }
-    Some(Decision::hold(format!(
-        "hold: rebalance waiting for {} to have {} ready replicas ({ready} now)",
-        clean.name, pending.to_replicas
+    let waiting = if ready < pending.to_replicas {
+        format!(
+            "{} to have {} ready replicas ({ready} now)",
+            clean.name, pending.to_replicas
+        )
+    } else {
+        format!("carbon data for {} and {}", clean.name, dirty.name)
+    };
+    next.pending_move = Some(pending);
+    Pending::Step(Decision::hold(format!(
+        "hold: rebalance waiting for {waiting}"
     )))
 }
 
 /// Starts a move when the cleanest region with room is cleaner than the dirtiest region above
 /// its min by more than the margin, and no scale or rebalance step happened within COOLDOWN.
+/// The regions are the ones the CPU rule would pick for a scale-up and a scale-down.
 pub(super) fn start(
     ranked: &[Ranked],
     next: &mut PolicyState,
@@ -140,13 +178,8 @@ pub(super) fn start(
     if !quiet(&next.last_scale) || !quiet(&next.last_rebalance) {
         return None;
     }
-    let clean = ranked
-        .iter()
-        .find(|r| r.replicas < policy.bounds(&r.name).max)?;
-    let dirty = ranked
-        .iter()
-        .rev()
-        .find(|r| r.replicas > policy.bounds(&r.name).min)?;
+    let (clean, _) = choose(ranked, policy, Direction::Up)?;
+    let (dirty, _) = choose(ranked, policy, Direction::Down)?;
     let clean_grams = clean.grams?;
     let gap = match dirty.grams {
         Some(g) => g - clean_grams,
@@ -185,13 +218,6 @@ pub(super) fn start(
             clean.replicas + 1
         ),
     ))
-}
-
-fn position(ranked: &[Ranked], name: &str) -> usize {
-    ranked
-        .iter()
-        .position(|r| r.name == name)
-        .unwrap_or(usize::MAX)
 }
 
 fn step(next: &mut PolicyState, now: i64, region: &Ranked, to: i32, reason: String) -> Decision {

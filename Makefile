@@ -23,7 +23,7 @@ fmt:
 
 # The rule on the built-in sample cluster: no cluster, no token needed.
 demo:
-	$(CARGO) run --release -p carbonctl -- simulate --cpu 80
+	$(CARGO) run --release -p carbonctl -- simulate --sample --cpu 80
 
 # The README walkthrough: kube-emulator's demo cluster, three ticks at 85% CPU, kubectl and status.
 demo-cluster:

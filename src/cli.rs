@@ -142,6 +142,9 @@ pub struct SimulateArgs {
     /// Ticks to run at that CPU, one minute apart [default: HOLD_CYCLES, so the action shows].
     #[arg(long, value_name = "N")]
     pub ticks: Option<String>,
+    /// Use the built-in sample cluster even when a cluster is configured.
+    #[arg(long)]
+    pub sample: bool,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

@@ -140,11 +140,14 @@ impl Connect {
             return Err(bad("TICK_TIMEOUT", &args.timeout, "must be at least 1s"));
         }
         let carbon_api_timeout_secs = duration("CARBON_API_TIMEOUT", &args.carbon_api_timeout)?;
-        if carbon_api_timeout_secs == 0 {
+        if carbon_api_timeout_secs == 0 || carbon_api_timeout_secs >= tick_timeout_secs {
             return Err(bad(
                 "CARBON_API_TIMEOUT",
                 &args.carbon_api_timeout,
-                "must be at least 1s",
+                format!(
+                    "must be at least 1s and shorter than TICK_TIMEOUT ({}), so a slow carbon API cannot outlast the tick",
+                    args.timeout.trim()
+                ),
             ));
         }
         Ok(Connect {
@@ -317,6 +320,13 @@ pub fn percent(setting: &str, text: &str) -> Result<f64, ConfigError> {
     Ok(value)
 }
 
+/// The largest count any setting takes (replicas, ticks, hold cycles): far above any real
+/// use, far below where arithmetic on it could overflow.
+pub const MAX_COUNT: u32 = 100_000;
+
+/// The longest duration any setting takes: 30 days.
+pub const MAX_DURATION_SECS: i64 = 30 * 24 * 3600;
+
 pub fn count(setting: &str, text: &str, least: u32) -> Result<u32, ConfigError> {
     let value: u32 = text.trim().parse().map_err(|_| {
         bad(
@@ -332,17 +342,28 @@ pub fn count(setting: &str, text: &str, least: u32) -> Result<u32, ConfigError> 
             format!("too small; use {least} or more"),
         ));
     }
+    if value > MAX_COUNT {
+        return Err(bad(
+            setting,
+            text,
+            format!("too large; use at most {MAX_COUNT}"),
+        ));
+    }
     Ok(value)
 }
 
 fn duration(setting: &str, text: &str) -> Result<i64, ConfigError> {
-    parse_secs(text).ok_or_else(|| {
+    let secs = parse_secs(text).ok_or_else(|| {
         bad(
             setting,
             text,
             "not a duration; write it like 90s, 5m, 1h or 1h30m (bare numbers are seconds)",
         )
-    })
+    })?;
+    if secs > MAX_DURATION_SECS {
+        return Err(bad(setting, text, "too long; use at most 30 days (720h)"));
+    }
+    Ok(secs)
 }
 
 /// Region names become part of Deployment names and env names, so they stay DNS-label-like.
@@ -419,7 +440,12 @@ pub fn region_numbers(
         setting,
         text,
         regions,
-        |v| v.parse::<u32>().ok().map(|n| n as i32),
+        |v| {
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| *n <= MAX_COUNT)
+                .map(|n| n as i32)
+        },
         "a whole number",
     )
 }

@@ -12,6 +12,19 @@ pub fn init(format: LogFormat) {
     let mut builder = env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("info,kube_client=off"),
     );
+    // Whatever RUST_LOG says: the HTTP layers trace raw request bytes, headers (and so tokens)
+    // included, so they never log below info.
+    for module in [
+        "ureq",
+        "ureq_proto",
+        "hyper",
+        "hyper_util",
+        "h2",
+        "rustls",
+        "tower",
+    ] {
+        builder.filter_module(module, log::LevelFilter::Info);
+    }
     match format {
         LogFormat::Json => builder.format(|buf, record| {
             let mut line = serde_json::json!({

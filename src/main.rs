@@ -7,7 +7,12 @@ fn main() -> ExitCode {
     match carbonctl::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            log::error!("{error}");
+            carbonctl::logging::event(
+                log::Level::Error,
+                &error.to_string(),
+                None,
+                serde_json::json!({"error": error.label()}),
+            );
             eprintln!("carbonctl: {error}");
             ExitCode::from(carbonctl::exit_code_for(&error))
         }

@@ -410,19 +410,22 @@ mod tests {
             State::from_data(&BTreeMap::new()).unwrap(),
             State::default()
         );
-        let initial: BTreeMap<String, String> = [
-            ("formatVersion", "1"),
-            ("holdUp", "0"),
-            ("holdDown", "0"),
-            ("lastScale", ""),
-            ("lastHeal", ""),
-            ("carbon", "{}"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        // state-configmap.yaml ships only the version, so `kubectl apply` never resets the rest.
+        let shipped =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/state-configmap.yaml"))
+                .unwrap();
+        let data = shipped
+            .split("\ndata:\n")
+            .nth(1)
+            .expect("the file has data");
+        assert_eq!(data.trim(), "formatVersion: \"1\"");
+        let initial: BTreeMap<String, String> =
+            [("formatVersion".to_string(), "1".to_string())].into();
         assert_eq!(State::from_data(&initial).unwrap(), State::default());
-        assert_eq!(State::default().to_data(), initial);
+        assert_eq!(
+            State::from_data(&State::default().to_data()).unwrap(),
+            State::default()
+        );
     }
 
     #[test]

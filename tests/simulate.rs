@@ -272,3 +272,28 @@ fn simulate_shows_rebalancing_steps_like_any_other_decision() {
         out.stderr
     );
 }
+
+#[test]
+fn limits_that_could_overflow_or_outlast_the_tick_are_refused() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--cooldown", "9999999999h"], "COOLDOWN (--cooldown) = \"9999999999h\": too long"),
+        (&["--cooldown", "99999999999999999999h"], "not a duration"),
+        (&["--cooldown", "31d"], "not a duration"),
+        (&["--cooldown", "800h"], "too long; use at most 30 days"),
+        (&["--max-replicas", "3000000000"], "MAX_REPLICAS (--max-replicas) = \"3000000000\": too large"),
+        (&["--max-replicas", "200000"], "too large; use at most 100000"),
+        (&["--region-max-replicas", "france=200000"], "is not a whole number"),
+        (&["--timeout", "5s", "--carbon-api-timeout", "5s"], "CARBON_API_TIMEOUT (--carbon-api-timeout) = \"5s\": must be at least 1s and shorter than TICK_TIMEOUT (5s)"),
+    ];
+    for (args, want) in cases {
+        let mut argv = vec!["simulate", "--cpu", "50"];
+        argv.extend_from_slice(args);
+        let out = carbonctl(&argv);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(want),
+            "{args:?}: {:?} lacks {want:?}",
+            out.stderr
+        );
+    }
+}

@@ -85,6 +85,18 @@ fn simulate_starts_from_the_live_cluster_and_writes_nothing() {
     assert_eq!(c.state(), state);
     assert_eq!(c.replicas(), [2, 4, 2]);
     assert!(c.emu.requests()[before..].iter().all(|r| r.method == "GET"));
+
+    let before = c.emu.requests().len();
+    let sim = c
+        .run(&["simulate", "--sample", "--cpu", "90", "-o", "json"])
+        .json();
+    assert_eq!(sim["source"], "sample");
+    assert_eq!(sim["regions"][1]["replicas"], 2);
+    assert_eq!(
+        c.emu.requests().len(),
+        before,
+        "--sample reads nothing from the cluster"
+    );
 }
 
 #[test]

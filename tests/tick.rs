@@ -456,7 +456,7 @@ fn no_cluster_is_a_short_message_and_exit_1() {
 #[test]
 fn a_hung_api_server_cannot_hang_the_tick() {
     let mut c = Cluster::demo();
-    c.set("TICK_TIMEOUT", "2s");
+    c.set("TICK_TIMEOUT", "2s").set("CARBON_API_TIMEOUT", "1s");
     c.emu.inject_fault(Fault::new(
         "/api/v1/namespaces/default/configmaps",
         FaultKind::DelayMs(20_000),
@@ -567,4 +567,51 @@ fn replicas_changed_between_observe_and_act_are_not_overwritten() {
     // The next tick re-observes and acts on what it sees.
     c.tick();
     assert_eq!(c.replicas(), [2, 3, 2]);
+}
+
+#[test]
+fn no_token_reaches_the_log_even_at_trace_level() {
+    let c = Cluster::demo();
+    // Cluster::run_env fails the test if either the kube token or the carbon token shows up.
+    let out = c.run_env(&["tick"], &[("RUST_LOG", "trace")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.lines().count() > 1,
+        "trace logging produced nothing: {}",
+        out.stderr
+    );
+    let out = c.run_env(
+        &["tick"],
+        &[("RUST_LOG", "ureq_proto=trace,hyper=trace,kube_client=trace")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // ureq-proto hex-dumps whole requests, headers included, in 16-byte rows at trace level,
+    // where a token split across rows would slip past a plain search: it must never log there.
+    let traced: Vec<String> = out
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["level"] == "TRACE" || v["level"] == "DEBUG")
+        .filter_map(|v| v["target"].as_str().map(str::to_string))
+        .filter(|t| t.starts_with("ureq") || t.starts_with("hyper"))
+        .collect();
+    assert!(
+        traced.is_empty(),
+        "HTTP layers logged below info: {traced:?}"
+    );
+}
+
+#[test]
+fn a_broken_kubeconfig_is_reported_as_such() {
+    let dir = common::temp_dir("broken");
+    let path = dir.join("config");
+    std::fs::write(&path, "this: is: not a kubeconfig").unwrap();
+    let out = common::carbonctl_env(&["tick"], &[("KUBECONFIG", path.to_str().unwrap())]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("no cluster reachable: the kubeconfig from $KUBECONFIG or ~/.kube/config:"),
+        "{}",
+        out.stderr
+    );
 }

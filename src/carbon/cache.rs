@@ -11,6 +11,10 @@ use crate::state::CarbonEntry;
 /// A 429 without a usable Retry-After still waits this long before the zone is asked again.
 const DEFAULT_RETRY_AFTER_SECS: i64 = 60;
 
+/// A Retry-After longer than a day is taken as a day: the value comes from outside and ends up
+/// in the state, which must stay readable.
+const MAX_RETRY_AFTER_SECS: i64 = 24 * 3600;
+
 /// Whether a region's entry is due for a fetch at `now`.
 pub fn needs_fetch(entry: Option<&CarbonEntry>, zone: &str, now: i64, ttl_secs: i64) -> bool {
     let Some(entry) = entry.filter(|e| e.zone == zone) else {
@@ -52,7 +56,11 @@ pub fn apply(
                 FetchError::Status {
                     code: 429,
                     retry_after_secs,
-                } => Some(now + retry_after_secs.unwrap_or(DEFAULT_RETRY_AFTER_SECS).max(1)),
+                } => Some(
+                    now + retry_after_secs
+                        .unwrap_or(DEFAULT_RETRY_AFTER_SECS)
+                        .clamp(1, MAX_RETRY_AFTER_SECS),
+                ),
                 _ => None,
             };
             entry.last_error = Some(error.describe(zone));

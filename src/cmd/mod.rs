@@ -26,13 +26,16 @@ pub fn block_on_bounded<T>(
         .build()
         .expect("a single-threaded tokio runtime starts");
     let limit = Duration::from_secs(connect.tick_timeout_secs as u64);
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         tokio::time::timeout(limit, body).await.unwrap_or_else(|_| {
             Err(Error::Timeout {
                 limit: format_secs(connect.tick_timeout_secs),
             })
         })
-    })
+    });
+    // Do not wait for blocking work left behind by a timed-out tick (a carbon fetch).
+    runtime.shutdown_background();
+    result
 }
 
 pub fn cpu_json(cpu: &CpuObservation) -> Value {

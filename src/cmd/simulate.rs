@@ -32,9 +32,19 @@ pub fn run(settings: &Settings, connect: &Connect, args: &SimulateArgs) -> Resul
     // Flags are checked before touching the network, so a typo fails fast with exit 2.
     let params = Params::parse(settings, args)?;
     let now = crate::clock::now();
-    let start = match super::block_on_bounded(connect, live_start(settings, connect, now)) {
+    let live = if args.sample {
+        Err(None)
+    } else {
+        super::block_on_bounded(connect, live_start(settings, connect, now)).map_err(Some)
+    };
+    let start = match live {
         Ok(start) => start,
-        Err(e) => {
+        Err(None) => sample_start(
+            settings,
+            "--sample: using the built-in sample cluster".into(),
+            now,
+        ),
+        Err(Some(e)) => {
             let why = match e {
                 Error::NoCluster { .. } => "no cluster configured".to_string(),
                 other => format!("cluster not readable ({other})"),

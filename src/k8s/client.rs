@@ -12,6 +12,15 @@ use crate::error::Error;
 const HINT: &str = "point carbonctl at a cluster with --kubeconfig PATH (or $KUBECONFIG), \
 or run it in-cluster with a service account; `kubectl cluster-info` shows what kubectl would use";
 
+/// Whether `$KUBECONFIG` or `~/.kube/config` names something to load.
+fn kubeconfig_present() -> bool {
+    let from_env = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
+    let home = std::env::var_os("HOME")
+        .map(|h| std::path::Path::new(&h).join(".kube").join("config"))
+        .is_some_and(|p| p.exists());
+    from_env || home
+}
+
 /// A connected client and the namespace carbonctl works in.
 pub struct Cluster {
     pub client: Client,
@@ -45,7 +54,15 @@ impl Cluster {
                         hint: HINT.into(),
                     })?
             }
-            (None, None) => Config::infer().await.map_err(|_| Error::NoCluster {
+            // The same order as kubectl, but a kubeconfig that exists and fails to load is
+            // reported as such, not as "no cluster".
+            (None, None) if kubeconfig_present() => Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| Error::NoCluster {
+                    tried: format!("the kubeconfig from $KUBECONFIG or ~/.kube/config: {e}"),
+                    hint: HINT.into(),
+                })?,
+            (None, None) => Config::incluster().map_err(|_| Error::NoCluster {
                 tried:
                     "no --kubeconfig, no $KUBECONFIG, no ~/.kube/config, and not running in a pod"
                         .into(),

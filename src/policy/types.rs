@@ -136,10 +136,6 @@ impl Decision {
             reason,
         }
     }
-
-    pub fn changes_replicas(&self) -> bool {
-        self.action != Action::Hold
-    }
 }
 
 /// A replica change that was decided, remembered in the state.

@@ -149,6 +149,7 @@ impl Scaler {
             average: cpu,
             max: cpu,
             nodes: self.obs.regions.len(),
+            missing: 0,
         };
         for (i, r) in self.obs.regions.iter_mut().enumerate() {
             r.ready = r.replicas;

@@ -44,8 +44,9 @@ pub fn cpu_json(cpu: &CpuObservation) -> Value {
             average,
             max,
             nodes,
+            missing,
         } => {
-            json!({"average": round1(*average), "max": round1(*max), "nodes": nodes})
+            json!({"average": round1(*average), "max": round1(*max), "nodes": nodes, "nodesWithoutMetrics": missing})
         }
         CpuObservation::Missing { reason } => json!({"missing": reason}),
     }

@@ -169,6 +169,7 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
             average: cpu,
             max: cpu,
             nodes: names.len(),
+            missing: 0,
         },
         regions: start
             .regions

@@ -76,6 +76,7 @@ pub fn cluster_cpu(
             average: known.iter().sum::<f64>() / known.len() as f64,
             max: known.iter().copied().fold(f64::MIN, f64::max),
             nodes: known.len(),
+            missing: per_node.len() - known.len(),
         }
     };
     (per_node, cpu)
@@ -150,7 +151,8 @@ mod tests {
             CpuObservation::Known {
                 average: 70.0,
                 max: 90.0,
-                nodes: 2
+                nodes: 2,
+                missing: 1,
             }
         );
     }

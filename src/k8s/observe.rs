@@ -72,6 +72,7 @@ impl Cluster {
                     average: pct,
                     max: pct,
                     nodes: 0,
+                    missing: 0,
                 },
             ),
             (CpuSource::Metrics, Ok(usage)) => {

@@ -15,14 +15,17 @@ pub fn decide(
 ) -> (Decision, PolicyState) {
     let ranked = rank(obs, policy, now);
     let mut next = prev.clone();
-    let cpu = match &obs.cpu {
-        CpuObservation::Known { average, max, .. } => Ok(match policy.trigger {
-            super::CpuTrigger::Average => *average,
-            super::CpuTrigger::Max => *max,
-        }),
+    let signal = match &obs.cpu {
+        CpuObservation::Known {
+            average,
+            max,
+            nodes,
+            missing,
+        } => Ok(Signal::of(policy.trigger, *average, *max, *nodes, *missing)),
         CpuObservation::Missing { reason } => Err(reason.as_str()),
     };
-    let breach = cpu.ok().map(|c| Breach::of(c, policy));
+    let breach = signal.as_ref().ok().map(|s| s.breach(policy));
+    let cpu = signal.map(|s| s.value(breach.unwrap_or(Breach::None)));
     count_holds(&mut next, breach, policy.hold_cycles);
 
     if let Some(decision) = healing_step(&ranked, policy) {
@@ -61,12 +64,12 @@ fn cpu_rule(
     ranked: &[Ranked],
     next: &mut PolicyState,
     policy: &Policy,
-    cpu: Result<f64, &str>,
+    cpu: Result<(f64, String), &str>,
     breach: Option<Breach>,
     may_start: bool,
     now: i64,
 ) -> Decision {
-    let cpu = match cpu {
+    let (cpu, note) = match cpu {
         Ok(cpu) => cpu,
         Err(reason) => {
             return Decision::hold(format!(
@@ -74,7 +77,7 @@ fn cpu_rule(
             ))
         }
     };
-    let signal = format!("{} CPU {}%", policy.trigger.label(), pct(cpu));
+    let signal = format!("{} CPU {}%{note}", policy.trigger.label(), pct(cpu));
     let (direction, count, threshold) = match breach {
         Some(Breach::Up) => (Direction::Up, next.hold_up, policy.scale_up_threshold),
         Some(Breach::Down) => (Direction::Down, next.hold_down, policy.scale_down_threshold),
@@ -145,15 +148,70 @@ enum Breach {
     None,
 }
 
-impl Breach {
-    fn of(cpu: f64, policy: &Policy) -> Breach {
-        if cpu > policy.scale_up_threshold {
+/// The trigger figure, read conservatively when some nodes did not report (as the HPA does):
+/// for scaling up they count as idle, for scaling down as fully busy, so missing data never
+/// argues for an action the reporting nodes alone would not justify.
+struct Signal {
+    up: f64,
+    down: f64,
+    /// The figure over the reporting nodes alone, shown when nothing breaches.
+    shown: f64,
+    note: String,
+}
+
+impl Signal {
+    fn of(
+        trigger: super::CpuTrigger,
+        average: f64,
+        max: f64,
+        nodes: usize,
+        missing: usize,
+    ) -> Signal {
+        let (known, all) = (nodes as f64, (nodes + missing) as f64);
+        let (up, down, shown) = match trigger {
+            super::CpuTrigger::Average if missing > 0 => (
+                average * known / all,
+                (average * known + 100.0 * missing as f64) / all,
+                average,
+            ),
+            super::CpuTrigger::Average => (average, average, average),
+            super::CpuTrigger::Max if missing > 0 => (max, 100.0, max),
+            super::CpuTrigger::Max => (max, max, max),
+        };
+        let note = if missing > 0 {
+            format!(
+                " ({nodes} of {} nodes reporting; the others counted as idle for scaling up, busy for scaling down)",
+                nodes + missing
+            )
+        } else {
+            String::new()
+        };
+        Signal {
+            up,
+            down,
+            shown,
+            note,
+        }
+    }
+
+    fn breach(&self, policy: &Policy) -> Breach {
+        if self.up > policy.scale_up_threshold {
             Breach::Up
-        } else if cpu < policy.scale_down_threshold {
+        } else if self.down < policy.scale_down_threshold {
             Breach::Down
         } else {
             Breach::None
         }
+    }
+
+    /// The figure the decision compared, with the note about nodes that did not report.
+    fn value(&self, breach: Breach) -> (f64, String) {
+        let value = match breach {
+            Breach::Up => self.up,
+            Breach::Down => self.down,
+            Breach::None => self.shown,
+        };
+        (value, self.note.clone())
     }
 }
 

@@ -32,6 +32,7 @@ fn obs(cpu: Option<f64>, regions: &[(&str, i32, f64)]) -> Observation {
                 average: c,
                 max: c,
                 nodes: 3,
+                missing: 0,
             },
             None => CpuObservation::Missing {
                 reason: "metrics API not available".into(),
@@ -122,6 +123,7 @@ fn decide_table() {
         average: 50.0,
         max: 90.0,
         nodes: 3,
+        missing: 0,
     };
     let mut stale = obs(Some(90.0), SEED);
     stale.regions[1].carbon.as_mut().unwrap().fetched_at = NOW - 3601;
@@ -200,6 +202,68 @@ fn decide_table() {
 }
 
 #[test]
+fn nodes_without_metrics_never_argue_for_an_action() {
+    // The nodes that did not report count as idle for scaling up and as busy for scaling down.
+    let partial = |average: f64, max: f64, nodes: usize, missing: usize| {
+        let mut o = obs(Some(0.0), SEED);
+        o.cpu = CpuObservation::Known {
+            average,
+            max,
+            nodes,
+            missing,
+        };
+        o
+    };
+    let max_trigger = Policy {
+        trigger: CpuTrigger::Max,
+        ..policy()
+    };
+    let cases = [
+        (
+            "hot reporters, not hot enough with idle others",
+            partial(90.0, 95.0, 2, 2),
+            policy(),
+            Action::Hold,
+            "avg CPU 90% (2 of 4 nodes reporting",
+        ),
+        (
+            "hot enough even with an idle other",
+            partial(100.0, 100.0, 3, 1),
+            policy(),
+            Action::ScaleUp,
+            "avg CPU 75% (3 of 4 nodes reporting",
+        ),
+        (
+            "cold reporters kept in the band by busy others",
+            partial(5.0, 5.0, 2, 2),
+            policy(),
+            Action::Hold,
+            "within 30%..70%",
+        ),
+        (
+            "cold enough even with a busy other",
+            partial(0.0, 0.0, 4, 1),
+            policy(),
+            Action::ScaleDown,
+            "avg CPU 20% (4 of 5 nodes reporting",
+        ),
+        (
+            "max trigger never scales down on partial data",
+            partial(1.0, 1.0, 2, 2),
+            max_trigger,
+            Action::Hold,
+            "max CPU 1% (2 of 4",
+        ),
+    ];
+    for (name, o, mut p, want, reason) in cases {
+        p.hold_cycles = 1;
+        let (d, _) = decide(&o, &PolicyState::default(), &p, NOW);
+        assert_eq!(d.action, want, "{name}: {}", d.reason);
+        assert!(d.reason.contains(reason), "{name}: {}", d.reason);
+    }
+}
+
+#[test]
 fn healing_does_not_start_or_extend_a_cooldown() {
     let (d, next) = decide(
         &obs(Some(50.0), &[("denmark", 0, 120.0)]),
@@ -232,6 +296,7 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
                         average: c,
                         max: c,
                         nodes: 2,
+                        missing: 0,
                     },
                     None => CpuObservation::Missing {
                         reason: "no metrics".into(),
@@ -626,7 +691,7 @@ proptest! {
             for (r, g) in o.regions.iter_mut().zip([a, b, c]) {
                 r.carbon = Some(CarbonReading { grams_per_kwh: g, fetched_at: now });
             }
-            o.cpu = CpuObservation::Known { average: cpu, max: cpu, nodes: 3 };
+            o.cpu = CpuObservation::Known { average: cpu, max: cpu, nodes: 3 ,missing: 0,};
             let total_before: i32 = o.regions.iter().map(|r| r.replicas).sum();
             let (d, next) = decide(&o, &state, &p, now);
             if let (Some(region), Some(to)) = (&d.region, d.to) {

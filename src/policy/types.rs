@@ -61,10 +61,12 @@ impl Policy {
 /// Cluster CPU as seen this tick, or why it could not be seen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CpuObservation {
+    /// Figures over the `nodes` that reported; `missing` counted nodes had no fresh sample.
     Known {
         average: f64,
         max: f64,
         nodes: usize,
+        missing: usize,
     },
     Missing {
         reason: String,

@@ -195,7 +195,15 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         &report.cpu["missing"],
     ) {
         (serde_json::Value::Number(avg), serde_json::Value::Number(max), _) => {
-            format!("avg {avg}%, max {max}% ({} trigger)", report.trigger)
+            let without = report.cpu["nodesWithoutMetrics"].as_u64().unwrap_or(0);
+            let note = if without > 0 {
+                format!(
+                    ", {without} region node(s) without fresh metrics (check `kubectl top nodes`)"
+                )
+            } else {
+                String::new()
+            };
+            format!("avg {avg}%, max {max}% ({} trigger){note}", report.trigger)
         }
         (_, _, serde_json::Value::String(reason)) => format!("unknown: {reason}"),
         _ => "unknown".into(),

@@ -42,9 +42,11 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// The ledger after one more tick that saw `ranked` (replicas and usable carbon) at `now`.
+    /// The ledger after one more tick that saw `ranked` (replicas and usable carbon) at `now`;
+    /// `configured` are the regions in REGIONS.
     pub fn accrue(
         previous: Option<&Ledger>,
+        configured: &[&str],
         ranked: &[Ranked],
         signal: Option<&str>,
         now: i64,
@@ -59,6 +61,9 @@ impl Ledger {
         };
         let mut next = previous.clone();
         next.last = now.max(previous.last);
+        // Regions no longer configured drop out, so the ledger's size follows REGIONS.
+        next.regions
+            .retain(|name, _| configured.contains(&name.as_str()));
         if let Some(signal) = signal {
             if !next.signals.iter().any(|s| s == signal) {
                 next.signals.push(signal.to_string());
@@ -125,7 +130,7 @@ mod tests {
 
     #[test]
     fn accrues_policy_and_even_counterfactual() {
-        let first = Ledger::accrue(None, &[], Some("lifecycle"), 1000);
+        let first = Ledger::accrue(None, &[], &[], Some("lifecycle"), 1000);
         assert_eq!(
             (first.since, first.last, first.signals.clone()),
             (1000, 1000, vec!["lifecycle".to_string()])
@@ -133,6 +138,7 @@ mod tests {
         // 3 replicas in france (40 g), 1 in latvia (300 g), 60 s.
         let next = Ledger::accrue(
             Some(&first),
+            &["france", "latvia"],
             &ranked(&[("france", 3, Some(40.0)), ("latvia", 1, Some(300.0))]),
             Some("lifecycle"),
             1060,
@@ -149,9 +155,10 @@ mod tests {
 
     #[test]
     fn gaps_are_capped_unknown_carbon_is_set_aside_and_time_never_runs_back() {
-        let start = Ledger::accrue(None, &[], None, 0);
+        let start = Ledger::accrue(None, &[], &[], None, 0);
         let later = Ledger::accrue(
             Some(&start),
+            &["france", "denmark"],
             &ranked(&[("france", 2, Some(40.0)), ("denmark", 1, None)]),
             Some("direct"),
             10_000,
@@ -164,11 +171,15 @@ mod tests {
         assert_eq!(later.signals, vec!["direct".to_string()]);
         let back = Ledger::accrue(
             Some(&later),
+            &["france", "denmark"],
             &ranked(&[("france", 2, Some(40.0))]),
             None,
             5_000,
         );
         assert_eq!(back.regions, later.regions);
         assert_eq!(back.last, 10_000);
+        // A region taken out of REGIONS leaves the ledger.
+        let fewer = Ledger::accrue(Some(&later), &["denmark"], &[], None, 10_060);
+        assert!(fewer.regions.is_empty());
     }
 }

@@ -65,6 +65,7 @@ pub fn init(format: LogFormat) {
                     (_, "scale_up") => ("📈", "32"),
                     (_, "scale_down") => ("📉", "36"),
                     (_, "heal") => ("🩹", "35"),
+                    (_, "rebalance") => ("🔀", "34"),
                     _ => ("🌱", "0"),
                 };
                 if colour {

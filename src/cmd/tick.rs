@@ -45,6 +45,11 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         carbon: observed.carbon.clone(),
         ledger: Some(Ledger::accrue(
             loaded.state.ledger.as_ref(),
+            &settings
+                .regions
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>(),
             &ranked,
             signal.as_deref(),
             now,

@@ -371,10 +371,31 @@ proptest! {
         }
     }
 
+    /// The order the cluster lists regions in never matters (ties go by name), and
+    /// per-region bounds are honoured like the default ones.
     #[test]
-    fn deterministic((o, prev, now) in arb_case()) {
-        let p = policy();
-        prop_assert_eq!(decide(&o, &prev, &p, now), decide(&o, &prev, &p, now));
+    fn independent_of_listing_order_and_honours_region_bounds((o, prev, now) in arb_case(), rotate in 0usize..4, tie in any::<bool>()) {
+        let mut p = policy();
+        p.region_bounds.insert("bravo".into(), Bounds { min: 2, max: 3 });
+        let mut o = o;
+        if tie {
+            for r in o.regions.iter_mut() {
+                if let Some(c) = r.carbon.as_mut() {
+                    c.grams_per_kwh = 100.0;
+                }
+            }
+        }
+        let mut rotated = o.clone();
+        let n = rotated.regions.len();
+        rotated.regions.rotate_left(rotate % n);
+        let (d, next) = decide(&o, &prev, &p, now);
+        prop_assert_eq!((&d, &next), (&decide(&rotated, &prev, &p, now).0, &decide(&rotated, &prev, &p, now).1));
+        if matches!(d.action, Action::ScaleUp | Action::ScaleDown) {
+            let region = d.region.clone().unwrap();
+            let b = p.bounds(&region);
+            let to = d.to.unwrap();
+            prop_assert!(to >= b.min && to <= b.max, "{}", d.reason);
+        }
     }
 
     #[test]

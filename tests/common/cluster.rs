@@ -40,6 +40,8 @@ impl Cluster {
     /// The demo seed plus the initial state ConfigMap, carbonctl configured for it.
     pub fn demo() -> Cluster {
         let emu = Emulator::start(Seed::demo()).expect("emulator starts");
+        // carbonctl must present the kubeconfig's bearer token (kubectl would not, over HTTP).
+        emu.set_allow_anonymous(false);
         emu.put_configmap(NS, STATE, initial_state());
         let kubeconfig = temp_dir("kube").join("config");
         emu.write_kubeconfig(&kubeconfig).unwrap();

@@ -2,6 +2,7 @@
 //! only trusted when its rows are evenly spaced: a gap would otherwise silently stretch one
 //! hour's carbon over the next, so the parsers refuse it and name the line.
 
+use k8s_openapi::jiff;
 use std::fmt;
 
 /// A line of an input file that cannot be used; shown like a compiler error (`file:line: ...`).
@@ -138,81 +139,18 @@ pub fn number(file: &str, line: usize, what: &str, text: &str) -> Result<f64, Da
 /// `+HH:MM` offset. No offset means UTC, as in the ElectricityMaps `Datetime (UTC)` column.
 pub fn parse_time(text: &str) -> Option<i64> {
     let text = text.trim();
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(range)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
-    };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    if let Some(secs) = crate::clock::parse_rfc3339(text) {
+        return Some(secs);
+    }
+    // Only the ISO forms: jiff also reads bracketed time zone names, which no export writes.
+    if text.contains('[') {
         return None;
     }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let mut secs = days_from_civil(year, month, day) * 86_400;
-    let mut rest = &text[10..];
-    if !rest.is_empty() {
-        rest = rest.strip_prefix(['T', ' '])?;
-        let rb = rest.as_bytes();
-        if rb.len() < 5 || rb[2] != b':' {
-            return None;
-        }
-        let (h, m) = (two(&rb[0..2])?, two(&rb[3..5])?);
-        let mut s = 0;
-        rest = &rest[5..];
-        if let Some(after) = rest.strip_prefix(':') {
-            s = two(after.as_bytes().get(0..2)?)?;
-            rest = &after[2..];
-            if let Some(frac) = rest.strip_prefix('.') {
-                let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-                rest = &frac[n..];
-            }
-        }
-        if h > 23 || m > 59 || s > 60 {
-            return None;
-        }
-        secs += h * 3600 + m * 60 + s;
-        match rest {
-            "" | "Z" | "z" => {}
-            offset => {
-                let ob = offset.as_bytes();
-                if ob.len() != 6 || ob[3] != b':' {
-                    return None;
-                }
-                let sign = match ob[0] {
-                    b'+' => 1,
-                    b'-' => -1,
-                    _ => return None,
-                };
-                secs -= sign * (two(&ob[1..3])? * 3600 + two(&ob[4..6])? * 60);
-            }
-        }
-    }
-    Some(secs)
-}
-
-fn two(b: &[u8]) -> Option<i64> {
-    if b.len() == 2 && b.iter().all(u8::is_ascii_digit) {
-        Some(i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'))
-    } else {
-        None
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let civil: jiff::civil::DateTime = text.parse().ok()?;
+    civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp().as_second())
 }
 
 /// Lines with their 1-based numbers, without a byte-order mark or Windows line ends, skipping

@@ -77,7 +77,7 @@ pub fn observation(
     }
 }
 
-pub fn reading(entry: Option<&CarbonEntry>, zone: &str) -> Option<CarbonReading> {
+fn reading(entry: Option<&CarbonEntry>, zone: &str) -> Option<CarbonReading> {
     let entry = entry.filter(|e| e.zone == zone)?;
     Some(CarbonReading {
         grams_per_kwh: entry.grams_per_kwh?,

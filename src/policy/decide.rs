@@ -107,7 +107,7 @@ fn cpu_rule(
         return Decision::hold(format!(
             "hold: {why}, but cooling down for {} more after {} {} {}->{}",
             format_secs(left),
-            words(last.action),
+            last.action.words(),
             last.region,
             last.from,
             last.to
@@ -123,7 +123,7 @@ fn cpu_rule(
                 to: Some(to),
                 reason: format!(
                     "{} {} {}->{to}: {why}; {}",
-                    words(direction.action()),
+                    direction.action().words(),
                     target.name,
                     target.replicas,
                     placement(direction, &skipped, target, policy)
@@ -309,16 +309,6 @@ fn placement(
         "{}; next {superlative} region at {grams}",
         at_limit.join(", ")
     )
-}
-
-fn words(action: Action) -> &'static str {
-    match action {
-        Action::ScaleUp => "scale up",
-        Action::ScaleDown => "scale down",
-        Action::Heal => "heal",
-        Action::Rebalance => "rebalance",
-        Action::Hold => "hold",
-    }
 }
 
 fn record(decision: &Decision, now: i64) -> ActionRecord {

@@ -116,6 +116,11 @@ impl Action {
             Action::Hold => "hold",
         }
     }
+
+    /// The label as words for sentences: "scale up".
+    pub fn words(self) -> String {
+        self.label().replace('_', " ")
+    }
 }
 
 /// What one tick decided, with the sentence a person reads in logs, events and tables.

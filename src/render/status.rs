@@ -54,7 +54,7 @@ impl ActionView {
     fn sentence(&self) -> String {
         format!(
             "{} {} {}->{} {} ago ({})",
-            self.action.label().replace('_', " "),
+            self.action.words(),
             self.region,
             self.from,
             self.to,

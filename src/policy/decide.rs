@@ -4,9 +4,11 @@ use super::rebalance::{advance_pending, start, Band, Pending};
 use super::{Action, ActionRecord, CpuObservation, Decision, Observation, Policy, PolicyState};
 use crate::duration::format_secs;
 
-/// One tick of the rule: heal floors and ceilings first, then (CPU data permitting) scale up
-/// the cleanest region or down the dirtiest once a breach has lasted `hold_cycles` ticks and
-/// no cooldown is running. Returns the decision and the state to persist.
+/// One tick of the rule: heal floors and ceilings first; then settle a pending rebalancing
+/// move; then (CPU data permitting) scale up the cleanest region or down the dirtiest once a
+/// breach has lasted `hold_cycles` ticks and no cooldown is running, or, inside the band, start
+/// a rebalancing move. At most one replica changes. Returns the decision and the state to
+/// persist.
 pub fn decide(
     obs: &Observation,
     prev: &PolicyState,

@@ -150,6 +150,18 @@ fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
 /// Suffix characters the API server's name generator uses (no vowels, no look-alikes).
 const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
+/// What create and update both check first: an object, with known fields, with metadata.
+fn prepare_body(def: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(decode_error(def, "json: cannot unmarshal into Go value"));
+    }
+    check_fields(def, obj)?;
+    if !obj["metadata"].is_object() {
+        obj["metadata"] = json!({});
+    }
+    Ok(())
+}
+
 fn decode_error(def: &ResourceDef, detail: &str) -> ApiError {
     ApiError::bad_request(format!(
         "{kind} in version \"{v}\" cannot be handled as a {kind}: {detail}",
@@ -431,13 +443,7 @@ impl World {
         ns: &str,
         mut obj: Value,
     ) -> Result<Value, ApiError> {
-        if !obj.is_object() {
-            return Err(decode_error(def, "json: cannot unmarshal into Go value"));
-        }
-        check_fields(def, &obj)?;
-        if !obj["metadata"].is_object() {
-            obj["metadata"] = json!({});
-        }
+        prepare_body(def, &mut obj)?;
         let body_ns = meta_str(&obj, "namespace");
         if def.namespaced && !body_ns.is_empty() && body_ns != ns {
             return Err(ApiError::bad_request(
@@ -483,13 +489,7 @@ impl World {
         name: &str,
         mut obj: Value,
     ) -> Result<Value, ApiError> {
-        if !obj.is_object() {
-            return Err(decode_error(def, "json: cannot unmarshal into Go value"));
-        }
-        check_fields(def, &obj)?;
-        if !obj["metadata"].is_object() {
-            obj["metadata"] = json!({});
-        }
+        prepare_body(def, &mut obj)?;
         let body_name = meta_str(&obj, "name");
         if !body_name.is_empty() && body_name != name {
             return Err(ApiError::bad_request(format!(

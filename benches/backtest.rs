@@ -12,25 +12,15 @@ use carbonctl::backtest::model::{replay, RegionInput, Replay};
 use carbonctl::backtest::series::Series;
 use carbonctl::cli::{Cli, Command};
 use carbonctl::config::Settings;
-use carbonctl::policy::{Bounds, CpuTrigger, Policy};
+use carbonctl::policy::Policy;
 
 const YEAR_START: i64 = 1_640_995_200; // 2022-01-01T00:00:00Z
 const HOURS: usize = 8760;
 const TICKS: usize = HOURS * 60;
 
+/// The documented defaults, read from the same place the CLI reads them.
 fn policy() -> Policy {
-    Policy {
-        scale_up_threshold: 70.0,
-        scale_down_threshold: 30.0,
-        hold_cycles: 3,
-        cooldown_secs: 180,
-        trigger: CpuTrigger::Average,
-        default_bounds: Bounds { min: 1, max: 5 },
-        region_bounds: Default::default(),
-        carbon_max_staleness_secs: 3600,
-        rebalance_margin: None,
-        rebalance_ready_timeout_secs: 600,
-    }
+    carbonctl::config::defaults().policy
 }
 
 /// Hourly carbon with a daily swing and a slow drift, so rankings change through the year.

@@ -554,6 +554,15 @@ fn log_format(text: &str) -> Result<LogFormat, ConfigError> {
     }
 }
 
+/// The settings with every default, as a command line without flags gives them (for replays
+/// and benchmarks that want the documented defaults without restating them).
+pub fn defaults() -> Settings {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from(["carbonctl", "simulate", "--cpu", "0"])
+        .expect("an empty command line parses");
+    Settings::from_args(&cli.cluster, &cli.policy).expect("the defaults are valid")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -571,6 +580,7 @@ mod tests {
 
     #[test]
     fn defaults_are_the_documented_ones() {
+        assert_eq!(defaults().policy, settings(&[]).unwrap().policy);
         let s = settings(&[]).unwrap();
         let names: Vec<_> = s
             .regions

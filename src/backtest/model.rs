@@ -369,25 +369,17 @@ pub fn replay(r: &Replay) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use proptest::prelude::*;
 
     use super::*;
-    use crate::policy::{Bounds, CpuTrigger};
+    use crate::policy::Bounds;
 
+    /// The default policy with other replica bounds.
     fn policy(min: i32, max: i32) -> Policy {
         Policy {
-            scale_up_threshold: 70.0,
-            scale_down_threshold: 30.0,
-            hold_cycles: 3,
-            cooldown_secs: 180,
-            trigger: CpuTrigger::Average,
             default_bounds: Bounds { min, max },
-            region_bounds: BTreeMap::new(),
-            carbon_max_staleness_secs: 3600,
-            rebalance_margin: None,
-            rebalance_ready_timeout_secs: 600,
+            ..crate::config::defaults().policy
         }
     }
 

@@ -26,10 +26,10 @@ pub struct RegionLedger {
 #[serde(rename_all = "camelCase")]
 pub struct Ledger {
     /// The first tick counted.
-    #[serde(with = "crate::state::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339")]
     pub since: i64,
     /// The last tick counted.
-    #[serde(with = "crate::state::rfc3339")]
+    #[serde(with = "crate::clock::rfc3339")]
     pub last: i64,
     pub regions: BTreeMap<String, RegionLedger>,
     /// The counterfactual's replica-seconds times gCO2eq/kWh.

@@ -13,6 +13,7 @@ pub mod k8s;
 pub mod ledger;
 pub mod logging;
 pub mod pipeline;
+pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod sample;

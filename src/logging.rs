@@ -102,28 +102,3 @@ pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Val
     }
     log::log!(target: EVENT_TARGET, level, "{}", Value::Object(object));
 }
-
-/// The country flag of an ElectricityMaps zone (`DK-DK1` -> 🇩🇰), from its two-letter prefix.
-pub fn flag(zone: &str) -> String {
-    let letters: Vec<char> = zone.chars().take(2).collect();
-    if letters.len() != 2 || !letters.iter().all(|c| c.is_ascii_alphabetic()) {
-        return String::new();
-    }
-    letters
-        .iter()
-        .filter_map(|c| char::from_u32(0x1F1E6 + (c.to_ascii_uppercase() as u32 - 'A' as u32)))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::flag;
-
-    #[test]
-    fn flags_come_from_the_zone_country() {
-        assert_eq!(flag("DK-DK1"), "🇩🇰");
-        assert_eq!(flag("FR"), "🇫🇷");
-        assert_eq!(flag("lv"), "🇱🇻");
-        assert_eq!(flag("1"), "");
-    }
-}

@@ -17,6 +17,13 @@ pub struct Observed {
     pub observation: Observation,
 }
 
+impl Observed {
+    /// The uid of a region's Deployment, for the Event's reference to it.
+    pub fn deployment_uid(&self, region: &str) -> Option<String> {
+        self.view.deployments.get(region)?.as_ref()?.uid.clone()
+    }
+}
+
 /// One look at the cluster and, when `fetch` is set, the carbon API for due regions.
 pub async fn observe(
     cluster: &Cluster,
@@ -68,6 +75,7 @@ pub fn observation(
                 let deployment = view.deployments.get(&r.name)?.as_ref()?;
                 Some(RegionObservation {
                     name: r.name.clone(),
+                    deployment: deployment.name.clone(),
                     replicas: deployment.replicas,
                     ready: deployment.ready,
                     carbon: reading(carbon.get(&r.name), &r.zone),

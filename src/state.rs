@@ -7,9 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{parse_rfc3339, to_rfc3339};
 use crate::ledger::Ledger;
-use crate::policy::{Action, ActionRecord, PendingMove, PolicyState};
+use crate::policy::{ActionRecord, PendingMove, PolicyState};
 
 pub const FORMAT_VERSION: &str = "1";
 
@@ -35,7 +34,11 @@ pub struct CarbonEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub datetime: Option<String>,
     /// When carbonctl last fetched a value successfully.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::clock::rfc3339_opt"
+    )]
     pub fetched_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emission_factor_type: Option<String>,
@@ -45,7 +48,11 @@ pub struct CarbonEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// No fetch before this time (the API's Retry-After).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_opt")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::clock::rfc3339_opt"
+    )]
     pub retry_after: Option<i64>,
 }
 
@@ -82,18 +89,6 @@ fn err(key: &str, problem: impl Into<String>) -> StateError {
         key: key.to_string(),
         problem: problem.into(),
     }
-}
-
-/// The action record as stored: times as RFC 3339 text.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoredAction {
-    #[serde(with = "rfc3339")]
-    time: i64,
-    action: Action,
-    region: String,
-    from: i32,
-    to: i32,
 }
 
 impl State {
@@ -167,25 +162,16 @@ impl State {
             render_action(&self.policy.last_scale),
         );
         data.insert(KEY_LAST_HEAL.into(), render_action(&self.policy.last_heal));
-        data.insert(
-            KEY_CARBON.into(),
-            serde_json::to_string(&self.carbon).expect("carbon cache serialises"),
-        );
+        data.insert(KEY_CARBON.into(), render(&self.carbon));
         // Written only when used, so a state from before rebalancing existed reads the same.
         if let Some(record) = &self.policy.last_rebalance {
-            data.insert(
-                KEY_LAST_REBALANCE.into(),
-                render_action(&Some(record.clone())),
-            );
+            data.insert(KEY_LAST_REBALANCE.into(), render(record));
         }
         if let Some(pending) = &self.policy.pending_move {
-            data.insert(KEY_PENDING_MOVE.into(), render_pending(pending));
+            data.insert(KEY_PENDING_MOVE.into(), render(pending));
         }
         if let Some(ledger) = &self.ledger {
-            data.insert(
-                KEY_LEDGER.into(),
-                serde_json::to_string(ledger).expect("ledger serialises"),
-            );
+            data.insert(KEY_LEDGER.into(), render(ledger));
         }
         if let Some(failure) = &self.last_failure {
             data.insert(KEY_LAST_FAILURE.into(), failure.clone());
@@ -208,31 +194,12 @@ fn action(data: &BTreeMap<String, String>, key: &str) -> Result<Option<ActionRec
         None | Some("") => return Ok(None),
         Some(text) => text,
     };
-    let stored: StoredAction = serde_json::from_str(text).map_err(|e| {
+    serde_json::from_str(text).map(Some).map_err(|e| {
         err(
             key,
             format!("not a JSON object {{time, action, region, from, to}} or empty: {e}"),
         )
-    })?;
-    Ok(Some(ActionRecord {
-        time: stored.time,
-        action: stored.action,
-        region: stored.region,
-        from: stored.from,
-        to: stored.to,
-    }))
-}
-
-/// The pending move as stored: its start as RFC 3339 text.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoredMove {
-    to: String,
-    to_replicas: i32,
-    from: String,
-    from_replicas: i32,
-    #[serde(with = "rfc3339")]
-    started: i64,
+    })
 }
 
 fn pending_move(data: &BTreeMap<String, String>) -> Result<Option<PendingMove>, StateError> {
@@ -240,92 +207,28 @@ fn pending_move(data: &BTreeMap<String, String>) -> Result<Option<PendingMove>, 
         None | Some("") => return Ok(None),
         Some(text) => text,
     };
-    let m: StoredMove = serde_json::from_str(text).map_err(|e| {
+    serde_json::from_str(text).map(Some).map_err(|e| {
         err(
             KEY_PENDING_MOVE,
             format!(
                 "not a JSON object {{to, toReplicas, from, fromReplicas, started}} or empty: {e}"
             ),
         )
-    })?;
-    Ok(Some(PendingMove {
-        to: m.to,
-        to_replicas: m.to_replicas,
-        from: m.from,
-        from_replicas: m.from_replicas,
-        started: m.started,
-    }))
+    })
 }
 
-fn render_pending(m: &PendingMove) -> String {
-    serde_json::to_string(&StoredMove {
-        to: m.to.clone(),
-        to_replicas: m.to_replicas,
-        from: m.from.clone(),
-        from_replicas: m.from_replicas,
-        started: m.started,
-    })
-    .expect("pending move serialises")
+fn render<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("state values serialise")
 }
 
 fn render_action(record: &Option<ActionRecord>) -> String {
-    match record {
-        None => String::new(),
-        Some(r) => serde_json::to_string(&StoredAction {
-            time: r.time,
-            action: r.action,
-            region: r.region.clone(),
-            from: r.from,
-            to: r.to,
-        })
-        .expect("action record serialises"),
-    }
-}
-
-/// Optional unix seconds stored as RFC 3339 text.
-mod rfc3339_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(secs: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
-        match secs {
-            Some(secs) => super::rfc3339::serialize(secs, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        match Option::<String>::deserialize(d)? {
-            None => Ok(None),
-            Some(text) => super::parse_rfc3339(&text).map(Some).ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"
-                ))
-            }),
-        }
-    }
-}
-
-/// Unix seconds stored as RFC 3339 text, so people can read and edit them.
-pub(crate) mod rfc3339 {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(secs: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::to_rfc3339(*secs))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        let text = String::deserialize(d)?;
-        super::parse_rfc3339(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "{text:?} is not an RFC 3339 time like 2026-11-30T09:00:00Z"
-            ))
-        })
-    }
+    record.as_ref().map(render).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::Action;
 
     fn full() -> State {
         let mut carbon = BTreeMap::new();
@@ -402,6 +305,26 @@ mod tests {
         );
         assert_eq!(data["note"], "set by hand");
         assert_eq!(State::from_data(&data).unwrap(), state);
+    }
+
+    /// A state written by carbonctl 0.1.0 (captured from its binary driven through a heal, a
+    /// scale, a refused scale, a rate-limited carbon fetch and a rebalancing step) loads, and
+    /// is written back byte for byte.
+    #[test]
+    fn a_state_written_by_0_1_0_loads_and_writes_back_unchanged() {
+        let data: BTreeMap<String, String> = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/state-0.1.0.json"
+        )))
+        .unwrap();
+        let state = State::from_data(&data).unwrap();
+        let policy = &state.policy;
+        assert!(policy.last_scale.is_some() && policy.last_heal.is_some());
+        assert!(policy.last_rebalance.is_some() && policy.pending_move.is_some());
+        assert!(state.ledger.is_some() && state.last_failure.is_some());
+        assert_eq!(state.carbon["france"].zone, "FR");
+        assert!(state.carbon["france"].retry_after.is_some());
+        assert_eq!(state.to_data(), data);
     }
 
     #[test]

@@ -70,7 +70,6 @@ impl ActionCounts {
             Action::ScaleDown => self.scale_down += 1,
             Action::Heal => self.heal += 1,
             Action::Rebalance => self.rebalance += 1,
-            Action::Hold => {}
         }
     }
 
@@ -128,6 +127,8 @@ impl Scaler {
                     .iter()
                     .map(|r| RegionObservation {
                         name: r.name.clone(),
+                        // A replay changes numbers, not Deployments.
+                        deployment: String::new(),
                         replicas: replay.policy.bounds(&r.name).min,
                         ready: replay.policy.bounds(&r.name).min,
                         carbon: None,
@@ -159,12 +160,17 @@ impl Scaler {
             });
         }
         let (decision, next) = decide(&self.obs, &self.state, policy, now);
-        if let (Some(region), Some(to)) = (&decision.region, decision.to) {
-            if let Some(r) = self.obs.regions.iter_mut().find(|r| &r.name == region) {
-                r.replicas = to;
+        if let Some(change) = decision.change() {
+            if let Some(r) = self
+                .obs
+                .regions
+                .iter_mut()
+                .find(|r| r.name == change.region)
+            {
+                r.replicas = change.to;
             }
+            self.actions.count(change.action);
         }
-        self.actions.count(decision.action);
         self.state = next;
     }
 }

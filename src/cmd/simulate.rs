@@ -73,6 +73,7 @@ pub fn sample_start(settings: &Settings, note: String, now: i64) -> Start {
         regions: sample_regions(&settings.regions)
             .into_iter()
             .map(|(name, replicas, grams)| RegionObservation {
+                deployment: settings.deployment_name(&name),
                 name,
                 replicas,
                 ready: replicas,
@@ -218,11 +219,11 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
     for tick in 0..params.ticks {
         let at = now + i64::from(tick) * TICK_SECS;
         let (decision, next) = decide(&obs, &state, policy, at);
-        if let (Some(region), Some(to)) = (&decision.region, decision.to) {
+        if let Some(change) = decision.change() {
             // Simulated Deployments become ready by the next tick.
-            if let Some(r) = obs.regions.iter_mut().find(|r| &r.name == region) {
-                r.replicas = to;
-                r.ready = to;
+            if let Some(r) = obs.regions.iter_mut().find(|r| r.name == change.region) {
+                r.replicas = change.to;
+                r.ready = change.to;
             }
         }
         state = next;
@@ -242,7 +243,7 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
         source: start.source.to_string(),
         source_note: start.note,
         cpu,
-        trigger: policy.trigger.label().to_string(),
+        trigger: render::trigger_label(policy.trigger).to_string(),
         hold_cycles: policy.hold_cycles,
         regions,
         ticks: out,

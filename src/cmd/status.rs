@@ -8,7 +8,7 @@ use crate::config::{Connect, LogFormat, Settings};
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::pipeline;
-use crate::policy::{decide, rank};
+use crate::plan::plan;
 use crate::render::{self, ActionView, LedgerView, RegionStatus, StatusReport};
 
 pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<ExitCode, Error> {
@@ -36,8 +36,14 @@ async fn gather(
     let observed =
         pipeline::observe(&cluster, settings, connect, &state.carbon, now, refresh).await?;
     let policy = &settings.policy;
-    let ranked = rank(&observed.observation, policy, now);
-    let (next, _) = decide(&observed.observation, &state.policy, policy, now);
+    let plan = plan(
+        state,
+        &observed.observation,
+        &observed.carbon,
+        settings,
+        now,
+    );
+    let ranked = &plan.ranked;
     let regions = settings
         .regions
         .iter()
@@ -78,7 +84,7 @@ async fn gather(
                 max: bounds.max,
                 nodes: node_names.len(),
                 cpu: (!cpus.is_empty())
-                    .then(|| super::round1(cpus.iter().sum::<f64>() / cpus.len() as f64)),
+                    .then(|| render::round1(cpus.iter().sum::<f64>() / cpus.len() as f64)),
             }
         })
         .collect();
@@ -86,8 +92,8 @@ async fn gather(
         namespace: cluster.namespace.clone(),
         state_configmap: settings.state_configmap.clone(),
         regions,
-        cpu: super::cpu_json(&observed.observation.cpu),
-        trigger: policy.trigger.label().into(),
+        cpu: render::cpu_json(&observed.observation.cpu),
+        trigger: render::trigger_label(policy.trigger).into(),
         scale_up_threshold: policy.scale_up_threshold,
         scale_down_threshold: policy.scale_down_threshold,
         hold_up: state.policy.hold_up,
@@ -116,6 +122,6 @@ async fn gather(
             .ledger
             .as_ref()
             .map(|l| LedgerView::new(l, settings.watts_per_replica)),
-        next_tick: next,
+        next_tick: plan.decision,
     })
 }

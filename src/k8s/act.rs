@@ -8,10 +8,9 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::Api;
 
-use super::observe::DeploymentView;
 use super::Cluster;
 use crate::error::Error;
-use crate::policy::{Action, Decision};
+use crate::policy::{Action, Change};
 
 pub enum Scaled {
     Applied,
@@ -50,28 +49,29 @@ impl Cluster {
     /// `kubectl get events` show it next to the HPA's own.
     pub async fn record_event(
         &self,
-        deployment: &DeploymentView,
-        decision: &Decision,
+        change: &Change,
+        message: &str,
+        uid: Option<String>,
         now: i64,
     ) -> Result<(), Error> {
         let api: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
         let time = Timestamp::from_second(now).ok().map(Time);
         let event = Event {
             metadata: ObjectMeta {
-                generate_name: Some(format!("{}.", deployment.name)),
+                generate_name: Some(format!("{}.", change.deployment)),
                 namespace: Some(self.namespace.clone()),
                 ..ObjectMeta::default()
             },
             involved_object: ObjectReference {
                 api_version: Some("apps/v1".into()),
                 kind: Some("Deployment".into()),
-                name: Some(deployment.name.clone()),
+                name: Some(change.deployment.clone()),
                 namespace: Some(self.namespace.clone()),
-                uid: deployment.uid.clone(),
+                uid,
                 ..ObjectReference::default()
             },
-            reason: Some(event_reason(decision.action).into()),
-            message: Some(decision.reason.clone()),
+            reason: Some(event_reason(change.action).into()),
+            message: Some(message.to_string()),
             type_: Some("Normal".into()),
             count: Some(1),
             first_timestamp: time.clone(),
@@ -89,7 +89,7 @@ impl Cluster {
             .map(|_| ())
             .map_err(Error::kube(format!(
                 "recording an Event on {}",
-                deployment.name
+                change.deployment
             )))
     }
 }
@@ -115,6 +115,6 @@ pub fn event_reason(action: Action) -> &'static str {
     match action {
         Action::Heal => "CarbonAwareHeal",
         Action::Rebalance => "CarbonAwareRebalance",
-        _ => "CarbonAwareRescale",
+        Action::ScaleUp | Action::ScaleDown => "CarbonAwareRescale",
     }
 }

@@ -1,58 +1,37 @@
-use super::rank::{grams_text, Ranked};
-use super::{Action, Decision, Policy};
+//! Healing: a region outside its bounds is moved back one replica per tick, whatever holds and
+//! cooldown say, because bounds are a promise about availability and cost, not a carbon choice.
+
+use super::decision::{Action, Change, ChangeWhy};
+use super::rank::Ranked;
+use super::{Observation, Policy};
 
 /// The first healing step due, if any region is outside its bounds. A region below its floor
 /// comes first (availability before cost), the cleanest of those first; then a region above
-/// its ceiling, the dirtiest first. One replica per tick, like every other step.
-pub(super) fn healing_step(ranked: &[Ranked], policy: &Policy) -> Option<Decision> {
+/// its ceiling, the dirtiest first.
+pub(super) fn healing_step(
+    obs: &Observation,
+    ranked: &[Ranked],
+    policy: &Policy,
+) -> Option<Change> {
     let below = ranked
         .iter()
         .find(|r| r.replicas < policy.bounds(&r.name).min);
-    let above = || {
-        ranked
-            .iter()
-            .rev()
-            .find(|r| r.replicas > policy.bounds(&r.name).max)
-    };
     if let Some(r) = below {
-        let min = policy.bounds(&r.name).min;
-        return Some(step(
-            r,
-            r.replicas + 1,
-            format!(
-                "below its min of {min}{}; {}",
-                left(min - r.replicas),
-                grams_text(r.grams)
-            ),
-        ));
+        let bound = policy.bounds(&r.name).min;
+        return Some(step(obs, r, r.replicas + 1, bound));
     }
-    let r = above()?;
-    let max = policy.bounds(&r.name).max;
-    Some(step(
-        r,
-        r.replicas - 1,
-        format!(
-            "above its max of {max}{}; {}",
-            left(r.replicas - max),
-            grams_text(r.grams)
-        ),
-    ))
+    let r = ranked
+        .iter()
+        .rev()
+        .find(|r| r.replicas > policy.bounds(&r.name).max)?;
+    let bound = policy.bounds(&r.name).max;
+    Some(step(obs, r, r.replicas - 1, bound))
 }
 
-fn left(gap: i32) -> String {
-    if gap > 1 {
-        format!(" ({gap} steps to go)")
-    } else {
-        String::new()
-    }
-}
-
-fn step(r: &Ranked, to: i32, why: String) -> Decision {
-    Decision {
-        action: Action::Heal,
-        region: Some(r.name.clone()),
-        from: Some(r.replicas),
-        to: Some(to),
-        reason: format!("heal {} {}->{}: {why}", r.name, r.replicas, to),
-    }
+fn step(obs: &Observation, r: &Ranked, to: i32, bound: i32) -> Change {
+    let why = ChangeWhy::Heal {
+        bound,
+        grams: r.grams,
+    };
+    Change::of(obs, r, Action::Heal, to, why)
 }

@@ -1,19 +1,29 @@
 //! The pure core: given what a tick observed, the previous state, the policy and the time,
 //! decide what (if anything) to change. Nothing in here performs I/O or reads a clock, so the
 //! same code serves `tick`, `simulate` and any replay over recorded data.
+//!
+//! Inside, the dependencies run one way: `decide` uses healing, rebalancing and the CPU
+//! `signal`; all of them pick regions through `rank` (ranking and choice) and speak in the
+//! terms of `decision` and `types`.
 
 mod decide;
+mod decision;
 mod heal;
 mod rank;
 mod rebalance;
+mod signal;
 mod types;
 
-pub use decide::{decide, pct};
-pub use rank::{rank, Ranked};
+pub use decide::{decide, decide_ranked};
+pub use decision::{
+    Action, AtItsLimit, Breaching, Cancelled, Change, ChangeWhy, CpuFigure, Decision, Hold,
+    HoldWhy, Revert,
+};
+pub use rank::{rank, Direction, Ranked};
 pub use rebalance::PendingMove;
 pub use types::{
-    Action, ActionRecord, Bounds, CarbonReading, CpuObservation, CpuTrigger, Decision, Observation,
-    Policy, PolicyState, RegionObservation,
+    ActionRecord, Bounds, CarbonReading, CpuObservation, CpuTrigger, Observation, Policy,
+    PolicyState, RegionObservation,
 };
 
 #[cfg(test)]

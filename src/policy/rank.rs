@@ -1,3 +1,6 @@
+//! Ranking regions by carbon and choosing the region a change applies to: the one place both
+//! the CPU rule and rebalancing pick regions, so they can never disagree about "cleanest".
+
 use std::cmp::Ordering;
 
 use super::{Observation, Policy};
@@ -39,10 +42,37 @@ fn cmp_carbon(a: Option<f64>, b: Option<f64>) -> Ordering {
     }
 }
 
-/// "43 gCO2eq/kWh", or "unknown carbon" when the rule has no usable value.
-pub(crate) fn grams_text(grams: Option<f64>) -> String {
-    match grams {
-        Some(g) => format!("{g:.0} gCO2eq/kWh"),
-        None => "unknown carbon".to_string(),
+/// Which way a change moves replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    pub fn delta(self) -> i32 {
+        match self {
+            Direction::Up => 1,
+            Direction::Down => -1,
+        }
     }
+}
+
+/// The cleanest region with room to grow (up) or the dirtiest with room to shrink (down), and
+/// the preferred regions passed over because they sit at their limit.
+pub fn choose<'a>(
+    ranked: &'a [Ranked],
+    policy: &Policy,
+    direction: Direction,
+) -> Option<(&'a Ranked, Vec<&'a Ranked>)> {
+    let has_room = |r: &&Ranked| match direction {
+        Direction::Up => r.replicas < policy.bounds(&r.name).max,
+        Direction::Down => r.replicas > policy.bounds(&r.name).min,
+    };
+    let ordered: Vec<&Ranked> = match direction {
+        Direction::Up => ranked.iter().collect(),
+        Direction::Down => ranked.iter().rev().collect(),
+    };
+    let pos = ordered.iter().position(has_room)?;
+    Some((ordered[pos], ordered[..pos].to_vec()))
 }

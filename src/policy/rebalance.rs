@@ -16,14 +16,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decide::{choose, Direction};
-use super::rank::{grams_text, Ranked};
-use super::{Action, ActionRecord, Decision, Observation, Policy, PolicyState};
-use crate::duration::format_secs;
+use super::decision::{Action, Cancelled, Change, ChangeWhy, Decision, HoldWhy, Revert};
+use super::rank::{choose, Direction, Ranked};
+use super::{ActionRecord, Observation, Policy, PolicyState};
 
 /// Step 1 done, step 2 pending; kept in the state between ticks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PendingMove {
     /// The clean region that got a replica, and its replicas after step 1.
     pub to: String,
@@ -32,6 +31,7 @@ pub struct PendingMove {
     pub from: String,
     pub from_replicas: i32,
     /// Unix seconds of step 1.
+    #[serde(with = "crate::clock::rfc3339")]
     pub started: i64,
 }
 
@@ -52,7 +52,7 @@ pub(super) enum Pending {
     /// The move acts (step 2 or a revert) or waits; this is the tick's decision.
     Step(Decision),
     /// The move was dropped without a step, for this reason; the ordinary rule decides.
-    Cancelled(String),
+    Cancelled(Cancelled),
 }
 
 /// Advances a pending move by the rules in this module's documentation.
@@ -69,28 +69,27 @@ pub(super) fn advance_pending(
     };
     let find = |name: &str| ranked.iter().find(|r| r.name == name);
     let (Some(clean), Some(dirty)) = (find(&pending.to), find(&pending.from)) else {
-        return Pending::Cancelled(format!(
-            "{} or {} is no longer observed",
-            pending.to, pending.from
-        ));
+        return Pending::Cancelled(Cancelled::NotObserved {
+            clean: pending.to,
+            dirty: pending.from,
+        });
     };
     if clean.replicas != pending.to_replicas || dirty.replicas != pending.from_replicas {
-        return Pending::Cancelled(format!(
-            "the replicas of {} or {} were changed by someone else",
-            clean.name, dirty.name
-        ));
+        return Pending::Cancelled(Cancelled::ChangedBySomeone {
+            clean: clean.name.clone(),
+            dirty: dirty.name.clone(),
+        });
     }
     if band == Band::Above {
-        return Pending::Cancelled(format!(
-            "CPU went above the band, {} keeps its new replica",
-            clean.name
-        ));
+        return Pending::Cancelled(Cancelled::CpuAbove {
+            clean: clean.name.clone(),
+        });
     }
     if dirty.replicas <= policy.bounds(&dirty.name).min {
-        return Pending::Cancelled(format!(
-            "{} is at its min, {} keeps its new replica",
-            dirty.name, clean.name
-        ));
+        return Pending::Cancelled(Cancelled::DirtyAtMin {
+            dirty: dirty.name.clone(),
+            clean: clean.name.clone(),
+        });
     }
     let ready = obs
         .regions
@@ -104,60 +103,40 @@ pub(super) fn advance_pending(
         (None, _) => None,
     };
     if band == Band::Below || (ready >= pending.to_replicas && cleaner == Some(true)) {
-        let why = if band == Band::Below {
-            "CPU below the band".to_string()
-        } else {
-            format!("{}'s new replica is ready", clean.name)
-        };
-        return Pending::Step(step(
-            next,
-            now,
-            dirty,
-            dirty.replicas - 1,
-            format!(
-                "rebalance 2/2: {} {}->{}, {why}",
-                dirty.name,
-                dirty.replicas,
-                dirty.replicas - 1
-            ),
-        ));
+        let ready_in = (band != Band::Below).then(|| clean.name.clone());
+        let why = ChangeWhy::RebalanceComplete { ready_in };
+        return Pending::Step(step(next, now, obs, dirty, dirty.replicas - 1, why));
     }
     let waited = now - pending.started;
     if cleaner == Some(false) || waited >= policy.rebalance_ready_timeout_secs {
         let why = if cleaner == Some(false) {
-            format!("{} is no longer cleaner than {}", clean.name, dirty.name)
+            Revert::NoLongerCleaner {
+                dirty: dirty.name.clone(),
+            }
         } else {
-            format!(
-                "the move did not complete within {} (new replica ready: {ready}/{})",
-                format_secs(waited),
-                pending.to_replicas
-            )
+            Revert::TimedOut {
+                waited_secs: waited,
+                ready,
+                want: pending.to_replicas,
+            }
         };
-        return Pending::Step(step(
-            next,
-            now,
-            clean,
-            clean.replicas - 1,
-            format!(
-                "rebalance reverted: {} {}->{}, {why}",
-                clean.name,
-                clean.replicas,
-                clean.replicas - 1
-            ),
-        ));
+        let why = ChangeWhy::RebalanceRevert(why);
+        return Pending::Step(step(next, now, obs, clean, clean.replicas - 1, why));
     }
     let waiting = if ready < pending.to_replicas {
-        format!(
-            "{} to have {} ready replicas ({ready} now)",
-            clean.name, pending.to_replicas
-        )
+        HoldWhy::AwaitingReady {
+            region: clean.name.clone(),
+            want: pending.to_replicas,
+            ready,
+        }
     } else {
-        format!("carbon data for {} and {}", clean.name, dirty.name)
+        HoldWhy::AwaitingCarbon {
+            clean: clean.name.clone(),
+            dirty: dirty.name.clone(),
+        }
     };
     next.pending_move = Some(pending);
-    Pending::Step(Decision::hold(format!(
-        "hold: rebalance waiting for {waiting}"
-    )))
+    Pending::Step(waiting.into())
 }
 
 /// Starts a move when the cleanest region with room is cleaner than the dirtiest region above
@@ -165,6 +144,7 @@ pub(super) fn advance_pending(
 /// The regions are the ones the CPU rule would pick for a scale-up and a scale-down.
 pub(super) fn start(
     ranked: &[Ranked],
+    obs: &Observation,
     next: &mut PolicyState,
     policy: &Policy,
     now: i64,
@@ -181,24 +161,10 @@ pub(super) fn start(
     let (clean, _) = choose(ranked, policy, Direction::Up)?;
     let (dirty, _) = choose(ranked, policy, Direction::Down)?;
     let clean_grams = clean.grams?;
-    let gap = match dirty.grams {
-        Some(g) => g - clean_grams,
-        None => f64::INFINITY,
-    };
-    if clean.name == dirty.name || gap <= margin {
+    let gap = dirty.grams.map(|g| g - clean_grams);
+    if clean.name == dirty.name || gap.is_some_and(|gap| gap <= margin) {
         return None;
     }
-    let gap_text = if gap.is_finite() {
-        format!("{gap:.0} g/kWh cleaner than {}", dirty.name)
-    } else {
-        format!(
-            "{} at {}, {} has {}",
-            clean.name,
-            grams_text(Some(clean_grams)),
-            dirty.name,
-            grams_text(None)
-        )
-    };
     next.pending_move = Some(PendingMove {
         to: clean.name.clone(),
         to_replicas: clean.replicas + 1,
@@ -206,33 +172,23 @@ pub(super) fn start(
         from_replicas: dirty.replicas,
         started: now,
     });
-    Some(step(
-        next,
-        now,
-        clean,
-        clean.replicas + 1,
-        format!(
-            "rebalance 1/2: {} {}->{}, {gap_text}",
-            clean.name,
-            clean.replicas,
-            clean.replicas + 1
-        ),
-    ))
+    let why = ChangeWhy::RebalanceStart {
+        dirty: dirty.name.clone(),
+        gap,
+        clean_grams,
+    };
+    Some(step(next, now, obs, clean, clean.replicas + 1, why))
 }
 
-fn step(next: &mut PolicyState, now: i64, region: &Ranked, to: i32, reason: String) -> Decision {
-    next.last_rebalance = Some(ActionRecord {
-        time: now,
-        action: Action::Rebalance,
-        region: region.name.clone(),
-        from: region.replicas,
-        to,
-    });
-    Decision {
-        action: Action::Rebalance,
-        region: Some(region.name.clone()),
-        from: Some(region.replicas),
-        to: Some(to),
-        reason,
-    }
+fn step(
+    next: &mut PolicyState,
+    now: i64,
+    obs: &Observation,
+    region: &Ranked,
+    to: i32,
+    why: ChangeWhy,
+) -> Decision {
+    let change = Change::of(obs, region, Action::Rebalance, to, why);
+    next.last_rebalance = Some(change.record(now));
+    Decision::Change(change)
 }

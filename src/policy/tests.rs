@@ -42,6 +42,7 @@ fn obs(cpu: Option<f64>, regions: &[(&str, i32, f64)]) -> Observation {
             .iter()
             .map(|&(name, replicas, grams)| RegionObservation {
                 name: name.into(),
+                deployment: format!("web-{name}"),
                 replicas,
                 ready: replicas,
                 carbon: (grams >= 0.0).then_some(CarbonReading {
@@ -86,7 +87,7 @@ struct Case {
     obs: Observation,
     prev: PolicyState,
     policy: Policy,
-    want: (Action, Option<&'static str>, Option<i32>),
+    want: (Option<Action>, Option<&'static str>, Option<i32>),
     want_holds: (u32, u32),
     reason_has: &'static str,
 }
@@ -95,7 +96,7 @@ fn case(
     name: &'static str,
     obs: Observation,
     prev: PolicyState,
-    want: (Action, Option<&'static str>, Option<i32>),
+    want: (Option<Action>, Option<&'static str>, Option<i32>),
     want_holds: (u32, u32),
     reason_has: &'static str,
 ) -> Case {
@@ -131,34 +132,34 @@ fn decide_table() {
     just_fresh.regions[1].carbon.as_mut().unwrap().fetched_at = NOW - 3600;
 
     let cases = vec![
-        case("inside band resets holds", obs(Some(50.0), SEED), held(2, 0), (Action::Hold, None, None), (0, 0), "within 30%..70%"),
-        case("exactly at up-threshold is inside", obs(Some(70.0), SEED), held(2, 0), (Action::Hold, None, None), (0, 0), "within"),
-        case("exactly at down-threshold is inside", obs(Some(30.0), SEED), held(0, 2), (Action::Hold, None, None), (0, 0), "within"),
-        case("first breach counts 1/3", obs(Some(70.1), SEED), held(0, 0), (Action::Hold, None, None), (1, 0), "avg CPU 70.1% > 70% for 1/3 ticks"),
-        case("second breach counts 2/3", obs(Some(82.0), SEED), held(1, 0), (Action::Hold, None, None), (2, 0), "2/3"),
-        case("third breach scales up cleanest", obs(Some(82.0), SEED), held(2, 0), (Action::ScaleUp, Some("france"), Some(3)), (0, 0), "scale up france 2->3: avg CPU 82% > 70% for 3/3 ticks; cleanest region at 40 gCO2eq/kWh"),
-        case("breach flips side: down count restarts", obs(Some(10.0), SEED), held(2, 0), (Action::Hold, None, None), (0, 1), "1/3"),
-        case("third low tick scales down dirtiest", obs(Some(5.0), SEED), held(0, 2), (Action::ScaleDown, Some("latvia"), Some(1)), (0, 0), "scale down latvia 2->1: avg CPU 5% < 30% for 3/3 ticks; dirtiest region at 300 gCO2eq/kWh"),
-        case("cleanest at max falls back to next cleanest", obs(Some(90.0), &[("denmark", 2, 120.0), ("france", 5, 40.0), ("latvia", 2, 300.0)]), held(2, 0), (Action::ScaleUp, Some("denmark"), Some(3)), (0, 0), "france at its max of 5; next cleanest region at 120"),
-        case("cleanest one below max still chosen", obs(Some(90.0), &[("denmark", 2, 120.0), ("france", 4, 40.0), ("latvia", 2, 300.0)]), held(2, 0), (Action::ScaleUp, Some("france"), Some(5)), (0, 0), "cleanest region"),
-        case("dirtiest at min falls back to next dirtiest", obs(Some(5.0), &[("denmark", 2, 120.0), ("france", 2, 40.0), ("latvia", 1, 300.0)]), held(0, 2), (Action::ScaleDown, Some("denmark"), Some(1)), (0, 0), "latvia at its min of 1; next dirtiest"),
-        case("all at max holds", obs(Some(90.0), &[("denmark", 5, 120.0), ("france", 5, 40.0), ("latvia", 5, 300.0)]), held(2, 0), (Action::Hold, None, None), (3, 0), "every region is at its max"),
-        case("all at min holds", obs(Some(5.0), &[("denmark", 1, 120.0), ("france", 1, 40.0), ("latvia", 1, 300.0)]), held(0, 2), (Action::Hold, None, None), (0, 3), "every region is at its min"),
-        case("holds are capped at hold cycles", obs(Some(90.0), &[("denmark", 5, 120.0), ("france", 5, 40.0), ("latvia", 5, 300.0)]), held(3, 0), (Action::Hold, None, None), (3, 0), "3/3"),
-        case("cooldown blocks one second before its end", obs(Some(90.0), SEED), scaled_ago(179), (Action::Hold, None, None), (3, 0), "cooling down for 1s more after scale up france 2->3"),
-        case("cooldown over exactly at its end", obs(Some(90.0), SEED), scaled_ago(180), (Action::ScaleUp, Some("france"), Some(3)), (0, 0), "scale up france"),
-        case("unknown carbon ranks dirtiest for scale-down", obs(Some(5.0), &[("denmark", 2, -1.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), held(0, 2), (Action::ScaleDown, Some("denmark"), Some(1)), (0, 0), "unknown carbon"),
-        case("unknown carbon never preferred for scale-up", obs(Some(90.0), &[("denmark", 2, -1.0), ("france", 2, 400.0), ("latvia", 2, 300.0)]), held(2, 0), (Action::ScaleUp, Some("latvia"), Some(3)), (0, 0), "cleanest region at 300"),
-        case("all unknown: ties by name", obs(Some(90.0), &[("denmark", 2, -1.0), ("france", 2, -1.0), ("latvia", 2, -1.0)]), held(2, 0), (Action::ScaleUp, Some("denmark"), Some(3)), (0, 0), "unknown carbon"),
-        case("equal carbon: ties by name", obs(Some(90.0), &[("latvia", 2, 50.0), ("france", 2, 50.0)]), held(2, 0), (Action::ScaleUp, Some("france"), Some(3)), (0, 0), "france"),
-        case("missing CPU holds and resets", obs(None, SEED), held(2, 0), (Action::Hold, None, None), (0, 0), "no CPU data (metrics API not available)"),
-        case("heal below min even without CPU", obs(None, &[("denmark", 0, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), held(0, 0), (Action::Heal, Some("denmark"), Some(1)), (0, 0), "heal denmark 0->1: below its min of 1"),
-        case("heal above max during cooldown", obs(Some(50.0), &[("denmark", 7, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), scaled_ago(10), (Action::Heal, Some("denmark"), Some(6)), (0, 0), "above its max of 5 (2 steps to go)"),
-        case("heal below min wins over scale-up", obs(Some(90.0), &[("denmark", 2, 120.0), ("france", 2, 40.0), ("latvia", 0, 300.0)]), held(2, 0), (Action::Heal, Some("latvia"), Some(1)), (3, 0), "below its min"),
-        case("per-region min respected on scale-down", obs(Some(5.0), &[("denmark", 1, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), held(0, 2), (Action::ScaleDown, Some("france"), Some(1)), (0, 0), "latvia at its min of 2, denmark at its min of 1"),
-        case("stale carbon counts as unknown", stale, held(2, 0), (Action::ScaleUp, Some("denmark"), Some(3)), (0, 0), "cleanest region at 120"),
-        case("carbon exactly at max staleness still used", just_fresh, held(2, 0), (Action::ScaleUp, Some("france"), Some(3)), (0, 0), "cleanest region at 40"),
-        case("max trigger uses busiest node", max_obs, held(2, 0), (Action::ScaleUp, Some("france"), Some(3)), (0, 0), "max CPU 90% > 70%"),
+        case("inside band resets holds", obs(Some(50.0), SEED), held(2, 0), (None, None, None), (0, 0), "within 30%..70%"),
+        case("exactly at up-threshold is inside", obs(Some(70.0), SEED), held(2, 0), (None, None, None), (0, 0), "within"),
+        case("exactly at down-threshold is inside", obs(Some(30.0), SEED), held(0, 2), (None, None, None), (0, 0), "within"),
+        case("first breach counts 1/3", obs(Some(70.1), SEED), held(0, 0), (None, None, None), (1, 0), "avg CPU 70.1% > 70% for 1/3 ticks"),
+        case("second breach counts 2/3", obs(Some(82.0), SEED), held(1, 0), (None, None, None), (2, 0), "2/3"),
+        case("third breach scales up cleanest", obs(Some(82.0), SEED), held(2, 0), (Some(Action::ScaleUp), Some("france"), Some(3)), (0, 0), "scale up france 2->3: avg CPU 82% > 70% for 3/3 ticks; cleanest region at 40 gCO2eq/kWh"),
+        case("breach flips side: down count restarts", obs(Some(10.0), SEED), held(2, 0), (None, None, None), (0, 1), "1/3"),
+        case("third low tick scales down dirtiest", obs(Some(5.0), SEED), held(0, 2), (Some(Action::ScaleDown), Some("latvia"), Some(1)), (0, 0), "scale down latvia 2->1: avg CPU 5% < 30% for 3/3 ticks; dirtiest region at 300 gCO2eq/kWh"),
+        case("cleanest at max falls back to next cleanest", obs(Some(90.0), &[("denmark", 2, 120.0), ("france", 5, 40.0), ("latvia", 2, 300.0)]), held(2, 0), (Some(Action::ScaleUp), Some("denmark"), Some(3)), (0, 0), "france at its max of 5; next cleanest region at 120"),
+        case("cleanest one below max still chosen", obs(Some(90.0), &[("denmark", 2, 120.0), ("france", 4, 40.0), ("latvia", 2, 300.0)]), held(2, 0), (Some(Action::ScaleUp), Some("france"), Some(5)), (0, 0), "cleanest region"),
+        case("dirtiest at min falls back to next dirtiest", obs(Some(5.0), &[("denmark", 2, 120.0), ("france", 2, 40.0), ("latvia", 1, 300.0)]), held(0, 2), (Some(Action::ScaleDown), Some("denmark"), Some(1)), (0, 0), "latvia at its min of 1; next dirtiest"),
+        case("all at max holds", obs(Some(90.0), &[("denmark", 5, 120.0), ("france", 5, 40.0), ("latvia", 5, 300.0)]), held(2, 0), (None, None, None), (3, 0), "every region is at its max"),
+        case("all at min holds", obs(Some(5.0), &[("denmark", 1, 120.0), ("france", 1, 40.0), ("latvia", 1, 300.0)]), held(0, 2), (None, None, None), (0, 3), "every region is at its min"),
+        case("holds are capped at hold cycles", obs(Some(90.0), &[("denmark", 5, 120.0), ("france", 5, 40.0), ("latvia", 5, 300.0)]), held(3, 0), (None, None, None), (3, 0), "3/3"),
+        case("cooldown blocks one second before its end", obs(Some(90.0), SEED), scaled_ago(179), (None, None, None), (3, 0), "cooling down for 1s more after scale up france 2->3"),
+        case("cooldown over exactly at its end", obs(Some(90.0), SEED), scaled_ago(180), (Some(Action::ScaleUp), Some("france"), Some(3)), (0, 0), "scale up france"),
+        case("unknown carbon ranks dirtiest for scale-down", obs(Some(5.0), &[("denmark", 2, -1.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), held(0, 2), (Some(Action::ScaleDown), Some("denmark"), Some(1)), (0, 0), "unknown carbon"),
+        case("unknown carbon never preferred for scale-up", obs(Some(90.0), &[("denmark", 2, -1.0), ("france", 2, 400.0), ("latvia", 2, 300.0)]), held(2, 0), (Some(Action::ScaleUp), Some("latvia"), Some(3)), (0, 0), "cleanest region at 300"),
+        case("all unknown: ties by name", obs(Some(90.0), &[("denmark", 2, -1.0), ("france", 2, -1.0), ("latvia", 2, -1.0)]), held(2, 0), (Some(Action::ScaleUp), Some("denmark"), Some(3)), (0, 0), "unknown carbon"),
+        case("equal carbon: ties by name", obs(Some(90.0), &[("latvia", 2, 50.0), ("france", 2, 50.0)]), held(2, 0), (Some(Action::ScaleUp), Some("france"), Some(3)), (0, 0), "france"),
+        case("missing CPU holds and resets", obs(None, SEED), held(2, 0), (None, None, None), (0, 0), "no CPU data (metrics API not available)"),
+        case("heal below min even without CPU", obs(None, &[("denmark", 0, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), held(0, 0), (Some(Action::Heal), Some("denmark"), Some(1)), (0, 0), "heal denmark 0->1: below its min of 1"),
+        case("heal above max during cooldown", obs(Some(50.0), &[("denmark", 7, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), scaled_ago(10), (Some(Action::Heal), Some("denmark"), Some(6)), (0, 0), "above its max of 5 (2 steps to go)"),
+        case("heal below min wins over scale-up", obs(Some(90.0), &[("denmark", 2, 120.0), ("france", 2, 40.0), ("latvia", 0, 300.0)]), held(2, 0), (Some(Action::Heal), Some("latvia"), Some(1)), (3, 0), "below its min"),
+        case("per-region min respected on scale-down", obs(Some(5.0), &[("denmark", 1, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), held(0, 2), (Some(Action::ScaleDown), Some("france"), Some(1)), (0, 0), "latvia at its min of 2, denmark at its min of 1"),
+        case("stale carbon counts as unknown", stale, held(2, 0), (Some(Action::ScaleUp), Some("denmark"), Some(3)), (0, 0), "cleanest region at 120"),
+        case("carbon exactly at max staleness still used", just_fresh, held(2, 0), (Some(Action::ScaleUp), Some("france"), Some(3)), (0, 0), "cleanest region at 40"),
+        case("max trigger uses busiest node", max_obs, held(2, 0), (Some(Action::ScaleUp), Some("france"), Some(3)), (0, 0), "max CPU 90% > 70%"),
     ];
     let names: Vec<_> = cases.iter().map(|c| c.name).collect();
     for mut c in cases {
@@ -169,12 +170,12 @@ fn decide_table() {
             c.policy = max_trigger.clone();
         }
         let (d, next) = decide(&c.obs, &c.prev, &c.policy, NOW);
+        let reason = d.to_string();
         assert_eq!(
-            (d.action, d.region.as_deref(), d.to),
+            (d.action(), d.region(), d.to()),
             c.want,
-            "{}: {}",
+            "{}: {reason}",
             c.name,
-            d.reason
         );
         assert_eq!(
             (next.hold_up, next.hold_down),
@@ -183,13 +184,12 @@ fn decide_table() {
             c.name
         );
         assert!(
-            d.reason.contains(c.reason_has),
-            "{}: reason {:?} lacks {:?}",
+            reason.contains(c.reason_has),
+            "{}: reason {reason:?} lacks {:?}",
             c.name,
-            d.reason,
             c.reason_has
         );
-        if matches!(d.action, Action::ScaleUp | Action::ScaleDown) {
+        if d.action().is_some_and(Action::is_cpu_driven) {
             assert_eq!(
                 next.last_scale.as_ref().map(|r| r.time),
                 Some(NOW),
@@ -223,43 +223,43 @@ fn nodes_without_metrics_never_argue_for_an_action() {
             "hot reporters, not hot enough with idle others",
             partial(90.0, 95.0, 2, 2),
             policy(),
-            Action::Hold,
+            None,
             "avg CPU 90% (2 of 4 nodes reporting",
         ),
         (
             "hot enough even with an idle other",
             partial(100.0, 100.0, 3, 1),
             policy(),
-            Action::ScaleUp,
+            Some(Action::ScaleUp),
             "avg CPU 75% (3 of 4 nodes reporting",
         ),
         (
             "cold reporters kept in the band by busy others",
             partial(5.0, 5.0, 2, 2),
             policy(),
-            Action::Hold,
+            None,
             "within 30%..70%",
         ),
         (
             "cold enough even with a busy other",
             partial(0.0, 0.0, 4, 1),
             policy(),
-            Action::ScaleDown,
+            Some(Action::ScaleDown),
             "avg CPU 20% (4 of 5 nodes reporting",
         ),
         (
             "max trigger never scales down on partial data",
             partial(1.0, 1.0, 2, 2),
             max_trigger,
-            Action::Hold,
+            None,
             "max CPU 1% (2 of 4",
         ),
     ];
     for (name, o, mut p, want, reason) in cases {
         p.hold_cycles = 1;
         let (d, _) = decide(&o, &PolicyState::default(), &p, NOW);
-        assert_eq!(d.action, want, "{name}: {}", d.reason);
-        assert!(d.reason.contains(reason), "{name}: {}", d.reason);
+        assert_eq!(d.action(), want, "{name}: {d}");
+        assert!(d.to_string().contains(reason), "{name}: {d}");
     }
 }
 
@@ -271,7 +271,7 @@ fn healing_does_not_start_or_extend_a_cooldown() {
         &policy(),
         NOW,
     );
-    assert_eq!(d.action, Action::Heal);
+    assert_eq!(d.action(), Some(Action::Heal));
     assert_eq!(next.last_scale, scaled_ago(170).last_scale);
     assert_eq!(
         next.last_heal.map(|h| (h.region, h.from, h.to)),
@@ -307,6 +307,7 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
                     .enumerate()
                     .map(|(i, (replicas, grams, age))| RegionObservation {
                         name: names[i].into(),
+                        deployment: format!("web-{}", names[i]),
                         replicas: *replicas,
                         ready: *replicas,
                         carbon: grams.map(|g| CarbonReading {
@@ -338,13 +339,11 @@ proptest! {
     fn at_most_one_replica_moves_and_only_as_declared((o, prev, now) in arb_case()) {
         let p = policy();
         let (d, _) = decide(&o, &prev, &p, now);
-        match d.action {
-            Action::Hold => prop_assert!(d.region.is_none() && d.to.is_none()),
-            _ => {
-                let r = o.regions.iter().find(|r| Some(&r.name) == d.region.as_ref()).unwrap();
-                prop_assert_eq!(d.from, Some(r.replicas));
-                prop_assert_eq!((d.to.unwrap() - r.replicas).abs(), 1);
-            }
+        if let Some(c) = d.change() {
+            let r = o.regions.iter().find(|r| r.name == c.region).unwrap();
+            prop_assert_eq!(c.from, r.replicas);
+            prop_assert_eq!(&c.deployment, &r.deployment);
+            prop_assert_eq!((c.to - r.replicas).abs(), 1);
         }
     }
 
@@ -352,9 +351,9 @@ proptest! {
     fn cpu_driven_scale_stays_within_bounds((o, prev, now) in arb_case()) {
         let p = policy();
         let (d, _) = decide(&o, &prev, &p, now);
-        if matches!(d.action, Action::ScaleUp | Action::ScaleDown) {
-            let to = d.to.unwrap();
-            prop_assert!(to >= p.default_bounds.min && to <= p.default_bounds.max, "{}", d.reason);
+        if d.action().is_some_and(Action::is_cpu_driven) {
+            let to = d.to().unwrap();
+            prop_assert!(to >= p.default_bounds.min && to <= p.default_bounds.max, "{}", d);
         }
     }
 
@@ -362,9 +361,9 @@ proptest! {
     fn never_scales_during_cooldown_or_before_hold((o, prev, now) in arb_case()) {
         let p = policy();
         let (d, _) = decide(&o, &prev, &p, now);
-        if matches!(d.action, Action::ScaleUp | Action::ScaleDown) {
+        if d.action().is_some_and(Action::is_cpu_driven) {
             prop_assert!(prev.cooldown_left(&p, now).is_none());
-            let before = if d.action == Action::ScaleUp { prev.hold_up } else { prev.hold_down };
+            let before = if d.action() == Some(Action::ScaleUp) { prev.hold_up } else { prev.hold_down };
             prop_assert!(before + 1 >= p.hold_cycles, "acted after {} breaches", before + 1);
             let missing = matches!(o.cpu, CpuObservation::Missing { .. });
             prop_assert!(!missing, "acted without CPU data");
@@ -390,11 +389,10 @@ proptest! {
         rotated.regions.rotate_left(rotate % n);
         let (d, next) = decide(&o, &prev, &p, now);
         prop_assert_eq!((&d, &next), (&decide(&rotated, &prev, &p, now).0, &decide(&rotated, &prev, &p, now).1));
-        if matches!(d.action, Action::ScaleUp | Action::ScaleDown) {
-            let region = d.region.clone().unwrap();
-            let b = p.bounds(&region);
-            let to = d.to.unwrap();
-            prop_assert!(to >= b.min && to <= b.max, "{}", d.reason);
+        if d.action().is_some_and(Action::is_cpu_driven) {
+            let b = p.bounds(d.region().unwrap());
+            let to = d.to().unwrap();
+            prop_assert!(to >= b.min && to <= b.max, "{}", d);
         }
     }
 
@@ -404,8 +402,8 @@ proptest! {
         let mut state = prev;
         for tick in 0..40 {
             let (d, next) = decide(&o, &state, &p, now + tick * 60);
-            if let (Some(region), Some(to)) = (&d.region, d.to) {
-                o.regions.iter_mut().find(|r| &r.name == region).unwrap().replicas = to;
+            if let Some(c) = d.change() {
+                o.regions.iter_mut().find(|r| r.name == c.region).unwrap().replicas = c.to;
             }
             state = next;
         }
@@ -465,7 +463,7 @@ fn rebalance_table() {
         ("france", 3, 400.0),
         ("latvia", 2, 300.0),
     ];
-    type Want = (Action, Option<&'static str>, Option<i32>);
+    type Want = (Option<Action>, Option<&'static str>, Option<i32>);
     // (name, policy, observation, previous state, decision, reason excerpt, pending afterwards)
     type Case = (
         &'static str,
@@ -482,7 +480,7 @@ fn rebalance_table() {
             policy(),
             obs(Some(50.0), SEED),
             held(0, 0),
-            (Action::Hold, None, None),
+            (None, None, None),
             "within",
             false,
         ),
@@ -491,7 +489,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(Some(50.0), SEED),
             held(0, 0),
-            (Action::Rebalance, Some("france"), Some(3)),
+            (Some(Action::Rebalance), Some("france"), Some(3)),
             "rebalance 1/2: france 2->3, 260 g/kWh cleaner than latvia",
             true,
         ),
@@ -503,7 +501,7 @@ fn rebalance_table() {
             },
             obs(Some(50.0), SEED),
             held(0, 0),
-            (Action::Hold, None, None),
+            (None, None, None),
             "within",
             false,
         ),
@@ -512,7 +510,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(Some(50.0), SEED),
             scaled_ago(100),
-            (Action::Hold, None, None),
+            (None, None, None),
             "within",
             false,
         ),
@@ -521,7 +519,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(Some(80.0), SEED),
             held(0, 0),
-            (Action::Hold, None, None),
+            (None, None, None),
             "1/3",
             false,
         ),
@@ -537,7 +535,7 @@ fn rebalance_table() {
                 ],
             ),
             held(0, 0),
-            (Action::Hold, None, None),
+            (None, None, None),
             "within",
             false,
         ),
@@ -546,7 +544,7 @@ fn rebalance_table() {
             rebalancing(),
             with_ready(obs(Some(50.0), moved), "france", 2),
             pending(3, 2, 60),
-            (Action::Hold, None, None),
+            (None, None, None),
             "rebalance waiting for france to have 3 ready replicas (2 now)",
             true,
         ),
@@ -555,7 +553,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(Some(50.0), moved),
             pending(3, 2, 60),
-            (Action::Rebalance, Some("latvia"), Some(1)),
+            (Some(Action::Rebalance), Some("latvia"), Some(1)),
             "rebalance 2/2: latvia 2->1, france's new replica is ready",
             false,
         ),
@@ -564,7 +562,7 @@ fn rebalance_table() {
             rebalancing(),
             with_ready(obs(Some(50.0), moved), "france", 2),
             pending(3, 2, 600),
-            (Action::Rebalance, Some("france"), Some(2)),
+            (Some(Action::Rebalance), Some("france"), Some(2)),
             "rebalance reverted: france 3->2, the move did not complete within 10m (new replica ready: 2/3)",
             false,
         ),
@@ -573,7 +571,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(Some(50.0), flipped),
             pending(3, 2, 60),
-            (Action::Rebalance, Some("france"), Some(2)),
+            (Some(Action::Rebalance), Some("france"), Some(2)),
             "france is no longer cleaner than latvia",
             false,
         ),
@@ -582,7 +580,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(Some(80.0), moved),
             pending(3, 2, 60),
-            (Action::Hold, None, None),
+            (None, None, None),
             "1/3 ticks; rebalance cancelled: CPU went above the band, france keeps its new replica",
             false,
         ),
@@ -591,7 +589,7 @@ fn rebalance_table() {
             rebalancing(),
             with_ready(obs(Some(10.0), moved), "france", 2),
             pending(3, 2, 60),
-            (Action::Rebalance, Some("latvia"), Some(1)),
+            (Some(Action::Rebalance), Some("latvia"), Some(1)),
             "rebalance 2/2: latvia 2->1, CPU below the band",
             false,
         ),
@@ -607,7 +605,7 @@ fn rebalance_table() {
                 ],
             ),
             pending(3, 2, 60),
-            (Action::Hold, None, None),
+            (None, None, None),
             "within 30%..70%; rebalance cancelled: the replicas of france or latvia were changed by someone else",
             false,
         ),
@@ -623,7 +621,7 @@ fn rebalance_table() {
                 ],
             ),
             pending(3, 1, 60),
-            (Action::Hold, None, None),
+            (None, None, None),
             "rebalance cancelled: latvia is at its min, france keeps its new replica",
             false,
         ),
@@ -636,7 +634,7 @@ fn rebalance_table() {
                 2,
             ),
             pending(3, 1, 600),
-            (Action::Hold, None, None),
+            (None, None, None),
             "rebalance cancelled: latvia is at its min",
             false,
         ),
@@ -645,7 +643,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(Some(50.0), &[("denmark", 2, 120.0), ("france", 3, -1.0), ("latvia", 2, -1.0)]),
             pending(3, 2, 60),
-            (Action::Hold, None, None),
+            (None, None, None),
             "rebalance waiting for carbon data for france and latvia",
             true,
         ),
@@ -654,7 +652,7 @@ fn rebalance_table() {
             rebalancing(),
             obs(None, moved),
             pending(3, 2, 60),
-            (Action::Rebalance, Some("latvia"), Some(1)),
+            (Some(Action::Rebalance), Some("latvia"), Some(1)),
             "rebalance 2/2",
             false,
         ),
@@ -670,24 +668,16 @@ fn rebalance_table() {
                 ],
             ),
             pending(3, 2, 60),
-            (Action::Heal, Some("denmark"), Some(1)),
+            (Some(Action::Heal), Some("denmark"), Some(1)),
             "heal",
             true,
         ),
     ];
     for (name, p, o, prev, want, reason, pending_after) in cases {
         let (d, next) = decide(&o, &prev, &p, NOW);
-        assert_eq!(
-            (d.action, d.region.as_deref(), d.to),
-            want,
-            "{name}: {}",
-            d.reason
-        );
-        assert!(
-            d.reason.contains(reason),
-            "{name}: {:?} lacks {reason:?}",
-            d.reason
-        );
+        let text = d.to_string();
+        assert_eq!((d.action(), d.region(), d.to()), want, "{name}: {text}");
+        assert!(text.contains(reason), "{name}: {text:?} lacks {reason:?}");
         assert_eq!(
             next.pending_move.is_some(),
             pending_after,
@@ -715,17 +705,18 @@ proptest! {
             o.cpu = CpuObservation::Known { average: cpu, max: cpu, nodes: 3 ,missing: 0,};
             let total_before: i32 = o.regions.iter().map(|r| r.replicas).sum();
             let (d, next) = decide(&o, &state, &p, now);
-            if let (Some(region), Some(to)) = (&d.region, d.to) {
-                let r = o.regions.iter_mut().find(|r| &r.name == region).unwrap();
-                r.replicas = to;
-                r.ready = to;
+            if let Some(c) = d.change() {
+                let r = o.regions.iter_mut().find(|r| r.name == c.region).unwrap();
+                r.replicas = c.to;
+                r.ready = c.to;
             }
             let total: i32 = o.regions.iter().map(|r| r.replicas).sum();
-            prop_assert!(d.action == Action::Rebalance || d.action == Action::Hold, "{}", d.reason);
-            if d.reason.starts_with("rebalance 1/2") {
+            prop_assert!(matches!(d.action(), Some(Action::Rebalance) | None), "{}", d);
+            let reason = d.to_string();
+            if reason.starts_with("rebalance 1/2") {
                 prop_assert!(start_total.is_none());
                 start_total = Some(total_before);
-            } else if d.reason.starts_with("rebalance 2/2") || d.reason.starts_with("rebalance reverted") {
+            } else if reason.starts_with("rebalance 2/2") || reason.starts_with("rebalance reverted") {
                 prop_assert_eq!(Some(total), start_total.take());
             }
             if let Some(start) = start_total {

@@ -2,23 +2,21 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Which CPU figure the thresholds are compared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+use super::Action;
+
+/// Which CPU figure the thresholds are compared with (`CPU_TRIGGER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CpuTrigger {
-    /// Average over the ready region nodes: the seed's rule.
+    /// Average over the ready region nodes: the default rule.
+    #[value(
+        name = "avg",
+        alias = "average",
+        help = "average over ready region nodes"
+    )]
     Average,
     /// The busiest ready region node: reacts before one hot region saturates.
+    #[value(help = "busiest node")]
     Max,
-}
-
-impl CpuTrigger {
-    pub fn label(self) -> &'static str {
-        match self {
-            CpuTrigger::Average => "avg",
-            CpuTrigger::Max => "max",
-        }
-    }
 }
 
 /// Replica floor and ceiling of one region's Deployment.
@@ -84,6 +82,8 @@ pub struct CarbonReading {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegionObservation {
     pub name: String,
+    /// The region's Deployment, which a change to this region is made to.
+    pub deployment: String,
     pub replicas: i32,
     /// Replicas the Deployment reports ready (make-before-break rebalancing waits for them).
     pub ready: i32,
@@ -96,60 +96,12 @@ pub struct Observation {
     pub regions: Vec<RegionObservation>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    ScaleUp,
-    ScaleDown,
-    Heal,
-    Rebalance,
-    Hold,
-}
-
-impl Action {
-    pub fn label(self) -> &'static str {
-        match self {
-            Action::ScaleUp => "scale_up",
-            Action::ScaleDown => "scale_down",
-            Action::Heal => "heal",
-            Action::Rebalance => "rebalance",
-            Action::Hold => "hold",
-        }
-    }
-
-    /// The label as words for sentences: "scale up".
-    pub fn words(self) -> String {
-        self.label().replace('_', " ")
-    }
-}
-
-/// What one tick decided, with the sentence a person reads in logs, events and tables.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Decision {
-    pub action: Action,
-    pub region: Option<String>,
-    pub from: Option<i32>,
-    pub to: Option<i32>,
-    pub reason: String,
-}
-
-impl Decision {
-    pub(crate) fn hold(reason: String) -> Self {
-        Decision {
-            action: Action::Hold,
-            region: None,
-            from: None,
-            to: None,
-            reason,
-        }
-    }
-}
-
 /// A replica change that was decided, remembered in the state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActionRecord {
-    /// Unix seconds.
+    /// Unix seconds, stored as RFC 3339 text so people can read and edit it.
+    #[serde(with = "crate::clock::rfc3339")]
     pub time: i64,
     pub action: Action,
     pub region: String,

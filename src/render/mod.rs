@@ -1,14 +1,23 @@
-//! What users see: tables, JSON and YAML, as pure functions from data to text (snapshot-tested).
+//! What users see: tables, JSON and YAML, log fields, decision sentences, numbers and flags, as
+//! pure functions from data to text (snapshot-tested).
 
+mod decision;
+mod flag;
+mod number;
 mod simulation;
 mod status;
+mod tick_line;
 mod yaml;
 
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 
+pub use decision::{trigger_label, words};
+pub use flag::{flag, region_flag};
+pub use number::{pct, round1};
 pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};
 pub use status::{status_table, ActionView, LedgerView, RegionStatus, StatusReport};
+pub use tick_line::{cpu_json, ranking_json, Durations, TickFields};
 pub use yaml::to_yaml;
 
 /// The house style of every table carbonctl prints: fixed width, no colour, so snapshots hold.

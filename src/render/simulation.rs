@@ -77,12 +77,12 @@ pub fn simulation_table(sim: &Simulation) -> String {
         "{}\nsimulated {} CPU {}% for {} tick(s), hold cycles {}\n{table}\n",
         sim.source_note,
         sim.trigger,
-        crate::policy::pct(sim.cpu),
+        super::pct(sim.cpu),
         sim.ticks.len(),
         sim.hold_cycles
     );
     for t in &sim.ticks {
-        out.push_str(&format!("tick {}: {}\n", t.tick, t.decision.reason));
+        out.push_str(&format!("tick {}: {}\n", t.tick, t.decision));
     }
     out.trim_end().to_string()
 }

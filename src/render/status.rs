@@ -54,7 +54,7 @@ impl ActionView {
     fn sentence(&self) -> String {
         format!(
             "{} {} {}->{} {} ago ({})",
-            self.action.words(),
+            super::words(self.action),
             self.region,
             self.from,
             self.to,
@@ -158,7 +158,7 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
     ]);
     for r in &report.regions {
         let name = if console {
-            format!("{} {}", crate::logging::flag(&r.zone), r.region)
+            format!("{} {}", super::flag(&r.zone), r.region)
         } else {
             r.region.clone()
         };
@@ -216,8 +216,8 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         table.to_string(),
         format!(
             "cluster CPU: {cpu}; scale up above {}%, down below {}%",
-            crate::policy::pct(report.scale_up_threshold),
-            crate::policy::pct(report.scale_down_threshold)
+            super::pct(report.scale_up_threshold),
+            super::pct(report.scale_down_threshold)
         ),
         format!(
             "holds: up {}/{}, down {}/{}",
@@ -276,14 +276,16 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
     if let Some(ledger) = &report.ledger {
         lines.push(format!("carbon ledger: {}", ledger.sentence()));
     }
-    lines.push(format!("next tick would: {}", report.next_tick.reason));
+    lines.push(format!("next tick would: {}", report.next_tick));
     lines.join("\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Action, ActionRecord, PendingMove};
+    use crate::policy::{
+        Action, ActionRecord, Breaching, CpuFigure, CpuTrigger, Direction, HoldWhy, PendingMove,
+    };
 
     fn region(
         name: &str,
@@ -320,7 +322,11 @@ mod tests {
         let report = StatusReport {
             namespace: "default".into(),
             state_configmap: "carbonctl-state".into(),
-            regions: vec![region("denmark", "DK", Some(142.0), 2, 2), region("france", "FR", Some(38.0), 1, 3), latvia],
+            regions: vec![
+                region("denmark", "DK", Some(142.0), 2, 2),
+                region("france", "FR", Some(38.0), 1, 3),
+                latvia,
+            ],
             cpu: serde_json::json!({"average": 82.5, "max": 91.0, "nodes": 3}),
             trigger: "avg".into(),
             scale_up_threshold: 70.0,
@@ -329,24 +335,68 @@ mod tests {
             hold_down: 0,
             hold_cycles: 3,
             cooldown_remaining_secs: Some(95),
-            last_scale: Some(ActionView::new(&ActionRecord { time: now - 85, action: Action::ScaleUp, region: "france".into(), from: 2, to: 3 }, now)),
+            last_scale: Some(ActionView::new(
+                &ActionRecord {
+                    time: now - 85,
+                    action: Action::ScaleUp,
+                    region: "france".into(),
+                    from: 2,
+                    to: 3,
+                },
+                now,
+            )),
             last_heal: None,
             last_rebalance: None,
-            pending_move: Some(PendingMove { to: "france".into(), to_replicas: 3, from: "latvia".into(), from_replicas: 2, started: now - 60 }),
+            pending_move: Some(PendingMove {
+                to: "france".into(),
+                to_replicas: 3,
+                from: "latvia".into(),
+                from_replicas: 2,
+                started: now - 60,
+            }),
             last_failure: None,
             carbon_cache_ttl_secs: 300,
             ledger: Some(LedgerView::new(
                 &crate::ledger::Ledger {
                     since: now - 3600,
                     last: now,
-                    regions: [("france".to_string(), crate::ledger::RegionLedger { replica_seconds: 10_800.0, intensity_replica_seconds: 410_400.0 })].into(),
+                    regions: [(
+                        "france".to_string(),
+                        crate::ledger::RegionLedger {
+                            replica_seconds: 10_800.0,
+                            intensity_replica_seconds: 410_400.0,
+                        },
+                    )]
+                    .into(),
                     blind_intensity_replica_seconds: 1_598_400.0,
                     unknown_replica_seconds: 7_200.0,
                     signals: vec!["lifecycle".into()],
                 },
                 2.4,
             )),
-            next_tick: Decision::hold("hold: avg CPU 82.5% > 70% for 3/3 ticks, but cooling down for 1m35s more after scale up france 2->3".into()),
+            next_tick: HoldWhy::CoolingDown {
+                breaching: Breaching {
+                    cpu: CpuFigure {
+                        trigger: CpuTrigger::Average,
+                        percent: 82.5,
+                        nodes: 3,
+                        missing: 0,
+                    },
+                    direction: Direction::Up,
+                    threshold: 70.0,
+                    count: 3,
+                    cycles: 3,
+                },
+                left_secs: 95,
+                last: ActionRecord {
+                    time: now - 85,
+                    action: Action::ScaleUp,
+                    region: "france".into(),
+                    from: 2,
+                    to: 3,
+                },
+            }
+            .into(),
         };
         insta::assert_snapshot!("status_table_plain", status_table(&report, false));
         insta::assert_snapshot!("status_table_console", status_table(&report, true));

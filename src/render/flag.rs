@@ -1,0 +1,34 @@
+//! Country flags for the console view and tables.
+
+use crate::config::Settings;
+
+/// The country flag of an ElectricityMaps zone (`DK-DK1` -> 🇩🇰), from its two-letter prefix.
+pub fn flag(zone: &str) -> String {
+    let letters: Vec<char> = zone.chars().take(2).collect();
+    if letters.len() != 2 || !letters.iter().all(|c| c.is_ascii_alphabetic()) {
+        return String::new();
+    }
+    letters
+        .iter()
+        .filter_map(|c| char::from_u32(0x1F1E6 + (c.to_ascii_uppercase() as u32 - 'A' as u32)))
+        .collect()
+}
+
+/// The flag of a configured region's zone.
+pub fn region_flag(settings: &Settings, region: &str) -> Option<String> {
+    let zone = &settings.regions.iter().find(|r| r.name == region)?.zone;
+    Some(flag(zone))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flag;
+
+    #[test]
+    fn flags_come_from_the_zone_country() {
+        assert_eq!(flag("DK-DK1"), "🇩🇰");
+        assert_eq!(flag("FR"), "🇫🇷");
+        assert_eq!(flag("lv"), "🇱🇻");
+        assert_eq!(flag("1"), "");
+    }
+}

@@ -1,0 +1,75 @@
+//! The structured fields of a tick's log line: what it decided, on which CPU and ranking, with
+//! which hold counters. The tick adds its id, namespace, outcome and durations.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::number::round1;
+use crate::config::Settings;
+use crate::policy::{CpuObservation, Decision, Ranked};
+
+/// CPU as the log and `status -o json` show it.
+pub fn cpu_json(cpu: &CpuObservation) -> Value {
+    match cpu {
+        CpuObservation::Known {
+            average,
+            max,
+            nodes,
+            missing,
+        } => {
+            json!({"average": round1(*average), "max": round1(*max), "nodes": nodes, "nodesWithoutMetrics": missing})
+        }
+        CpuObservation::Missing { reason } => json!({"missing": reason}),
+    }
+}
+
+/// Regions in the order the rule ranked them, with the carbon value it used.
+pub fn ranking_json(ranked: &[Ranked], settings: &Settings) -> Value {
+    ranked
+        .iter()
+        .map(|r| {
+            let zone = settings
+                .regions
+                .iter()
+                .find(|x| x.name == r.name)
+                .map(|x| x.zone.clone());
+            json!({"region": r.name, "zone": zone, "gramsPerKwh": r.grams})
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickFields {
+    pub decision: Decision,
+    pub cpu: Value,
+    pub hold_up: u32,
+    pub hold_down: u32,
+    pub carbon: Value,
+    /// The flag of the changed region's zone, for the console view.
+    #[serde(skip)]
+    pub flag: Option<String>,
+}
+
+/// How long the tick took to observe, and in all.
+#[derive(Debug, Clone, Copy)]
+pub struct Durations {
+    pub observe_ms: u128,
+    pub total_ms: u128,
+}
+
+impl TickFields {
+    /// The whole line's fields for one outcome (`applied`, `held`, `lost_claim`, ...).
+    pub fn line(&self, tick_id: &str, namespace: &str, outcome: &str, took: Durations) -> Value {
+        let mut fields = serde_json::to_value(self).expect("tick fields serialise");
+        let object = fields.as_object_mut().expect("an object");
+        object.insert("tickId".into(), json!(tick_id));
+        object.insert("namespace".into(), json!(namespace));
+        object.insert("outcome".into(), json!(outcome));
+        object.insert(
+            "durationsMs".into(),
+            json!({"observe": took.observe_ms, "total": took.total_ms}),
+        );
+        fields
+    }
+}

@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::cli::{ClusterArgs, ConnectArgs, PolicyArgs};
+use clap::ValueEnum;
+
+use crate::cli::{ClusterArgs, ConnectArgs, CpuSourceKind, PolicyArgs};
 use crate::duration::parse_secs;
+pub use crate::logging::LogFormat;
 use crate::policy::{Bounds, CpuTrigger, Policy};
 
 /// A setting that cannot be used as given.
@@ -29,12 +32,12 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// An error in an env-backed setting; the flag is derived from the env name.
+/// An error in a setting: an environment variable (shown with the flag that sets it too) or a
+/// flag-only option (`--cpu`).
 pub fn bad(setting: &str, value: &str, problem: impl Into<String>) -> ConfigError {
-    let flag = if setting.starts_with("--") {
-        String::new()
-    } else {
-        format!(" (--{})", setting.to_lowercase().replace('_', "-"))
+    let flag = match crate::cli::flag_for_env(setting) {
+        Some(flag) => format!(" ({flag})"),
+        None => String::new(),
     };
     ConfigError {
         setting: format!("{setting}{flag}"),
@@ -48,12 +51,6 @@ pub struct Region {
     pub name: String,
     /// The ElectricityMaps zone whose grid powers this region's nodes.
     pub zone: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Json,
-    Console,
 }
 
 /// Where a tick's CPU figure comes from.
@@ -119,22 +116,18 @@ impl Connect {
                 "not an http(s) URL; use e.g. https://api.electricitymap.org/v3",
             ));
         }
-        let cpu_source = match (args.cpu_source.trim(), &args.simulated_cpu) {
-            ("metrics", _) => CpuSource::Metrics,
-            ("simulated", Some(v)) => CpuSource::Simulated(percent("SIMULATED_CPU", v)?),
-            ("simulated", None) => {
-                return Err(bad(
+        let cpu_source =
+            match (choice("CPU_SOURCE", &args.cpu_source)?, &args.simulated_cpu) {
+                (CpuSourceKind::Metrics, _) => CpuSource::Metrics,
+                (CpuSourceKind::Simulated, Some(v)) => {
+                    CpuSource::Simulated(percent("SIMULATED_CPU", v)?)
+                }
+                (CpuSourceKind::Simulated, None) => return Err(bad(
                     "CPU_SOURCE",
                     &args.cpu_source,
                     "simulated needs SIMULATED_CPU (--simulated-cpu), a percentage from 0 to 100",
-                ))
-            }
-            _ => return Err(bad(
-                "CPU_SOURCE",
-                &args.cpu_source,
-                "accepted values are metrics (metrics.k8s.io) and simulated (with SIMULATED_CPU)",
-            )),
-        };
+                )),
+            };
         let tick_timeout_secs = duration("TICK_TIMEOUT", &args.timeout)?;
         if tick_timeout_secs == 0 {
             return Err(bad("TICK_TIMEOUT", &args.timeout, "must be at least 1s"));
@@ -187,7 +180,7 @@ impl Settings {
             region_label: label_key("REGION_LABEL", &cluster.region_label)?,
             deployment_pattern: deployment_pattern(&cluster.deployment_pattern)?,
             state_configmap: object_name("STATE_CONFIGMAP", &cluster.state_configmap)?,
-            log_format: log_format(&cluster.log_format)?,
+            log_format: choice("LOG_FORMAT", &cluster.log_format)?,
             policy: parse_policy(policy, &names)?,
             carbon_cache_ttl_secs: duration("CARBON_CACHE_TTL", &policy.carbon_cache_ttl)?,
             watts_per_replica: cluster
@@ -205,6 +198,12 @@ impl Settings {
                 })?,
             regions,
         })
+    }
+
+    /// The zone of a configured region.
+    pub fn zone(&self, region: &str) -> Option<&str> {
+        let region = self.regions.iter().find(|r| r.name == region)?;
+        Some(region.zone.as_str())
     }
 
     pub fn deployment_name(&self, region: &str) -> String {
@@ -237,8 +236,12 @@ fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigErr
             format!("must not exceed MAX_REPLICAS ({})", default_bounds.max),
         ));
     }
-    let mins = region_numbers("REGION_MIN_REPLICAS", &args.region_min_replicas, regions)?;
-    let maxs = region_numbers("REGION_MAX_REPLICAS", &args.region_max_replicas, regions)?;
+    let (min_text, max_text) = (
+        args.region_min_replicas.as_deref().unwrap_or_default(),
+        args.region_max_replicas.as_deref().unwrap_or_default(),
+    );
+    let mins = region_numbers("REGION_MIN_REPLICAS", min_text, regions)?;
+    let maxs = region_numbers("REGION_MAX_REPLICAS", max_text, regions)?;
     let mut region_bounds = BTreeMap::new();
     for region in regions {
         let (min, max) = (mins.get(*region), maxs.get(*region));
@@ -251,9 +254,9 @@ fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigErr
         };
         if b.min > b.max {
             let (setting, text) = if min.is_some() {
-                ("REGION_MIN_REPLICAS", &args.region_min_replicas)
+                ("REGION_MIN_REPLICAS", min_text)
             } else {
-                ("REGION_MAX_REPLICAS", &args.region_max_replicas)
+                ("REGION_MAX_REPLICAS", max_text)
             };
             return Err(bad(
                 setting,
@@ -271,15 +274,7 @@ fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigErr
         scale_down_threshold: down,
         hold_cycles,
         cooldown_secs: duration("COOLDOWN", &args.cooldown)?,
-        trigger: match args.cpu_trigger.trim() {
-            "avg" | "average" => CpuTrigger::Average,
-            "max" => CpuTrigger::Max,
-            _ => return Err(bad(
-                "CPU_TRIGGER",
-                &args.cpu_trigger,
-                "accepted values are avg (average over ready region nodes) and max (busiest node)",
-            )),
-        },
+        trigger: choice::<CpuTrigger>("CPU_TRIGGER", &args.cpu_trigger)?,
         default_bounds,
         region_bounds,
         carbon_max_staleness_secs: duration("CARBON_MAX_STALENESS", &args.carbon_max_staleness)?,
@@ -299,6 +294,25 @@ fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigErr
             ),
         },
         rebalance_ready_timeout_secs: duration("REBALANCE_READY_TIMEOUT", &args.rebalance_ready_timeout)?,
+    })
+}
+
+/// One of a closed set of values (a clap `ValueEnum`); the error lists them with their help.
+pub fn choice<T: ValueEnum>(setting: &str, text: &str) -> Result<T, ConfigError> {
+    T::from_str(text.trim(), false).map_err(|_| {
+        let accepted: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|v| match v.get_help() {
+                Some(help) => format!("{} ({help})", v.get_name()),
+                None => v.get_name().to_string(),
+            })
+            .collect();
+        let listed = match accepted.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => accepted.join(""),
+        };
+        bad(setting, text, format!("accepted values are {listed}"))
     })
 }
 
@@ -542,25 +556,11 @@ fn deployment_pattern(text: &str) -> Result<String, ConfigError> {
     Ok(text.to_string())
 }
 
-fn log_format(text: &str) -> Result<LogFormat, ConfigError> {
-    match text.trim() {
-        "json" => Ok(LogFormat::Json),
-        "console" => Ok(LogFormat::Console),
-        _ => Err(bad(
-            "LOG_FORMAT",
-            text,
-            "accepted values are json and console",
-        )),
-    }
-}
-
-/// The settings with every default, as a command line without flags gives them (for replays
-/// and benchmarks that want the documented defaults without restating them).
+/// The settings with every default (for replays and benchmarks that want the documented
+/// defaults without restating them).
 pub fn defaults() -> Settings {
-    use clap::Parser;
-    let cli = crate::cli::Cli::try_parse_from(["carbonctl", "simulate", "--cpu", "0"])
-        .expect("an empty command line parses");
-    Settings::from_args(&cli.cluster, &cli.policy).expect("the defaults are valid")
+    Settings::from_args(&ClusterArgs::default(), &PolicyArgs::default())
+        .expect("the defaults are valid")
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! One error type for the commands, with a stable short label per kind (for the JSON log) and a
 //! message that says what to do. `anyhow` is only used at the binary's edge.
 
-use crate::backtest::series::DataError;
+use std::fmt;
+
 use crate::config::ConfigError;
 use crate::state::StateError;
 
@@ -84,4 +85,33 @@ pub fn chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     parts.join(": ")
+}
+
+/// A line of an input file that cannot be used; shown like a compiler error (`file:line: ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataError {
+    pub file: String,
+    /// 1-based; 0 when the problem is the file as a whole.
+    pub line: usize,
+    pub problem: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.problem)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.problem)
+        }
+    }
+}
+
+impl std::error::Error for DataError {}
+
+pub fn data_error(file: &str, line: usize, problem: impl Into<String>) -> DataError {
+    DataError {
+        file: file.to_string(),
+        line,
+        problem: problem.into(),
+    }
 }

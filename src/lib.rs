@@ -3,6 +3,7 @@
 
 pub mod backtest;
 pub mod carbon;
+pub mod choices;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
 
-use crate::config::LogFormat;
+pub use crate::choices::LogFormat;
 
 pub fn init(format: LogFormat) {
     let mut builder = env_logger::Builder::from_env(

@@ -10,7 +10,7 @@ use crate::clock::to_rfc3339;
 use crate::config::Settings;
 use crate::ledger::Ledger;
 use crate::policy::{decide_ranked, rank, Decision, Observation, PolicyState, Ranked};
-use crate::render::{cpu_json, ranking_json, region_flag, TickFields};
+use crate::render::{cpu_json, flag, ranking_json, TickFields};
 use crate::state::{CarbonEntry, State};
 
 #[derive(Debug, Clone)]
@@ -53,10 +53,11 @@ pub fn plan(
         cpu: cpu_json(&observation.cpu),
         hold_up: claim.policy.hold_up,
         hold_down: claim.policy.hold_down,
-        carbon: ranking_json(&ranked, settings),
+        carbon: ranking_json(&ranked, |region| settings.zone(region).map(str::to_string)),
         flag: decision
             .region()
-            .and_then(|region| region_flag(settings, region)),
+            .and_then(|region| settings.zone(region))
+            .map(flag),
     };
     Plan {
         decision,

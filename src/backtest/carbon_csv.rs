@@ -6,28 +6,12 @@
 
 use serde::Serialize;
 
-use super::series::{data_error, lines, number, parse_time, DataError, Series, SeriesBuilder};
+pub use crate::choices::Signal;
+
+use super::series::{lines, number, parse_time, Series, SeriesBuilder};
+use crate::error::{data_error, DataError};
 
 const HOUR: i64 = 3600;
-
-/// Which ElectricityMaps intensity the grams rest on (GUIDE: every gram says its signal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Signal {
-    /// Life-cycle (LCA) factors: what ElectricityMaps shows by default.
-    Lifecycle,
-    /// Operational (direct) emissions only.
-    Direct,
-}
-
-impl Signal {
-    pub fn label(self) -> &'static str {
-        match self {
-            Signal::Lifecycle => "lifecycle",
-            Signal::Direct => "direct",
-        }
-    }
-}
 
 /// The layout a carbon file was read as, reported so a user can check the guess.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

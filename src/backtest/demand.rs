@@ -5,7 +5,8 @@
 //! shape; the report says so.
 
 use super::carbon_csv::timestamp_value;
-use super::series::{data_error, lines, number, DataError, Series};
+use super::series::{lines, number, Series};
+use crate::error::{data_error, DataError};
 
 /// A recorded trace and whether its rows carried their own times.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,36 +3,8 @@
 //! hour's carbon over the next, so the parsers refuse it and name the line.
 
 use k8s_openapi::jiff;
-use std::fmt;
 
-/// A line of an input file that cannot be used; shown like a compiler error (`file:line: ...`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataError {
-    pub file: String,
-    /// 1-based; 0 when the problem is the file as a whole.
-    pub line: usize,
-    pub problem: String,
-}
-
-impl fmt::Display for DataError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file, self.problem)
-        } else {
-            write!(f, "{}:{}: {}", self.file, self.line, self.problem)
-        }
-    }
-}
-
-impl std::error::Error for DataError {}
-
-pub fn data_error(file: &str, line: usize, problem: impl Into<String>) -> DataError {
-    DataError {
-        file: file.to_string(),
-        line,
-        problem: problem.into(),
-    }
-}
+use crate::error::{data_error, DataError};
 
 /// Values `values[i]` describing `[start + i*step, start + (i+1)*step)`.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,9 +12,10 @@ use crate::backtest::report::{self, Counterfactuals, DemandReport, Period, Regio
 use crate::backtest::series::parse_time;
 use crate::cli::{BacktestArgs, OutputFormat};
 use crate::clock::to_rfc3339;
-use crate::config::{bad, region_values, ConfigError, Settings};
+use crate::config::{bad, choice, region_values, ConfigError, Settings};
 use crate::duration::{format_secs, parse_secs};
 use crate::error::Error;
+use crate::render;
 
 /// Points kept for the chart: enough for a smooth line, few enough for a small SVG.
 const CHART_POINTS: usize = 600;
@@ -22,17 +23,17 @@ const CHART_POINTS: usize = 600;
 pub fn run(settings: &Settings, args: &BacktestArgs) -> Result<ExitCode, Error> {
     let (report, outcome) = backtest(settings, args)?;
     let text = match args.output {
-        OutputFormat::Table => report::text(&report),
-        OutputFormat::Json => crate::render::to_json(&report),
-        OutputFormat::Yaml => crate::render::to_yaml(&report),
+        OutputFormat::Table => render::backtest_text(&report),
+        OutputFormat::Json => render::to_json(&report),
+        OutputFormat::Yaml => render::to_yaml(&report),
     };
     if let Some(path) = &args.chart {
         let names: Vec<&str> = report.regions.iter().map(|r| r.region.as_str()).collect();
-        let svg = crate::backtest::chart::svg(&names, &outcome.timeline, &report.signal);
+        let svg = render::chart::svg(&names, &outcome.timeline, &report.signal);
         std::fs::write(path, svg)
             .map_err(|e| bad("--chart", path, format!("cannot write the chart: {e}")))?;
     }
-    crate::render::print(&text)?;
+    render::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -244,17 +245,7 @@ fn summarise(
 
 /// Settings first, then the demand file (its lines are data errors, not setting errors).
 fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Error> {
-    let signal =
-        match args.signal.trim() {
-            "lifecycle" | "lca" => Signal::Lifecycle,
-            "direct" => Signal::Direct,
-            _ => return Err(bad(
-                "--signal",
-                &args.signal,
-                "accepted values are lifecycle (life-cycle/LCA intensity) and direct (operational)",
-            )
-            .into()),
-        };
+    let signal: Signal = choice("--signal", &args.signal)?;
     let interval = parse_secs(&args.interval)
         .filter(|s| *s > 0)
         .ok_or_else(|| {

@@ -3,21 +3,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Action;
-
-/// Which CPU figure the thresholds are compared with (`CPU_TRIGGER`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CpuTrigger {
-    /// Average over the ready region nodes: the default rule.
-    #[value(
-        name = "avg",
-        alias = "average",
-        help = "average over ready region nodes"
-    )]
-    Average,
-    /// The busiest ready region node: reacts before one hot region saturates.
-    #[value(help = "busiest node")]
-    Max,
-}
+pub use crate::choices::CpuTrigger;
 
 /// Replica floor and ceiling of one region's Deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,5 @@
 //! Country flags for the console view and tables.
 
-use crate::config::Settings;
-
 /// The country flag of an ElectricityMaps zone (`DK-DK1` -> 🇩🇰), from its two-letter prefix.
 pub fn flag(zone: &str) -> String {
     let letters: Vec<char> = zone.chars().take(2).collect();
@@ -12,12 +10,6 @@ pub fn flag(zone: &str) -> String {
         .iter()
         .filter_map(|c| char::from_u32(0x1F1E6 + (c.to_ascii_uppercase() as u32 - 'A' as u32)))
         .collect()
-}
-
-/// The flag of a configured region's zone.
-pub fn region_flag(settings: &Settings, region: &str) -> Option<String> {
-    let zone = &settings.regions.iter().find(|r| r.name == region)?.zone;
-    Some(flag(zone))
 }
 
 #[cfg(test)]

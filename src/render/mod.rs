@@ -1,6 +1,8 @@
 //! What users see: tables, JSON and YAML, log fields, decision sentences, numbers and flags, as
 //! pure functions from data to text (snapshot-tested).
 
+mod backtest;
+pub mod chart;
 mod decision;
 mod flag;
 mod number;
@@ -12,8 +14,9 @@ mod yaml;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 
+pub use backtest::backtest_text;
 pub use decision::{trigger_label, words};
-pub use flag::{flag, region_flag};
+pub use flag::flag;
 pub use number::{pct, round1};
 pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};
 pub use status::{status_table, ActionView, LedgerView, RegionStatus, StatusReport};

@@ -5,7 +5,6 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::number::round1;
-use crate::config::Settings;
 use crate::policy::{CpuObservation, Decision, Ranked};
 
 /// CPU as the log and `status -o json` show it.
@@ -23,18 +22,11 @@ pub fn cpu_json(cpu: &CpuObservation) -> Value {
     }
 }
 
-/// Regions in the order the rule ranked them, with the carbon value it used.
-pub fn ranking_json(ranked: &[Ranked], settings: &Settings) -> Value {
+/// Regions in the order the rule ranked them, with their zone and the carbon value it used.
+pub fn ranking_json(ranked: &[Ranked], zone: impl Fn(&str) -> Option<String>) -> Value {
     ranked
         .iter()
-        .map(|r| {
-            let zone = settings
-                .regions
-                .iter()
-                .find(|x| x.name == r.name)
-                .map(|x| x.zone.clone());
-            json!({"region": r.name, "zone": zone, "gramsPerKwh": r.grams})
-        })
+        .map(|r| json!({"region": r.name, "zone": zone(&r.name), "gramsPerKwh": r.grams}))
         .collect()
 }
 

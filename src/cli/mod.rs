@@ -2,7 +2,14 @@
 //! (flag beats env beats default); values arrive as text and are validated in `config`, so an
 //! error can name the setting, the bad value and what is accepted.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+pub mod defaults;
+mod parsers;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::choices::{CpuSourceKind, OutputFormat};
+use crate::choices::{CpuTrigger, LogFormat, Signal};
+pub use parsers::{OneOf, Text};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,13 +43,6 @@ pub enum Command {
     Backtest(BacktestArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Yaml,
-}
-
 #[derive(Debug, Args)]
 pub struct TickArgs {
     /// Observe and decide, print the decision, and write nothing.
@@ -74,49 +74,54 @@ pub struct ConnectArgs {
     pub namespace: Option<String>,
     /// Upper bound on a whole tick, so a hung API server cannot hang the CronJob.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "TICK_TIMEOUT",
-        default_value = "40s",
+        default_value = defaults::TICK_TIMEOUT,
         value_name = "DURATION"
     )]
     pub timeout: String,
     /// ElectricityMaps API base URL (tokens come from <REGION>_TOKEN or CARBON_API_TOKEN).
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "CARBON_API_URL",
-        default_value = "https://api.electricitymap.org/v3",
+        default_value = defaults::CARBON_API_URL,
         value_name = "URL"
     )]
     pub carbon_api_url: String,
     /// Time allowed for one carbon API call.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "CARBON_API_TIMEOUT",
-        default_value = "5s",
+        default_value = defaults::CARBON_API_TIMEOUT,
         value_name = "DURATION"
     )]
     pub carbon_api_timeout: String,
     /// Where CPU comes from: metrics (metrics.k8s.io) or simulated (SIMULATED_CPU, for demos).
     #[arg(
+        value_parser = OneOf::<CpuSourceKind>::new(),
         long,
         global = true,
         env = "CPU_SOURCE",
-        default_value = "metrics",
-        value_name = "metrics|simulated"
+        default_value = defaults::CPU_SOURCE,
+        value_name = "SOURCE"
     )]
     pub cpu_source: String,
     /// The CPU percentage every tick observes when CPU_SOURCE=simulated.
-    #[arg(long, global = true, env = "SIMULATED_CPU", value_name = "PERCENT")]
+    #[arg(value_parser = Text, long, global = true, env = "SIMULATED_CPU", value_name = "PERCENT")]
     pub simulated_cpu: Option<String>,
     /// Node metrics older than this count as missing.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "METRICS_MAX_AGE",
-        default_value = "3m",
+        default_value = defaults::METRICS_MAX_AGE,
         value_name = "DURATION"
     )]
     pub metrics_max_age: String,
@@ -162,7 +167,7 @@ pub struct BacktestArgs {
     #[arg(long, value_name = "REGION=PATH,...")]
     pub carbon: Option<String>,
     /// Which intensity to read from ElectricityMaps exports: life-cycle or direct (operational).
-    #[arg(long, value_name = "lifecycle|direct", default_value = "lifecycle")]
+    #[arg(long, value_parser = OneOf::<Signal>::new(), value_name = "SIGNAL", default_value = "lifecycle")]
     pub signal: String,
     /// When row 0 of a carbon file without timestamps (umassos layout) starts, e.g. 2022-01-01.
     #[arg(long, value_name = "TIME")]
@@ -203,49 +208,54 @@ pub struct BacktestArgs {
 pub struct ClusterArgs {
     /// Regions and their ElectricityMaps zones.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "REGIONS",
         value_name = "REGION=ZONE,...",
-        default_value = "denmark=DK,france=FR,latvia=LV"
+        default_value = defaults::REGIONS
     )]
     pub regions: String,
     /// Node label whose value names a node's region.
-    #[arg(long, global = true, env = "REGION_LABEL", default_value = "region")]
+    #[arg(value_parser = Text, long, global = true, env = "REGION_LABEL", default_value = defaults::REGION_LABEL)]
     pub region_label: String,
     /// Name of each region's Deployment; `{region}` is replaced by the region name.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "DEPLOYMENT_PATTERN",
-        default_value = "nginx-{region}"
+        default_value = defaults::DEPLOYMENT_PATTERN
     )]
     pub deployment_pattern: String,
     /// Name of the ConfigMap that holds carbonctl's state.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "STATE_CONFIGMAP",
-        default_value = "carbonctl-state"
+        default_value = defaults::STATE_CONFIGMAP
     )]
     pub state_configmap: String,
     /// Power drawn by one replica, turning the ledger's replica-time into energy and grams
     /// (default: one vCPU at 50% load with Cloud Carbon Footprint's AWS coefficients and PUE).
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "WATTS_PER_REPLICA",
-        default_value = "2.4",
+        default_value = defaults::WATTS_PER_REPLICA,
         value_name = "WATTS"
     )]
     pub watts_per_replica: String,
     /// Log format: one JSON object per line, or a friendly console view.
     #[arg(
+        value_parser = OneOf::<LogFormat>::new(),
         long,
         global = true,
         env = "LOG_FORMAT",
-        default_value = "json",
-        value_name = "json|console"
+        default_value = defaults::LOG_FORMAT,
+        value_name = "FORMAT"
     )]
     pub log_format: String,
 }
@@ -255,120 +265,175 @@ pub struct ClusterArgs {
 pub struct PolicyArgs {
     /// CPU percentage above which a tick counts toward scaling up.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "SCALE_UP_THRESHOLD",
-        default_value = "70",
+        default_value = defaults::SCALE_UP_THRESHOLD,
         value_name = "PERCENT"
     )]
     pub scale_up_threshold: String,
     /// CPU percentage below which a tick counts toward scaling down.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "SCALE_DOWN_THRESHOLD",
-        default_value = "30",
+        default_value = defaults::SCALE_DOWN_THRESHOLD,
         value_name = "PERCENT"
     )]
     pub scale_down_threshold: String,
     /// Consecutive breaching ticks needed before acting.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "HOLD_CYCLES",
-        default_value = "3",
+        default_value = defaults::HOLD_CYCLES,
         value_name = "N"
     )]
     pub hold_cycles: String,
     /// Quiet time after a scale before the next CPU-driven scale (e.g. 90s, 3m, 1h).
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "COOLDOWN",
-        default_value = "3m",
+        default_value = defaults::COOLDOWN,
         value_name = "DURATION"
     )]
     pub cooldown: String,
     /// Replica floor of every region's Deployment.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "MIN_REPLICAS",
-        default_value = "1",
+        default_value = defaults::MIN_REPLICAS,
         value_name = "N"
     )]
     pub min_replicas: String,
     /// Replica ceiling of every region's Deployment.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "MAX_REPLICAS",
-        default_value = "5",
+        default_value = defaults::MAX_REPLICAS,
         value_name = "N"
     )]
     pub max_replicas: String,
     /// Per-region floors overriding MIN_REPLICAS, e.g. france=2.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "REGION_MIN_REPLICAS",
-        default_value = "",
         value_name = "REGION=N,..."
     )]
-    pub region_min_replicas: String,
+    pub region_min_replicas: Option<String>,
     /// Per-region ceilings overriding MAX_REPLICAS, e.g. latvia=3.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "REGION_MAX_REPLICAS",
-        default_value = "",
         value_name = "REGION=N,..."
     )]
-    pub region_max_replicas: String,
+    pub region_max_replicas: Option<String>,
     /// Trigger signal: average CPU over the ready region nodes, or the busiest node's CPU.
     #[arg(
+        value_parser = OneOf::<CpuTrigger>::new(),
         long,
         global = true,
         env = "CPU_TRIGGER",
-        default_value = "avg",
-        value_name = "avg|max"
+        default_value = defaults::CPU_TRIGGER,
+        value_name = "TRIGGER"
     )]
     pub cpu_trigger: String,
     /// How long a fetched carbon value is reused before it is fetched again.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "CARBON_CACHE_TTL",
-        default_value = "5m",
+        default_value = defaults::CARBON_CACHE_TTL,
         value_name = "DURATION"
     )]
     pub carbon_cache_ttl: String,
     /// Move a replica from the dirtiest to the cleanest region (make-before-break) when CPU is
     /// inside the band and they differ by more than this many gCO2eq/kWh; off disables.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "REBALANCE_MARGIN",
-        default_value = "off",
+        default_value = defaults::REBALANCE_MARGIN,
         value_name = "GRAMS|off"
     )]
     pub rebalance_margin: String,
     /// A rebalancing move whose new replica is not ready by then is reverted.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "REBALANCE_READY_TIMEOUT",
-        default_value = "10m",
+        default_value = defaults::REBALANCE_READY_TIMEOUT,
         value_name = "DURATION"
     )]
     pub rebalance_ready_timeout: String,
     /// How long a cached carbon value may stand in when fetching fails; older ranks as unknown.
     #[arg(
+        value_parser = Text,
         long,
         global = true,
         env = "CARBON_MAX_STALENESS",
-        default_value = "1h",
+        default_value = defaults::CARBON_MAX_STALENESS,
         value_name = "DURATION"
     )]
     pub carbon_max_staleness: String,
+}
+
+/// The flag that sets the setting whose environment variable is `env` (`TICK_TIMEOUT` ->
+/// `--timeout`), read from the command line's own definition.
+pub fn flag_for_env(env: &str) -> Option<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .get_arguments()
+        .find(|a| a.get_env().is_some_and(|e| e == env))
+        .and_then(|a| a.get_long())
+        .map(|long| format!("--{long}"))
+}
+
+impl Default for ClusterArgs {
+    fn default() -> Self {
+        ClusterArgs {
+            regions: defaults::REGIONS.into(),
+            region_label: defaults::REGION_LABEL.into(),
+            deployment_pattern: defaults::DEPLOYMENT_PATTERN.into(),
+            state_configmap: defaults::STATE_CONFIGMAP.into(),
+            watts_per_replica: defaults::WATTS_PER_REPLICA.into(),
+            log_format: defaults::LOG_FORMAT.into(),
+        }
+    }
+}
+
+impl Default for PolicyArgs {
+    fn default() -> Self {
+        PolicyArgs {
+            scale_up_threshold: defaults::SCALE_UP_THRESHOLD.into(),
+            scale_down_threshold: defaults::SCALE_DOWN_THRESHOLD.into(),
+            hold_cycles: defaults::HOLD_CYCLES.into(),
+            cooldown: defaults::COOLDOWN.into(),
+            min_replicas: defaults::MIN_REPLICAS.into(),
+            max_replicas: defaults::MAX_REPLICAS.into(),
+            region_min_replicas: None,
+            region_max_replicas: None,
+            cpu_trigger: defaults::CPU_TRIGGER.into(),
+            carbon_cache_ttl: defaults::CARBON_CACHE_TTL.into(),
+            rebalance_margin: defaults::REBALANCE_MARGIN.into(),
+            rebalance_ready_timeout: defaults::REBALANCE_READY_TIMEOUT.into(),
+            carbon_max_staleness: defaults::CARBON_MAX_STALENESS.into(),
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::model::TimelinePoint;
+use crate::backtest::model::TimelinePoint;
 use crate::clock::to_rfc3339;
 
 /// Region colours, in input order; distinguishable for the common forms of colour blindness

@@ -1,0 +1,70 @@
+//! The closed sets of values settings and flags take, as clap `ValueEnum`s: `--help` lists
+//! them, `config` parses them and names the accepted values when a value is not one of them.
+//! They depend on nothing else in the crate, so every layer can use them.
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+/// Which CPU figure the thresholds are compared with (`CPU_TRIGGER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CpuTrigger {
+    /// Average over the ready region nodes: the default rule.
+    #[value(
+        name = "avg",
+        alias = "average",
+        help = "average over ready region nodes"
+    )]
+    Average,
+    /// The busiest ready region node: reacts before one hot region saturates.
+    #[value(help = "busiest node")]
+    Max,
+}
+
+/// Which ElectricityMaps intensity the grams rest on (GUIDE: every gram says its signal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Signal {
+    /// Life-cycle (LCA) factors: what ElectricityMaps shows by default.
+    #[value(alias = "lca", help = "life-cycle/LCA intensity")]
+    Lifecycle,
+    /// Operational (direct) emissions only.
+    #[value(help = "operational")]
+    Direct,
+}
+
+impl Signal {
+    pub fn label(self) -> &'static str {
+        match self {
+            Signal::Lifecycle => "lifecycle",
+            Signal::Direct => "direct",
+        }
+    }
+}
+
+/// How log lines look (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    // One JSON object per line, for log pipelines.
+    Json,
+    // Icons, flags and colours, for people.
+    Console,
+}
+
+/// Where a tick's CPU figure comes from (`CPU_SOURCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CpuSourceKind {
+    /// NodeMetrics from metrics-server.
+    #[value(help = "metrics.k8s.io")]
+    Metrics,
+    /// A fixed percentage, for demos and clusters without metrics-server.
+    #[value(help = "with SIMULATED_CPU")]
+    Simulated,
+}
+
+/// What a command prints (`-o`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Yaml,
+}

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::faults::FaultSpec;
 use crate::http::{Request, Response};
-use crate::server::Shared;
+use crate::shared::Shared;
 
 fn bad(message: impl Into<String>) -> Response {
     Response::json(400, &json!({"error": message.into()}))

@@ -1,53 +1,36 @@
-//! Wall-clock formatting without a date crate: the emulator only ever needs "now" in the
-//! RFC 3339 forms that Kubernetes and ElectricityMaps put on the wire, and kubectl's "AGE".
+//! Times as Kubernetes and ElectricityMaps put them on the wire (RFC 3339), and kubectl's
+//! "AGE".
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch split into a civil UTC date and time.
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-from-civil inverse; exact for the proleptic Gregorian calendar.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        month,
-        day,
-        (rem / 3600) as u32,
-        (rem % 3600 / 60) as u32,
-        (rem % 60) as u32,
-    )
-}
+use jiff::Timestamp;
 
-fn since_epoch(t: SystemTime) -> Duration {
-    t.duration_since(UNIX_EPOCH).unwrap_or_default()
+fn timestamp(t: SystemTime) -> Timestamp {
+    Timestamp::try_from(t).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// `2026-11-30T09:00:00Z`: metav1.Time, which has whole seconds only.
 pub fn rfc3339(t: SystemTime) -> String {
-    let (y, mo, d, h, mi, s) = civil(since_epoch(t).as_secs());
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    let secs = timestamp(t).as_second();
+    Timestamp::from_second(secs)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// `2026-11-30T09:00:00.123Z`: the JavaScript `toISOString` form ElectricityMaps answers with.
 pub fn rfc3339_millis(t: SystemTime) -> String {
-    let since = since_epoch(t);
-    let (y, mo, d, h, mi, s) = civil(since.as_secs());
-    let ms = since.subsec_millis();
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+    timestamp(t).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// An RFC 3339 time as objects carry it (`creationTimestamp`, `lastTimestamp`).
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    text.parse::<Timestamp>().ok().map(SystemTime::from)
 }
 
 /// The start of the hour containing `t`: ElectricityMaps data points are hourly.
 pub fn hour_floor(t: SystemTime) -> SystemTime {
-    let secs = since_epoch(t).as_secs();
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     UNIX_EPOCH + Duration::from_secs(secs - secs % 3600)
 }
 
@@ -118,6 +101,8 @@ mod tests {
         // Leap day.
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(leap));
+        assert_eq!(parse_rfc3339("yesterday"), None);
     }
 
     #[test]

@@ -21,7 +21,8 @@ use crate::kubeconfig;
 use crate::requests::RequestRecord;
 use crate::seed::Seed;
 use crate::selector::Selector;
-use crate::server::{self, Shared};
+use crate::server;
+use crate::shared::Shared;
 use crate::world::World;
 
 pub struct Emulator {

@@ -4,7 +4,6 @@
 //! against the real kubectl in `tests/kubectl_fidelity.rs`.
 
 mod admin;
-mod base64;
 mod carbon;
 mod clock;
 mod emulator;
@@ -20,6 +19,7 @@ mod requests;
 mod seed;
 mod selector;
 mod server;
+mod shared;
 mod status;
 mod world;
 

@@ -76,136 +76,7 @@ fn has_directive(patch: &Value) -> bool {
 
 /// RFC 7386: objects merge recursively, `null` deletes, anything else replaces.
 pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch_map) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Default::default());
-    }
-    let target_map = target.as_object_mut().expect("made an object above");
-    for (key, value) in patch_map {
-        if value.is_null() {
-            target_map.remove(key);
-        } else {
-            merge_patch(target_map.entry(key.clone()).or_insert(Value::Null), value);
-        }
-    }
-}
-
-fn pointer_tokens(path: &str) -> Result<Vec<String>, PatchError> {
-    if path.is_empty() {
-        return Ok(Vec::new());
-    }
-    let Some(rest) = path.strip_prefix('/') else {
-        return Err(PatchError::Apply(format!(
-            "JSON pointer {path:?} must start with '/'"
-        )));
-    };
-    Ok(rest
-        .split('/')
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect())
-}
-
-fn array_index(token: &str, len: usize, allow_end: bool) -> Result<usize, PatchError> {
-    if allow_end && token == "-" {
-        return Ok(len);
-    }
-    let index: usize = token
-        .parse()
-        .map_err(|_| PatchError::Apply(format!("invalid array index {token:?}")))?;
-    let limit = if allow_end {
-        len
-    } else {
-        len.saturating_sub(1)
-    };
-    if index > limit || (!allow_end && len == 0) {
-        return Err(PatchError::Apply(format!(
-            "array index {index} out of bounds"
-        )));
-    }
-    Ok(index)
-}
-
-fn missing(op: &str, path: &str) -> PatchError {
-    PatchError::Apply(format!(
-        "{op} operation does not apply: doc is missing path: {path:?}: missing value"
-    ))
-}
-
-/// The parent container of `path` and the last token, or an error naming the operation.
-fn parent<'a>(
-    doc: &'a mut Value,
-    op: &str,
-    path: &str,
-) -> Result<(&'a mut Value, String), PatchError> {
-    let mut tokens = pointer_tokens(path)?;
-    let Some(last) = tokens.pop() else {
-        return Err(PatchError::Apply(format!(
-            "{op} operation on the whole document is not supported"
-        )));
-    };
-    let mut node = doc;
-    for token in &tokens {
-        node = match node {
-            Value::Object(map) => map.get_mut(token),
-            Value::Array(items) => {
-                let i = array_index(token, items.len(), false)?;
-                items.get_mut(i)
-            }
-            _ => None,
-        }
-        .ok_or_else(|| missing(op, path))?;
-    }
-    Ok((node, last))
-}
-
-fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), PatchError> {
-    if path.is_empty() {
-        *doc = value;
-        return Ok(());
-    }
-    let (node, last) = parent(doc, "add", path)?;
-    match node {
-        Value::Object(map) => {
-            map.insert(last, value);
-        }
-        Value::Array(items) => {
-            let i = array_index(&last, items.len(), true)?;
-            items.insert(i, value);
-        }
-        _ => return Err(missing("add", path)),
-    }
-    Ok(())
-}
-
-fn remove(doc: &mut Value, op: &str, path: &str) -> Result<Value, PatchError> {
-    let (node, last) = parent(doc, op, path)?;
-    match node {
-        Value::Object(map) => map.remove(&last).ok_or_else(|| missing(op, path)),
-        Value::Array(items) => {
-            let i = array_index(&last, items.len(), false)?;
-            Ok(items.remove(i))
-        }
-        _ => Err(missing(op, path)),
-    }
-}
-
-fn get<'a>(doc: &'a Value, op: &str, path: &str) -> Result<&'a Value, PatchError> {
-    let mut node = doc;
-    for token in pointer_tokens(path)? {
-        node = match node {
-            Value::Object(map) => map.get(&token),
-            Value::Array(items) => {
-                let i = array_index(&token, items.len(), false)?;
-                items.get(i)
-            }
-            _ => None,
-        }
-        .ok_or_else(|| missing(op, path))?;
-    }
-    Ok(node)
+    json_patch::merge(target, patch);
 }
 
 /// JSON equality as Go's json-patch library sees it: all numbers are float64, so 3 == 3.0.
@@ -235,7 +106,8 @@ fn path_field<'a>(op: &'a Value, name: &str, index: usize) -> Result<&'a str, Pa
 }
 
 /// RFC 6902, all or nothing: the operations run on a copy that replaces `target` only if
-/// every one of them, `test` included, succeeds.
+/// every one of them, `test` included, succeeds. Each operation is checked for its members
+/// first, so a malformed one is refused with the words the API server uses.
 pub fn json_patch(target: &Value, patch: &Value) -> Result<Value, PatchError> {
     let Value::Array(ops) = patch else {
         return Err(PatchError::Decode(
@@ -247,35 +119,26 @@ pub fn json_patch(target: &Value, patch: &Value) -> Result<Value, PatchError> {
         let name = path_field(op, "op", index)?;
         let path = path_field(op, "path", index)?;
         match name {
-            "add" => add(&mut doc, path, field(op, "value", index)?.clone())?,
-            "remove" => {
-                remove(&mut doc, "remove", path)?;
-            }
-            "replace" => {
-                remove(&mut doc, "replace", path)?;
-                add(&mut doc, path, field(op, "value", index)?.clone())?;
-            }
-            "move" => {
-                let from = path_field(op, "from", index)?;
-                let value = remove(&mut doc, "move", from)?;
-                add(&mut doc, path, value)?;
-            }
-            "copy" => {
-                let from = path_field(op, "from", index)?;
-                let value = get(&doc, "copy", from)?.clone();
-                add(&mut doc, path, value)?;
-            }
-            "test" => {
-                let want = field(op, "value", index)?;
-                let found = get(&doc, "test", path).ok();
-                if !found.is_some_and(|v| same(v, want)) {
-                    return Err(PatchError::Apply(format!(
-                        "testing value {path} failed: test failed"
-                    )));
-                }
-            }
+            "add" | "replace" | "test" => drop(field(op, "value", index)?),
+            "move" | "copy" => drop(path_field(op, "from", index)?),
+            "remove" => {}
             other => return Err(PatchError::Decode(format!("Unexpected kind: {other}"))),
         }
+        if name == "test" {
+            // Go's json-patch compares numbers as float64 (3 == 3.0); serde_json does not.
+            let found = doc.pointer(path);
+            if !found.is_some_and(|v| same(v, &op["value"])) {
+                return Err(PatchError::Apply(format!(
+                    "testing value {path} failed: test failed"
+                )));
+            }
+            continue;
+        }
+        let one: json_patch::Patch = serde_json::from_value(Value::Array(vec![op.clone()]))
+            .map_err(|e| PatchError::Decode(format!("operation {index}: {e}")))?;
+        json_patch::patch(&mut doc, &one).map_err(|e| {
+            PatchError::Apply(format!("{name} operation does not apply: {path:?}: {e}"))
+        })?;
     }
     Ok(doc)
 }

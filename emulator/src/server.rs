@@ -4,7 +4,7 @@
 //! hyper close the socket without answering.
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -15,52 +15,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::faults::{FaultKind, Faults};
+use crate::faults::FaultKind;
 use crate::http::{Request, Response};
 use crate::k8s::{self, route};
 use crate::requests::RequestRecord;
+use crate::shared::Shared;
 use crate::status::ApiError;
-use crate::world::World;
 use crate::{admin, carbon, clock};
-
-/// Everything the handlers share; each lock is held only for one synchronous step.
-pub struct Shared {
-    world: Mutex<World>,
-    faults: Mutex<Faults>,
-    log: Mutex<Vec<RequestRecord>>,
-    pub token: String,
-    /// `127.0.0.1:PORT`, as discovery advertises it.
-    pub host: String,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not wedge the server for the tests after it.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl Shared {
-    pub fn new(world: World, token: String, host: String) -> Shared {
-        Shared {
-            world: Mutex::new(world),
-            faults: Mutex::new(Faults::default()),
-            log: Mutex::new(Vec::new()),
-            token,
-            host,
-        }
-    }
-
-    pub fn world(&self) -> MutexGuard<'_, World> {
-        lock(&self.world)
-    }
-
-    pub fn faults(&self) -> MutexGuard<'_, Faults> {
-        lock(&self.faults)
-    }
-
-    pub fn log(&self) -> MutexGuard<'_, Vec<RequestRecord>> {
-        lock(&self.log)
-    }
-}
 
 /// The service's error: the only one is a deliberate dropped connection.
 #[derive(Debug)]

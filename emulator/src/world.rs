@@ -14,7 +14,9 @@ use serde_json::{json, Map, Value};
 use crate::k8s::resources::{self, ResourceDef, ResourceId};
 use crate::selector::Selector;
 use crate::status::ApiError;
-use crate::{base64, clock, quantity, seed::Seed};
+use base64::Engine;
+
+use crate::{clock, quantity, seed::Seed};
 
 /// What metrics-server would report for a node right now.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -345,7 +347,14 @@ impl World {
             let data: Map<String, Value> = s
                 .string_data
                 .iter()
-                .map(|(k, v)| (k.clone(), base64::encode(v.as_bytes()).into()))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        base64::engine::general_purpose::STANDARD
+                            .encode(v.as_bytes())
+                            .into(),
+                    )
+                })
                 .collect();
             let obj = json!({"metadata": {"name": s.name}, "type": "Opaque", "data": data});
             world.create(&resources::SECRETS, &s.namespace, obj)?;

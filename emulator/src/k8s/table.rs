@@ -1,7 +1,7 @@
 //! Server-side printing: kubectl asks for `as=Table` and prints the cells it gets, so these
 //! columns are what users see in `kubectl get` (the API server's built-in printers).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
@@ -23,32 +23,10 @@ fn age(obj: &Value, field: &str, now: SystemTime) -> String {
     let Some(stamp) = obj.pointer(field).and_then(Value::as_str) else {
         return "<unknown>".into();
     };
-    match parse_rfc3339(stamp).and_then(|t| now.duration_since(t).ok()) {
+    match clock::parse_rfc3339(stamp).and_then(|t| now.duration_since(t).ok()) {
         Some(d) => clock::human_duration(d),
         None => "0s".into(),
     }
-}
-
-/// Inverse of `clock::rfc3339` (whole seconds, UTC), enough for objects' own timestamps.
-fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    if b.len() < 20 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + s;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
 }
 
 fn labels_of(obj: &Value) -> impl Iterator<Item = (&String, &Value)> {
@@ -295,9 +273,9 @@ mod tests {
 
     #[test]
     fn parses_what_clock_writes() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_493_261);
-        assert_eq!(parse_rfc3339(&clock::rfc3339(t)), Some(t));
-        assert_eq!(parse_rfc3339("garbage"), None);
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_764_493_261);
+        assert_eq!(clock::parse_rfc3339(&clock::rfc3339(t)), Some(t));
+        assert_eq!(clock::parse_rfc3339("garbage"), None);
     }
 
     #[test]

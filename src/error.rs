@@ -24,18 +24,24 @@ pub enum Error {
         source: StateError,
     },
 
-    #[error("{what}: {}", chain(source))]
+    #[error("{what}: {}", describe(source))]
     Kube {
         what: String,
         #[source]
         source: kube::Error,
     },
 
-    #[error("scaling {deployment} {from}->{to} failed: {}; the state records the failure and the next tick decides afresh", chain(source))]
+    #[error("scaling {deployment} {from}->{to} failed: {}; {}", describe(source), if *unknown {
+        "it may still have been applied: the next tick checks which and never repeats it"
+    } else {
+        "the state records the failure and the next tick decides afresh"
+    })]
     ScaleFailed {
         deployment: String,
         from: i32,
         to: i32,
+        /// The write may have been applied (no readable answer, or a server-side error).
+        unknown: bool,
         #[source]
         source: kube::Error,
     },
@@ -69,6 +75,22 @@ impl Error {
     pub fn kube(what: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
         let what = what.into();
         move |source| Error::Kube { what, source }
+    }
+}
+
+/// A Kubernetes API error as people read it: the answer's code, reason and message for an API
+/// error (kube's own text for it is a debug dump), else the error and its causes.
+pub fn describe(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => {
+            let reason = if status.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", status.reason)
+            };
+            format!("HTTP {}{reason}: {}", status.code, status.message)
+        }
+        other => chain(other),
     }
 }
 

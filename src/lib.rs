@@ -1,6 +1,7 @@
 //! carbonctl: a single-shot, carbon-aware autoscaler for Kubernetes. The binary is a thin shell
 //! around this library so that tests and benchmarks drive the same code.
 
+pub mod attempt;
 pub mod backtest;
 pub mod carbon;
 pub mod choices;

@@ -1,16 +1,18 @@
 //! The pure middle of a tick: from the state as loaded, what was observed, the settings and the
-//! time, everything the tick will do and say. The decision and the ranking it rests on (made
-//! once), the state to claim before acting, the state to fall back to when the change is not
-//! applied, and the fields of the tick's log line. `tick` only carries these out; `status` and
-//! `tick --dry-run` read them.
+//! time, everything the tick will do and say. It settles the previous tick's attempt, decides,
+//! and returns the decision and the ranking it rests on (made once), the state to claim before
+//! acting (recording the change as an attempt), the states to write when the change is refused
+//! or goes unanswered, and the fields of the tick's log line. `tick` only carries these out;
+//! `status` and `tick --dry-run` read them.
 
 use std::collections::BTreeMap;
 
+use crate::attempt::{settle, Attempt, Settled, Settlement};
 use crate::clock::to_rfc3339;
 use crate::config::Settings;
 use crate::ledger::Ledger;
-use crate::policy::{decide_ranked, rank, Decision, Observation, PolicyState, Ranked};
-use crate::render::{cpu_json, flag, ranking_json, TickFields};
+use crate::policy::{decide_ranked, rank, Decision, Observation, Ranked};
+use crate::render::{cpu_json, flag, ranking_json, settlement_text, TickFields};
 use crate::state::{CarbonEntry, State};
 
 #[derive(Debug, Clone)]
@@ -18,11 +20,14 @@ pub struct Plan {
     pub decision: Decision,
     /// Regions cleanest first, as the rule ranked them.
     pub ranked: Vec<Ranked>,
+    /// What became of the previous tick's attempt, if it left one.
+    pub settlement: Option<Settlement>,
     /// The state written (compare-and-swap) before anything is changed: the rule's next
-    /// memory, the refreshed carbon cache and the ledger with this tick added.
+    /// memory, the change as an attempt, the refreshed carbon cache and the ledger with this
+    /// tick added.
     pub claim: State,
-    /// The rule's memory as loaded, which a change that did not happen leaves in place.
-    loaded_policy: PolicyState,
+    /// The state as loaded with the previous attempt settled: what a refused change leaves.
+    settled: State,
     pub fields: TickFields,
 }
 
@@ -34,19 +39,38 @@ pub fn plan(
     settings: &Settings,
     now: i64,
 ) -> Plan {
+    let (mut settled, settlement) = settle(loaded, |region| {
+        let r = observation.regions.iter().find(|r| r.name == region)?;
+        Some(r.replicas)
+    });
+    if let Some(s) = settlement
+        .as_ref()
+        .filter(|s| s.outcome != Settled::TookEffect)
+    {
+        let failure = settlement_text(s);
+        settled.last_failure = Some(format!(
+            "{} {}: {failure}",
+            to_rfc3339(now),
+            s.attempt.reason
+        ));
+    }
     let ranked = rank(observation, &settings.policy, now);
     let (decision, policy) =
-        decide_ranked(observation, &ranked, &loaded.policy, &settings.policy, now);
+        decide_ranked(observation, &ranked, &settled.policy, &settings.policy, now);
     let regions: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
     let signal = carbon
         .values()
         .find_map(|e| e.emission_factor_type.as_deref());
-    let ledger = Ledger::accrue(loaded.ledger.as_ref(), &regions, &ranked, signal, now);
+    let ledger = Ledger::accrue(settled.ledger.as_ref(), &regions, &ranked, signal, now);
+    let attempt = decision
+        .change()
+        .map(|change| Attempt::new(change, decision.to_string(), &settled.policy, now));
     let claim = State {
         policy,
         carbon: carbon.clone(),
         ledger: Some(ledger),
-        ..loaded.clone()
+        attempt,
+        ..settled.clone()
     };
     let fields = TickFields {
         decision: decision.clone(),
@@ -54,6 +78,7 @@ pub fn plan(
         hold_up: claim.policy.hold_up,
         hold_down: claim.policy.hold_down,
         carbon: ranking_json(&ranked, |region| settings.zone(region).map(str::to_string)),
+        previous: settlement.as_ref().map(settlement_text),
         flag: decision
             .region()
             .and_then(|region| settings.zone(region))
@@ -62,21 +87,42 @@ pub fn plan(
     Plan {
         decision,
         ranked,
+        settlement,
         claim,
-        loaded_policy: loaded.policy.clone(),
+        settled,
         fields,
     }
 }
 
 impl Plan {
-    /// The state after a change that was decided and claimed but not applied: the rule's memory
-    /// goes back to before it (no cooldown, no pending move for a change that did not happen),
-    /// the carbon cache and ledger stay as claimed, and `failure` is recorded with the time.
-    pub fn fall_back(&self, failure: &str, now: i64) -> State {
+    /// The state after a change that was claimed but refused (replicas changed, forbidden, the
+    /// Deployment gone): the rule's memory goes back to before it (no cooldown, no pending
+    /// move for a change that did not happen), the carbon cache and ledger stay as claimed, and
+    /// `failure` is recorded with the time.
+    pub fn refused(&self, failure: &str, now: i64) -> State {
         State {
-            policy: self.loaded_policy.clone(),
-            last_failure: Some(format!("{} {}: {failure}", to_rfc3339(now), self.decision)),
+            policy: self.settled.policy.clone(),
+            attempt: None,
+            last_failure: Some(self.failure(failure, now)),
             ..self.claim.clone()
         }
+    }
+
+    /// The state after a scale write that got no answer: the change may have been made, so the
+    /// claim stands (cooldown and all) and the attempt is marked for the next tick to settle.
+    pub fn unanswered(&self, failure: &str, now: i64) -> State {
+        let attempt = self.claim.attempt.clone().map(|a| Attempt {
+            unanswered: true,
+            ..a
+        });
+        State {
+            attempt,
+            last_failure: Some(self.failure(failure, now)),
+            ..self.claim.clone()
+        }
+    }
+
+    fn failure(&self, failure: &str, now: i64) -> String {
+        format!("{} {}: {failure}", to_rfc3339(now), self.decision)
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::attempt::Attempt;
 use crate::ledger::Ledger;
 use crate::policy::{ActionRecord, PendingMove, PolicyState};
 
@@ -22,6 +23,7 @@ pub const KEY_LAST_FAILURE: &str = "lastFailure";
 pub const KEY_LAST_REBALANCE: &str = "lastRebalance";
 pub const KEY_PENDING_MOVE: &str = "pendingMove";
 pub const KEY_LEDGER: &str = "ledger";
+pub const KEY_ATTEMPT: &str = "attempt";
 
 /// One region's cached carbon value, and how the last fetch went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -65,6 +67,8 @@ pub struct State {
     pub last_failure: Option<String>,
     /// What the ticks so far emitted and avoided; absent in states written before it existed.
     pub ledger: Option<Ledger>,
+    /// The change this state was claimed for, until the next tick sees whether it took effect.
+    pub attempt: Option<Attempt>,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
@@ -118,6 +122,7 @@ impl State {
             KEY_LAST_REBALANCE,
             KEY_PENDING_MOVE,
             KEY_LEDGER,
+            KEY_ATTEMPT,
         ];
         Ok(State {
             policy: PolicyState {
@@ -138,6 +143,12 @@ impl State {
                 None | Some("") => None,
                 Some(text) => Some(serde_json::from_str(text).map_err(|e| {
                     err(KEY_LEDGER, format!("not a JSON ledger {{since, last, regions, ...}} or empty: {e}"))
+                })?),
+            },
+            attempt: match data.get(KEY_ATTEMPT).map(|v| v.trim()) {
+                None | Some("") => None,
+                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                    err(KEY_ATTEMPT, format!("not a JSON object {{time, action, region, deployment, from, to, reason, before}} or empty: {e}"))
                 })?),
             },
             last_failure: data
@@ -175,6 +186,9 @@ impl State {
         }
         if let Some(failure) = &self.last_failure {
             data.insert(KEY_LAST_FAILURE.into(), failure.clone());
+        }
+        if let Some(attempt) = &self.attempt {
+            data.insert(KEY_ATTEMPT.into(), render(attempt));
         }
         data
     }
@@ -289,6 +303,20 @@ mod tests {
                 unknown_replica_seconds: 0.0,
                 signals: vec!["lifecycle".into()],
             }),
+            attempt: Some(Attempt {
+                time: 1_800_000_120,
+                action: Action::Rebalance,
+                region: "france".into(),
+                deployment: "nginx-france".into(),
+                from: 3,
+                to: 4,
+                reason: "rebalance 1/2: france 3->4, 227 g/kWh cleaner than latvia".into(),
+                unanswered: true,
+                before: PolicyState {
+                    hold_up: 2,
+                    ..PolicyState::default()
+                },
+            }),
             extra: [("note".to_string(), "set by hand".to_string())].into(),
         }
     }
@@ -362,6 +390,7 @@ mod tests {
             ("carbon", "[1,2]", "not a JSON object of region"),
             ("ledger", "{\"since\":5}", "not a JSON ledger"),
             ("pendingMove", "{\"to\":\"france\"}", "not a JSON object {to, toReplicas, from, fromReplicas, started}"),
+            ("attempt", "{\"time\":\"2026-11-30T09:00:00Z\"}", "not a JSON object {time, action, region, deployment, from, to, reason, before}"),
             ("carbon", "{\"france\":{\"zone\":\"FR\",\"gramsPerKwh\":1,\"fetchedAt\":\"soon\"}}", "RFC 3339"),
         ];
         for (key, value, want) in cases {

@@ -66,6 +66,17 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         }
     };
 
+    if let Some(settled) = plan.settlement.as_ref().filter(|s| s.owes_event()) {
+        let a = &settled.attempt;
+        let uid = observed.deployment_uid(&a.region);
+        let event = cluster.record_event(a.action, &a.deployment, &a.reason, uid, now);
+        if let Err(e) = event.await {
+            log::warn!(
+                "the previous tick's change took effect, but its Event was not recorded: {e}"
+            );
+        }
+    }
+
     let Decision::Change(change) = &plan.decision else {
         report(log::Level::Info, &sentence, None, "held");
         return Ok(ExitCode::SUCCESS);
@@ -73,41 +84,45 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let scaled = cluster
         .scale(&change.deployment, change.from, change.to)
         .await;
-    let failure = match &scaled {
-        Ok(Scaled::Applied) => None,
-        Ok(Scaled::Changed(message)) => Some(format!(
-            "not applied: replicas changed since observed ({message})"
-        )),
-        // A timeout or a dropped connection may come after the server applied the patch.
-        Err(e) => Some(format!(
-            "outcome unknown, the next tick observes what happened: {e}"
-        )),
-    };
-    if let Some(failure) = failure {
-        if let Err(e) = cluster
-            .save_state(&claimed, &plan.fall_back(&failure, now))
-            .await
-        {
-            log::warn!("could not record the failed scale in the state: {e}");
+    let (state, outcome, failure) = match &scaled {
+        Ok(Scaled::Applied) => {
+            let uid = observed.deployment_uid(&change.region);
+            let event =
+                cluster.record_event(change.action, &change.deployment, &sentence, uid, now);
+            if let Err(e) = event.await {
+                log::warn!("scaled, but the Event was not recorded: {e}");
+            }
+            report(
+                log::Level::Info,
+                &sentence,
+                plan.fields.flag.clone(),
+                "applied",
+            );
+            return Ok(ExitCode::SUCCESS);
         }
-        let outcome = if scaled.is_ok() {
-            "replicas_changed"
-        } else {
-            "scale_failed"
-        };
-        let message = format!("{sentence}: {failure}");
-        report(log::Level::Warn, &message, None, outcome);
-        return scaled.map(|_| ExitCode::SUCCESS);
-    }
-    let uid = observed.deployment_uid(&change.region);
-    if let Err(e) = cluster.record_event(change, &sentence, uid, now).await {
-        log::warn!("scaled, but the Event was not recorded: {e}");
+        Ok(Scaled::Changed(message)) => {
+            let failure = format!("not applied: replicas changed since observed ({message})");
+            (plan.refused(&failure, now), "replicas_changed", failure)
+        }
+        // No readable answer: the write may have been applied, so the claim stands and the
+        // next tick settles it against what it observes.
+        Err(e @ Error::ScaleFailed { unknown: true, .. }) => {
+            let failure = e.to_string();
+            (plan.unanswered(&failure, now), "scale_unanswered", failure)
+        }
+        Err(e) => {
+            let failure = e.to_string();
+            (plan.refused(&failure, now), "scale_failed", failure)
+        }
+    };
+    if let Err(e) = cluster.save_state(&claimed, &state).await {
+        log::warn!("could not record the failed scale in the state: {e}");
     }
     report(
-        log::Level::Info,
-        &sentence,
-        plan.fields.flag.clone(),
-        "applied",
+        log::Level::Warn,
+        &format!("{sentence}: {failure}"),
+        None,
+        outcome,
     );
-    Ok(ExitCode::SUCCESS)
+    scaled.map(|_| ExitCode::SUCCESS)
 }

@@ -10,12 +10,23 @@ use kube::Api;
 
 use super::Cluster;
 use crate::error::Error;
-use crate::policy::{Action, Change};
+use crate::policy::Action;
 
 pub enum Scaled {
     Applied,
-    /// The replicas were no longer what the tick observed (a person, an HPA, another tool).
+    /// Not applied: the replicas were no longer what the tick observed (a person, an HPA,
+    /// another tool).
     Changed(String),
+}
+
+/// Whether a failed write may still have been applied: the server answered with a server-side
+/// error (5xx), or did not answer in a way that can be read (timeout, dropped connection, a
+/// body that does not parse). A 4xx answer means the server refused it.
+pub fn outcome_unknown(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => !(400..500).contains(&status.code),
+        _ => true,
+    }
 }
 
 impl Cluster {
@@ -40,6 +51,7 @@ impl Cluster {
                 deployment: deployment.into(),
                 from,
                 to,
+                unknown: outcome_unknown(&source),
                 source,
             }),
         }
@@ -49,7 +61,8 @@ impl Cluster {
     /// `kubectl get events` show it next to the HPA's own.
     pub async fn record_event(
         &self,
-        change: &Change,
+        action: Action,
+        deployment: &str,
         message: &str,
         uid: Option<String>,
         now: i64,
@@ -58,19 +71,19 @@ impl Cluster {
         let time = Timestamp::from_second(now).ok().map(Time);
         let event = Event {
             metadata: ObjectMeta {
-                generate_name: Some(format!("{}.", change.deployment)),
+                generate_name: Some(format!("{}.", deployment)),
                 namespace: Some(self.namespace.clone()),
                 ..ObjectMeta::default()
             },
             involved_object: ObjectReference {
                 api_version: Some("apps/v1".into()),
                 kind: Some("Deployment".into()),
-                name: Some(change.deployment.clone()),
+                name: Some(deployment.to_string()),
                 namespace: Some(self.namespace.clone()),
                 uid,
                 ..ObjectReference::default()
             },
-            reason: Some(event_reason(change.action).into()),
+            reason: Some(event_reason(action).into()),
             message: Some(message.to_string()),
             type_: Some("Normal".into()),
             count: Some(1),
@@ -87,10 +100,7 @@ impl Cluster {
         api.create(&PostParams::default(), &event)
             .await
             .map(|_| ())
-            .map_err(Error::kube(format!(
-                "recording an Event on {}",
-                change.deployment
-            )))
+            .map_err(Error::kube(format!("recording an Event on {}", deployment)))
     }
 }
 

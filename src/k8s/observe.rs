@@ -9,7 +9,7 @@ use super::quantity::cpu_cores;
 use super::Cluster;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
-use crate::error::{chain, Error};
+use crate::error::{describe, Error};
 use crate::policy::CpuObservation;
 
 const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
@@ -116,7 +116,7 @@ impl Cluster {
                 kube::Error::Api(status) if status.code == 404 => {
                     "metrics API metrics.k8s.io is not available (is metrics-server installed? check `kubectl top nodes`)".to_string()
                 }
-                _ => format!("listing NodeMetrics failed: {}; check `kubectl top nodes`", chain(&e)),
+                _ => format!("listing NodeMetrics failed: {}; check `kubectl top nodes`", describe(&e)),
             })?;
         Ok(list
             .items

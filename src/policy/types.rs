@@ -95,20 +95,29 @@ pub struct ActionRecord {
     pub to: i32,
 }
 
-/// The part of the persisted state that the rule reads and writes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The part of the persisted state that the rule reads and writes. It is stored key by key in
+/// the state ConfigMap, and as one JSON object where a copy of it is kept (an attempt's
+/// memory from before the change).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyState {
     /// Consecutive ticks above the up-threshold (capped at the hold count).
+    #[serde(default)]
     pub hold_up: u32,
     /// Consecutive ticks below the down-threshold (capped at the hold count).
+    #[serde(default)]
     pub hold_down: u32,
     /// The last CPU-driven scale; the cooldown counts from its time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scale: Option<ActionRecord>,
     /// The last healing step; kept apart so healing never starts or extends a cooldown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_heal: Option<ActionRecord>,
     /// The last rebalancing step; a new move waits COOLDOWN after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rebalance: Option<ActionRecord>,
     /// A rebalancing move between its two steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_move: Option<super::rebalance::PendingMove>,
 }
 

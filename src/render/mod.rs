@@ -1,6 +1,7 @@
 //! What users see: tables, JSON and YAML, log fields, decision sentences, numbers and flags, as
 //! pure functions from data to text (snapshot-tested).
 
+mod attempt;
 mod backtest;
 pub mod chart;
 mod decision;
@@ -14,6 +15,7 @@ mod yaml;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 
+pub use attempt::settlement_text;
 pub use backtest::backtest_text;
 pub use decision::{trigger_label, words};
 pub use flag::flag;

@@ -38,6 +38,9 @@ pub struct TickFields {
     pub hold_up: u32,
     pub hold_down: u32,
     pub carbon: Value,
+    /// What became of the previous tick's change, when it was still to be confirmed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
     /// The flag of the changed region's zone, for the console view.
     #[serde(skip)]
     pub flag: Option<String>,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use kube_emulator::{Emulator, Seed};
 
+use super::proxy::Proxy;
 use super::{carbonctl_env, temp_dir, Output};
 
 pub const NS: &str = "default";
@@ -13,6 +14,8 @@ pub const CARBON_TOKEN: &str = "demo-token";
 
 pub struct Cluster {
     pub emu: Emulator,
+    /// The proxy carbonctl talks to instead of the emulator, when the test loses answers.
+    pub proxy: Option<Proxy>,
     pub kubeconfig: PathBuf,
     /// Settings every run gets unless a test overrides them.
     pub env: BTreeMap<String, String>,
@@ -56,9 +59,26 @@ impl Cluster {
         .collect();
         Cluster {
             emu,
+            proxy: None,
             kubeconfig,
             env,
         }
+    }
+
+    /// The demo cluster reached through a proxy that can lose answers (`proxy::Lose`).
+    pub fn demo_behind_proxy() -> Cluster {
+        let mut c = Cluster::demo();
+        let proxy = Proxy::start(([127, 0, 0, 1], c.emu.port()).into());
+        let text = std::fs::read_to_string(&c.kubeconfig).unwrap();
+        let kubeconfig = temp_dir("kube-proxied").join("config");
+        std::fs::write(&kubeconfig, text.replace(&c.emu.base_url(), &proxy.url())).unwrap();
+        c.kubeconfig = kubeconfig;
+        c.proxy = Some(proxy);
+        c
+    }
+
+    pub fn proxy(&self) -> &Proxy {
+        self.proxy.as_ref().expect("a cluster behind the proxy")
     }
 
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {

@@ -58,3 +58,4 @@ pub fn carbonctl(args: &[&str]) -> Output {
 }
 
 pub mod cluster;
+pub mod proxy;

@@ -66,36 +66,31 @@ impl Proxy {
     }
 }
 
+/// One request per connection: carbonctl's client opens a new one after a `connection: close`.
 fn serve(client: TcpStream, upstream: SocketAddr, rules: &Mutex<Vec<Rule>>, lost: &Mutex<usize>) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
-    while let Some((head, body)) = read_request(&mut reader) {
-        let mut words = head.split_whitespace();
-        let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-        let path = target.split('?').next().unwrap_or("");
-        let lose = take_rule(rules, method, path);
-        let Some(answer) = forward(upstream, &head, &body) else {
-            return;
-        };
-        match lose {
-            None => {
-                if client.write_all(&answer).is_err() {
-                    return;
-                }
-                // The upstream answer says `connection: close`; so does this side.
-                let _ = client.shutdown(Shutdown::Both);
-                return;
-            }
-            Some(lose) => {
-                *lost.lock().unwrap() += 1;
-                if let Lose::Withhold(hold) = lose {
-                    std::thread::sleep(hold);
-                }
-                let _ = client.shutdown(Shutdown::Both);
-                return;
+    let Some((head, body)) = read_request(&mut reader) else {
+        return;
+    };
+    let mut words = head.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let lose = take_rule(rules, method, path);
+    let Some(answer) = forward(upstream, &head, &body) else {
+        return;
+    };
+    match lose {
+        // The upstream answer says `connection: close`; this side closes after it too.
+        None => drop(client.write_all(&answer)),
+        Some(lose) => {
+            *lost.lock().unwrap() += 1;
+            if let Lose::Withhold(hold) = lose {
+                std::thread::sleep(hold);
             }
         }
     }
+    let _ = client.shutdown(Shutdown::Both);
 }
 
 fn take_rule(rules: &Mutex<Vec<Rule>>, method: &str, path: &str) -> Option<Lose> {

@@ -109,7 +109,10 @@ impl Connect {
             })
             .collect();
         let url = args.carbon_api_url.trim().trim_end_matches('/');
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
+        let parsed = url.parse::<http::Uri>().ok().filter(|u| {
+            matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some()
+        });
+        if parsed.is_none() {
             return Err(bad(
                 "CARBON_API_URL",
                 &args.carbon_api_url,
@@ -147,7 +150,7 @@ impl Connect {
             kubeconfig: args.kubeconfig.clone(),
             context: args.context.clone(),
             namespace: match &args.namespace {
-                Some(ns) => Some(object_name("--namespace", ns)?),
+                Some(ns) => Some(namespace(ns)?),
                 None => None,
             },
             tick_timeout_secs,
@@ -178,7 +181,7 @@ impl Settings {
         let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
         Ok(Settings {
             region_label: label_key("REGION_LABEL", &cluster.region_label)?,
-            deployment_pattern: deployment_pattern(&cluster.deployment_pattern)?,
+            deployment_pattern: deployment_pattern(&cluster.deployment_pattern, &regions)?,
             state_configmap: object_name("STATE_CONFIGMAP", &cluster.state_configmap)?,
             log_format: choice("LOG_FORMAT", &cluster.log_format)?,
             policy: parse_policy(policy, &names)?,
@@ -527,24 +530,52 @@ fn label_key(setting: &str, text: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// A DNS-1123 subdomain, as Kubernetes requires of ConfigMap and Deployment names: at most
+/// 253 characters, dot-separated labels of lower-case letters, digits and '-', each starting
+/// and ending with a letter or digit.
+fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(dns_label_chars)
+}
+
+/// A DNS-1123 label, as Kubernetes requires of namespace names: at most 63 characters.
+fn is_dns_label(label: &str) -> bool {
+    label.len() <= 63 && dns_label_chars(label)
+}
+
+fn dns_label_chars(label: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !label.is_empty()
+        && label.chars().all(|c| alnum(c) || c == '-')
+        && label.starts_with(alnum)
+        && label.ends_with(alnum)
+}
+
 fn object_name(setting: &str, text: &str) -> Result<String, ConfigError> {
-    let ok = !text.is_empty()
-        && text.len() <= 253
-        && text
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    if ok {
+    if is_dns_subdomain(text) {
         Ok(text.to_string())
     } else {
         Err(bad(
             setting,
             text,
-            "not a Kubernetes object name (lower-case letters, digits, '-', '.')",
+            "not a Kubernetes object name: at most 253 characters, lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
         ))
     }
 }
 
-fn deployment_pattern(text: &str) -> Result<String, ConfigError> {
+fn namespace(text: &str) -> Result<String, ConfigError> {
+    if is_dns_label(text) {
+        Ok(text.to_string())
+    } else {
+        Err(bad(
+            "--namespace",
+            text,
+            "not a namespace name: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+        ))
+    }
+}
+
+/// The pattern, checked by the name it gives every configured region.
+fn deployment_pattern(text: &str, regions: &[Region]) -> Result<String, ConfigError> {
     if !text.contains("{region}") {
         return Err(bad(
             "DEPLOYMENT_PATTERN",
@@ -552,7 +583,20 @@ fn deployment_pattern(text: &str) -> Result<String, ConfigError> {
             "must contain {region}, e.g. nginx-{region}",
         ));
     }
-    object_name("DEPLOYMENT_PATTERN", &text.replace("{region}", "r"))?;
+    for region in regions {
+        let name = text.replace("{region}", &region.name);
+        if !is_dns_subdomain(&name) {
+            return Err(bad(
+                "DEPLOYMENT_PATTERN",
+                text,
+                format!(
+                    "gives region {} the Deployment name {:?}, which is not a Kubernetes object name (at most 253 characters, lower-case letters, digits, '-' and '.', starting and ending with a letter or digit)",
+                    region.name,
+                    name.chars().take(80).collect::<String>()
+                ),
+            ));
+        }
+    }
     Ok(text.to_string())
 }
 
@@ -639,6 +683,8 @@ mod tests {
             (&["--log-format", "xml"], "LOG_FORMAT (--log-format) = \"xml\": accepted values are json and console"),
             (&["--deployment-pattern", "nginx"], "must contain {region}"),
             (&["--deployment-pattern", "Nginx-{region}"], "DEPLOYMENT_PATTERN"),
+            (&["--deployment-pattern", "..{region}"], "gives region denmark the Deployment name \"..denmark\", which is not a Kubernetes object name"),
+            (&["--deployment-pattern", "{region}-"], "\"denmark-\""),
             (&["--state-configmap", "State"], "STATE_CONFIGMAP"),
             (&["--region-label", "bad label"], "REGION_LABEL"),
         ];
@@ -649,6 +695,18 @@ mod tests {
             assert!(err.starts_with("invalid setting "), "{err}");
             assert!(err.contains(want), "{args:?}: {err:?} lacks {want:?}");
         }
+    }
+
+    #[test]
+    fn names_longer_than_kubernetes_allows_are_refused() {
+        let pattern = format!("{}-{{region}}", "a".repeat(250));
+        let err = settings(&["--deployment-pattern", &pattern]).unwrap_err();
+        assert!(err.to_string().contains("at most 253 characters"), "{err}");
+        assert!(settings(&[
+            "--deployment-pattern",
+            &format!("{}-{{region}}", "a".repeat(200))
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -17,12 +17,22 @@ pub enum Error {
     #[error("state ConfigMap {namespace}/{name} not found; create it with `kubectl apply -n {namespace} -f state-configmap.yaml`")]
     StateMissing { namespace: String, name: String },
 
-    #[error("state ConfigMap {namespace}/{name} is damaged at {source}; fix that key with `kubectl edit configmap {name} -n {namespace}`, or reset the state with `kubectl apply -n {namespace} -f state-configmap.yaml` (this forgets hold counters, last actions and cached carbon); carbonctl did not change it")]
+    #[error("state ConfigMap {namespace}/{name} is damaged at {source}; fix that key with `kubectl edit configmap {name} -n {namespace}`, or reset the state with `kubectl replace -n {namespace} -f state-configmap.yaml` (this forgets hold counters, last actions, cached carbon and the ledger); carbonctl did not change it")]
     StateDamaged {
         namespace: String,
         name: String,
         source: StateError,
     },
+
+    #[error("the next state of ConfigMap {namespace}/{name} was not written: {source}; nothing was changed (please report this)")]
+    StateUnwritable {
+        namespace: String,
+        name: String,
+        source: StateError,
+    },
+
+    #[error("none of the regional Deployments exists in namespace {namespace} (looked for {names}); check DEPLOYMENT_PATTERN (--deployment-pattern) and the namespace (-n/--namespace)")]
+    NoDeployments { namespace: String, names: String },
 
     #[error("{what}: {}", describe(source))]
     Kube {
@@ -64,6 +74,8 @@ impl Error {
             Error::NoCluster { .. } => "no_cluster",
             Error::StateMissing { .. } => "state_missing",
             Error::StateDamaged { .. } => "state_damaged",
+            Error::StateUnwritable { .. } => "state_unwritable",
+            Error::NoDeployments { .. } => "no_deployments",
             Error::Kube { .. } => "kube_api",
             Error::ScaleFailed { .. } => "scale_failed",
             Error::Timeout { .. } => "timeout",

@@ -18,6 +18,23 @@ pub struct Observed {
 }
 
 impl Observed {
+    /// A tick that finds none of the regional Deployments has nothing to do, and says so as a
+    /// failure: a typo in DEPLOYMENT_PATTERN or the wrong namespace must not look healthy.
+    pub fn require_deployments(&self, settings: &Settings, namespace: &str) -> Result<(), Error> {
+        if self.view.deployments.values().any(Option::is_some) {
+            return Ok(());
+        }
+        let names: Vec<String> = settings
+            .regions
+            .iter()
+            .map(|r| settings.deployment_name(&r.name))
+            .collect();
+        Err(Error::NoDeployments {
+            namespace: namespace.to_string(),
+            names: names.join(", "),
+        })
+    }
+
     /// The uid of a region's Deployment, for the Event's reference to it.
     pub fn deployment_uid(&self, region: &str) -> Option<String> {
         self.view.deployments.get(region)?.as_ref()?.uid.clone()

@@ -126,3 +126,84 @@ impl Plan {
         format!("{} {}: {failure}", to_rfc3339(now), self.decision)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::policy::{CarbonReading, CpuObservation, RegionObservation};
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// One tick's input: CPU (None: no metrics), and per region replicas, ready replicas and a
+    /// carbon value as the API may give it (None: unknown), and seconds since the last tick.
+    type Tick = (Option<f64>, Vec<(i32, i32, Option<f64>)>, i64);
+
+    fn arb_tick() -> impl Strategy<Value = Tick> {
+        let region = (
+            0i32..100_000,
+            0i32..100_000,
+            prop::option::of(0.0f64..=5_000.0),
+        );
+        (
+            prop::option::of(0.0f64..=100.0),
+            prop::collection::vec(region, 3),
+            0i64..100_000,
+        )
+    }
+
+    fn observation(settings: &Settings, (cpu, regions, _): &Tick, now: i64) -> Observation {
+        Observation {
+            cpu: match cpu {
+                Some(c) => CpuObservation::Known {
+                    average: *c,
+                    max: *c,
+                    nodes: 3,
+                    missing: 1,
+                },
+                None => CpuObservation::Missing {
+                    reason: "no metrics".into(),
+                },
+            },
+            regions: settings
+                .regions
+                .iter()
+                .zip(regions)
+                .map(|(r, (replicas, ready, grams))| RegionObservation {
+                    name: r.name.clone(),
+                    deployment: settings.deployment_name(&r.name),
+                    replicas: *replicas,
+                    ready: *ready,
+                    carbon: grams.map(|g| CarbonReading {
+                        grams_per_kwh: g,
+                        fetched_at: now,
+                    }),
+                })
+                .collect(),
+        }
+    }
+
+    proptest! {
+        /// Whatever a run of ticks observes, every state the tick may write (the claim, and the
+        /// states after a refused or an unanswered change) reads back as written.
+        #[test]
+        fn every_state_a_tick_writes_reads_back(ticks in prop::collection::vec(arb_tick(), 1..12), margin in prop::option::of(0.0f64..500.0)) {
+            let mut settings = crate::config::defaults();
+            settings.policy.rebalance_margin = margin;
+            settings.policy.hold_cycles = 1;
+            let mut state = State::default();
+            let mut now = NOW;
+            for tick in &ticks {
+                now += tick.2;
+                let obs = observation(&settings, tick, now);
+                let plan = plan(&state, &obs, &BTreeMap::new(), &settings, now);
+                for written in [plan.claim.clone(), plan.refused("HTTP 409", now), plan.unanswered("timed out", now)] {
+                    let data = written.checked_data().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(&State::from_data(&data).unwrap(), &written);
+                }
+                state = plan.claim;
+            }
+        }
+    }
+}

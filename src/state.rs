@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::attempt::Attempt;
+use crate::clock::to_rfc3339;
 use crate::ledger::Ledger;
 use crate::policy::{ActionRecord, PendingMove, PolicyState};
 
@@ -72,6 +73,10 @@ pub struct State {
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
+
+/// How far a time in the state may lie ahead of this tick's clock: clocks of the nodes a
+/// CronJob's pods run on, and of a laptop, differ by seconds, not minutes.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
 
 /// A key of the state that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +166,72 @@ impl State {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         })
+    }
+
+    /// The state with every time later than `now` (beyond `MAX_CLOCK_SKEW_SECS`) brought back
+    /// to `now`, and a warning naming each such key. A time in the future would otherwise
+    /// freeze what depends on it: a cooldown, a cached carbon value that never ages, a ledger
+    /// that stops. A Retry-After is kept up to the day the carbon cache allows.
+    pub fn clamp_future(&self, now: i64) -> (State, Vec<String>) {
+        let mut state = self.clone();
+        let mut warnings = Vec::new();
+        let mut clamp = |key: String, time: &mut i64, latest: i64| {
+            if *time > latest + MAX_CLOCK_SKEW_SECS {
+                warnings.push(format!(
+                    "state key {key} is {} ahead of this tick's clock; taken as {}",
+                    crate::duration::format_secs(*time - now),
+                    to_rfc3339(latest)
+                ));
+                *time = latest;
+            }
+        };
+        let p = &mut state.policy;
+        for (key, record) in [
+            (KEY_LAST_SCALE, &mut p.last_scale),
+            (KEY_LAST_HEAL, &mut p.last_heal),
+            (KEY_LAST_REBALANCE, &mut p.last_rebalance),
+        ] {
+            if let Some(r) = record {
+                clamp(format!("{key}.time"), &mut r.time, now);
+            }
+        }
+        if let Some(m) = &mut p.pending_move {
+            clamp(format!("{KEY_PENDING_MOVE}.started"), &mut m.started, now);
+        }
+        if let Some(a) = &mut state.attempt {
+            clamp(format!("{KEY_ATTEMPT}.time"), &mut a.time, now);
+        }
+        for (region, entry) in &mut state.carbon {
+            if let Some(t) = &mut entry.fetched_at {
+                clamp(format!("{KEY_CARBON}.{region}.fetchedAt"), t, now);
+            }
+            if let Some(t) = &mut entry.retry_after {
+                let latest = now + crate::carbon::cache::MAX_RETRY_AFTER_SECS;
+                clamp(format!("{KEY_CARBON}.{region}.retryAfter"), t, latest);
+            }
+        }
+        if let Some(l) = &mut state.ledger {
+            clamp(format!("{KEY_LEDGER}.since"), &mut l.since, now);
+            clamp(format!("{KEY_LEDGER}.last"), &mut l.last, now);
+        }
+        (state, warnings)
+    }
+
+    /// The data to write, checked to read back as this very state: a value this reader would
+    /// refuse (a number that is not finite, for one) is never written, because every later
+    /// tick would stop at it.
+    pub fn checked_data(&self) -> Result<BTreeMap<String, String>, StateError> {
+        let data = self.to_data();
+        let read = State::from_data(&data)?;
+        if read == *self {
+            return Ok(data);
+        }
+        let reread = read.to_data();
+        let key = data
+            .iter()
+            .find(|(k, v)| reread.get(*k) != Some(v))
+            .map_or(KEY_VERSION, |(k, _)| k.as_str());
+        Err(err(key, "would not read back as written"))
     }
 
     pub fn to_data(&self) -> BTreeMap<String, String> {
@@ -377,6 +448,60 @@ mod tests {
             State::from_data(&State::default().to_data()).unwrap(),
             State::default()
         );
+    }
+
+    #[test]
+    fn times_ahead_of_the_clock_are_brought_back_and_named() {
+        let state = full();
+        let now = 1_800_000_000;
+        let (same, warnings) = state.clamp_future(now + 1_000);
+        assert_eq!((same, warnings.len()), (state.clone(), 0));
+        // Within the skew: kept. Beyond it: brought back to now (a Retry-After to a day).
+        let (clamped, warnings) = state.clamp_future(now - 3_600);
+        let joined = warnings.join("\n");
+        for key in [
+            "lastScale.time",
+            "lastRebalance.time",
+            "pendingMove.started",
+            "attempt.time",
+            "carbon.france.fetchedAt",
+            "ledger.since",
+            "ledger.last",
+        ] {
+            assert!(
+                joined.contains(&format!("state key {key} is ")),
+                "{key}: {joined}"
+            );
+        }
+        assert_eq!(clamped.policy.last_scale.unwrap().time, now - 3_600);
+        assert_eq!(clamped.carbon["france"].retry_after, Some(1_800_000_030));
+        let (far, warnings) = state.clamp_future(now - 2 * 86_400);
+        assert_eq!(
+            far.carbon["france"].retry_after,
+            Some(now - 2 * 86_400 + 86_400)
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("carbon.france.retryAfter is 48h30s ahead")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn a_state_that_would_not_read_back_is_never_written() {
+        assert!(full().checked_data().is_ok());
+        let mut broken = full();
+        broken
+            .ledger
+            .as_mut()
+            .unwrap()
+            .blind_intensity_replica_seconds = f64::INFINITY;
+        let error = broken.checked_data().unwrap_err();
+        assert_eq!(error.key, "ledger", "{error}");
+        let mut broken = full();
+        broken.carbon.get_mut("france").unwrap().grams_per_kwh = Some(f64::NAN);
+        assert_eq!(broken.checked_data().unwrap_err().key, "carbon");
     }
 
     #[test]

@@ -408,13 +408,31 @@ fn a_missing_state_configmap_says_how_to_create_it() {
 #[test]
 fn a_missing_deployment_skips_its_region_with_a_warning() {
     let c = Cluster::demo();
-    let out = c.run(&["tick", "--deployment-pattern", "web-{region}"]);
+    let regions = "denmark=DK,france=FR,latvia=LV,spain=ES";
+    let out = c.run(&["tick", "--regions", regions]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("region denmark skipped: Deployment default/web-denmark not found"),
+            .contains("region spain skipped: Deployment default/nginx-spain not found"),
         "{}",
         out.stderr
+    );
+}
+
+#[test]
+fn no_regional_deployment_at_all_is_a_failure() {
+    let c = Cluster::demo();
+    let out = c.run(&["tick", "--deployment-pattern", "web-{region}"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("none of the regional Deployments exists in namespace default (looked for web-denmark, web-france, web-latvia); check DEPLOYMENT_PATTERN (--deployment-pattern)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        c.state(),
+        common::cluster::initial_state(),
+        "nothing written"
     );
 }
 
@@ -611,10 +629,9 @@ fn a_broken_kubeconfig_is_reported_as_such() {
     std::fs::write(&path, "this: is: not a kubeconfig").unwrap();
     let out = common::carbonctl_env(&["tick"], &[("KUBECONFIG", path.to_str().unwrap())]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("no cluster reachable: the kubeconfig from $KUBECONFIG or ~/.kube/config:"),
-        "{}",
-        out.stderr
+    let want = format!(
+        "no cluster reachable: reading kubeconfig {}:",
+        path.display()
     );
+    assert!(out.stderr.contains(&want), "{}", out.stderr);
 }

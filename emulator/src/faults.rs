@@ -16,6 +16,8 @@ pub enum FaultKind {
     Drop,
     /// Answer 200 with a truncated JSON body.
     Malformed,
+    /// Answer 200 with this JSON body: a well-formed answer with absurd content.
+    Body(serde_json::Value),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +62,7 @@ impl Fault {
 }
 
 /// The admin API's JSON form of a fault: exactly one of `status`, `delayMs`, `drop`,
-/// `malformed`.
+/// `malformed`, `body`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultSpec {
@@ -72,6 +74,7 @@ pub struct FaultSpec {
     drop: bool,
     #[serde(default)]
     malformed: bool,
+    body: Option<serde_json::Value>,
     count: Option<u32>,
 }
 
@@ -93,8 +96,13 @@ impl FaultSpec {
         if self.malformed {
             kinds.push(FaultKind::Malformed);
         }
+        if let Some(body) = self.body {
+            kinds.push(FaultKind::Body(body));
+        }
         if kinds.len() != 1 {
-            return Err("give exactly one of status, delayMs, drop: true, malformed: true".into());
+            return Err(
+                "give exactly one of status, delayMs, drop: true, malformed: true, body".into(),
+            );
         }
         let count = self.count.unwrap_or(1);
         if count == 0 {

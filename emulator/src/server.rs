@@ -99,6 +99,11 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
         }
         Some(FaultKind::Drop) => None,
         Some(FaultKind::Malformed) => Some(malformed()),
+        Some(FaultKind::Body(body)) => Some(Response {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }),
         Some(FaultKind::Status(code)) => Some(match &access {
             Some(access) => ApiError::for_code(code, access, user.unwrap_or(USER)).into(),
             None => carbon::fault(code),

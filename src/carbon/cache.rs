@@ -13,7 +13,7 @@ const DEFAULT_RETRY_AFTER_SECS: i64 = 60;
 
 /// A Retry-After longer than a day is taken as a day: the value comes from outside and ends up
 /// in the state, which must stay readable.
-const MAX_RETRY_AFTER_SECS: i64 = 24 * 3600;
+pub const MAX_RETRY_AFTER_SECS: i64 = 24 * 3600;
 
 /// Whether a region's entry is due for a fetch at `now`.
 pub fn needs_fetch(entry: Option<&CarbonEntry>, zone: &str, now: i64, ttl_secs: i64) -> bool {
@@ -55,10 +55,10 @@ pub fn apply(
             entry.retry_after = match &error {
                 FetchError::Status {
                     code: 429,
-                    retry_after_secs,
+                    retry_after,
                 } => Some(
-                    now + retry_after_secs
-                        .unwrap_or(DEFAULT_RETRY_AFTER_SECS)
+                    now + retry_after
+                        .map_or(DEFAULT_RETRY_AFTER_SECS, |r| r.secs_from(now))
                         .clamp(1, MAX_RETRY_AFTER_SECS),
                 ),
                 _ => None,
@@ -134,6 +134,7 @@ pub fn refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::carbon::electricitymaps::RetryAfter;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -174,7 +175,7 @@ mod tests {
             "FR",
             Err(FetchError::Status {
                 code: 500,
-                retry_after_secs: None,
+                retry_after: None,
             }),
             NOW,
         );
@@ -190,7 +191,7 @@ mod tests {
             "FR",
             Err(FetchError::Status {
                 code: 429,
-                retry_after_secs: Some(120),
+                retry_after: Some(RetryAfter::Secs(120)),
             }),
             NOW,
         );
@@ -200,7 +201,7 @@ mod tests {
             "FR",
             Err(FetchError::Status {
                 code: 429,
-                retry_after_secs: None,
+                retry_after: None,
             }),
             NOW,
         );

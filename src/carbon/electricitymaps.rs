@@ -16,12 +16,50 @@ pub struct Latest {
     pub is_estimated: Option<bool>,
 }
 
+/// The largest carbon intensity taken as real. The dirtiest grids average about 1,000
+/// gCO2eq/kWh and their hourly values stay well below this; an answer above it is broken, and
+/// taken as it is it would make the ledger's sums meaningless.
+pub const MAX_GRAMS_PER_KWH: f64 = 5_000.0;
+
+/// The longest text field kept from an answer (an RFC 3339 time is 24 characters): the values
+/// end up in the state ConfigMap, which the API server caps at 1 MiB.
+const MAX_FIELD_CHARS: usize = 64;
+
+/// The largest answer read; a real one is about 300 bytes.
+const MAX_BODY_BYTES: u64 = 64 * 1024;
+
+/// A 429's Retry-After: seconds, or an HTTP date (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    Secs(i64),
+    At(i64),
+}
+
+impl RetryAfter {
+    fn parse(text: &str) -> Option<RetryAfter> {
+        let text = text.trim();
+        if let Ok(secs) = text.parse::<i64>() {
+            return Some(RetryAfter::Secs(secs));
+        }
+        let at = k8s_openapi::jiff::fmt::rfc2822::parse(text).ok()?;
+        Some(RetryAfter::At(at.timestamp().as_second()))
+    }
+
+    /// Seconds to wait from `now`.
+    pub fn secs_from(self, now: i64) -> i64 {
+        match self {
+            RetryAfter::Secs(secs) => secs,
+            RetryAfter::At(at) => at - now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum FetchError {
-    /// A non-2xx answer; `retry_after_secs` from a 429's Retry-After.
+    /// A non-2xx answer, with a 429's Retry-After.
     Status {
         code: u16,
-        retry_after_secs: Option<i64>,
+        retry_after: Option<RetryAfter>,
     },
     Timeout,
     Transport(String),
@@ -39,10 +77,15 @@ impl FetchError {
             }
             FetchError::Status {
                 code: 429,
-                retry_after_secs,
+                retry_after,
             } => format!(
                 "zone {zone}: HTTP 429 (rate limited{})",
-                retry_after_secs.map_or(String::new(), |s| format!(", retry after {s}s"))
+                match retry_after {
+                    Some(RetryAfter::Secs(s)) => format!(", retry after {s}s"),
+                    Some(RetryAfter::At(t)) =>
+                        format!(", retry after {}", crate::clock::to_rfc3339(*t)),
+                    None => String::new(),
+                }
             ),
             FetchError::Status { code, .. } => format!("zone {zone}: HTTP {code}"),
             FetchError::Timeout => format!("zone {zone}: timed out"),
@@ -58,6 +101,9 @@ impl FetchError {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Body {
+    /// The zone the answer is for.
+    #[serde(default)]
+    zone: Option<String>,
     carbon_intensity: f64,
     #[serde(default)]
     datetime: Option<String>,
@@ -94,28 +140,55 @@ pub fn fetch_latest(
         })?;
     let code = response.status().as_u16();
     if !(200..300).contains(&code) {
-        let retry_after_secs = response
+        let retry_after = response
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok());
-        return Err(FetchError::Status {
-            code,
-            retry_after_secs,
-        });
+            .and_then(RetryAfter::parse);
+        return Err(FetchError::Status { code, retry_after });
     }
-    let mut body = response.into_body();
-    let text = body.read_to_string().map_err(|e| match e {
-        ureq::Error::Timeout(_) => FetchError::Timeout,
-        other => FetchError::Malformed(transport_text(&other)),
-    })?;
+    let text = response
+        .into_body()
+        .with_config()
+        .limit(MAX_BODY_BYTES)
+        .read_to_string()
+        .map_err(|e| match e {
+            ureq::Error::Timeout(_) => FetchError::Timeout,
+            ureq::Error::BodyExceedsLimit(_) => {
+                FetchError::Malformed(format!("the answer is larger than {MAX_BODY_BYTES} bytes"))
+            }
+            other => FetchError::Malformed(transport_text(&other)),
+        })?;
+    checked(zone, &text)
+}
+
+/// The answer's value, refused when it is for another zone, implausible, or carries fields
+/// too long to keep.
+fn checked(zone: &str, text: &str) -> Result<Latest, FetchError> {
     let parsed: Body =
-        serde_json::from_str(&text).map_err(|e| FetchError::Malformed(e.to_string()))?;
-    if !parsed.carbon_intensity.is_finite() || parsed.carbon_intensity < 0.0 {
+        serde_json::from_str(text).map_err(|e| FetchError::Malformed(e.to_string()))?;
+    if let Some(other) = parsed.zone.as_deref().filter(|z| *z != zone) {
         return Err(FetchError::Malformed(format!(
-            "carbonIntensity {} is not a non-negative number",
-            parsed.carbon_intensity
+            "the answer is for zone {:?}",
+            truncate(other)
         )));
+    }
+    if !(0.0..=MAX_GRAMS_PER_KWH).contains(&parsed.carbon_intensity) {
+        return Err(FetchError::Malformed(format!(
+            "carbonIntensity {} is outside the plausible 0 to {MAX_GRAMS_PER_KWH} gCO2eq/kWh",
+            shown(parsed.carbon_intensity)
+        )));
+    }
+    for (name, value) in [
+        ("datetime", &parsed.datetime),
+        ("emissionFactorType", &parsed.emission_factor_type),
+    ] {
+        let chars = value.as_deref().map_or(0, |v| v.chars().count());
+        if chars > MAX_FIELD_CHARS {
+            return Err(FetchError::Malformed(format!(
+                "{name} is {chars} characters long; at most {MAX_FIELD_CHARS} are kept"
+            )));
+        }
     }
     Ok(Latest {
         grams_per_kwh: parsed.carbon_intensity,
@@ -125,6 +198,19 @@ pub fn fetch_latest(
     })
 }
 
+/// A number as people read it: 1e308, not its 309 digits.
+fn shown(x: f64) -> String {
+    if x.abs() >= 1e9 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(MAX_FIELD_CHARS).collect()
+}
+
 /// ureq's error text without anything from the request's headers.
 fn transport_text(error: &ureq::Error) -> String {
     match error {
@@ -132,5 +218,57 @@ fn transport_text(error: &ureq::Error) -> String {
         ureq::Error::HostNotFound => "host not found".into(),
         ureq::Error::ConnectionFailed => "connection failed".into(),
         _ => "request failed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_checked_before_they_are_kept() {
+        let ok = r#"{"zone":"FR","carbonIntensity":38,"datetime":"2026-11-30T09:00:00.000Z","emissionFactorType":"lifecycle","isEstimated":false}"#;
+        assert_eq!(checked("FR", ok).unwrap().grams_per_kwh, 38.0);
+        let long = format!(
+            r#"{{"zone":"FR","carbonIntensity":38,"datetime":"{}"}}"#,
+            "9".repeat(400_000)
+        );
+        let cases = [
+            (
+                r#"{"zone":"PL","carbonIntensity":38}"#.to_string(),
+                "the answer is for zone \"PL\"",
+            ),
+            (
+                r#"{"zone":"FR","carbonIntensity":1e308}"#.to_string(),
+                "outside the plausible 0 to 5000",
+            ),
+            (
+                r#"{"zone":"FR","carbonIntensity":-1}"#.to_string(),
+                "outside the plausible",
+            ),
+            (
+                long,
+                "datetime is 400000 characters long; at most 64 are kept",
+            ),
+            (
+                r#"{"zone":"FR"}"#.to_string(),
+                "missing field `carbonIntensity`",
+            ),
+        ];
+        for (body, want) in cases {
+            let error = checked("FR", &body).unwrap_err();
+            let text = error.describe("FR");
+            assert!(text.starts_with("zone FR: malformed response ("), "{text}");
+            assert!(text.contains(want), "{text} lacks {want}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        assert_eq!(RetryAfter::parse("120"), Some(RetryAfter::Secs(120)));
+        let at = RetryAfter::parse("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(at, RetryAfter::At(1_445_412_480));
+        assert_eq!(at.secs_from(1_445_412_480 - 90), 90);
+        assert_eq!(RetryAfter::parse("soon"), None);
     }
 }

@@ -90,7 +90,7 @@ pub fn sample_start(settings: &Settings, note: String, now: i64) -> Start {
 /// The live cluster's regions and the state's counters, read the way a tick reads them.
 async fn live_start(settings: &Settings, connect: &Connect, now: i64) -> Result<Start, Error> {
     let cluster = Cluster::connect(connect).await?;
-    let loaded = cluster.load_state(&settings.state_configmap).await?;
+    let loaded = cluster.load_state(&settings.state_configmap, now).await?;
     let observed =
         pipeline::observe(&cluster, settings, connect, &loaded.state.carbon, now, true).await?;
     Ok(Start {

@@ -31,7 +31,7 @@ async fn gather(
 ) -> Result<StatusReport, Error> {
     let now = crate::clock::now();
     let cluster = Cluster::connect(connect).await?;
-    let loaded = cluster.load_state(&settings.state_configmap).await?;
+    let loaded = cluster.load_state(&settings.state_configmap, now).await?;
     let state = &loaded.state;
     let observed =
         pipeline::observe(&cluster, settings, connect, &state.carbon, now, refresh).await?;

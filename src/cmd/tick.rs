@@ -23,9 +23,10 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let now = crate::clock::now();
     let tick_id = format!("{now}-{}", std::process::id());
     let cluster = Cluster::connect(connect).await?;
-    let loaded = cluster.load_state(&settings.state_configmap).await?;
+    let loaded = cluster.load_state(&settings.state_configmap, now).await?;
     let observed =
         pipeline::observe(&cluster, settings, connect, &loaded.state.carbon, now, true).await?;
+    observed.require_deployments(settings, &cluster.namespace)?;
     let observe_ms = started.elapsed().as_millis();
     let plan = plan(
         &loaded.state,

@@ -35,12 +35,10 @@ impl Cluster {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
         let patch: json_patch::Patch =
             serde_json::from_value(conditional_scale(from, to)).expect("a well-formed JSON patch");
-        match api
-            .patch_scale(
-                deployment,
-                &PatchParams::default(),
-                &Patch::Json::<()>(patch),
-            )
+        let params = PatchParams::default();
+        let patch = Patch::Json::<()>(patch);
+        match self
+            .call(api.patch_scale(deployment, &params, &patch))
             .await
         {
             Ok(_) => Ok(Scaled::Applied),
@@ -97,7 +95,7 @@ impl Cluster {
             reporting_instance: Some("carbonctl".into()),
             ..Event::default()
         };
-        api.create(&PostParams::default(), &event)
+        self.call(api.create(&PostParams::default(), &event))
             .await
             .map(|_| ())
             .map_err(Error::kube(format!("recording an Event on {}", deployment)))

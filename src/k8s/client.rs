@@ -1,6 +1,7 @@
 //! Building the kube client the way kubectl users expect: `--kubeconfig`/`--context` when given,
-//! else `$KUBECONFIG`, `~/.kube/config`, then the in-cluster service account.
+//! else `$KUBECONFIG` (a list of files), `~/.kube/config`, then the in-cluster service account.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -12,20 +13,80 @@ use crate::error::Error;
 const HINT: &str = "point carbonctl at a cluster with --kubeconfig PATH (or $KUBECONFIG), \
 or run it in-cluster with a service account; `kubectl cluster-info` shows what kubectl would use";
 
-/// Whether `$KUBECONFIG` or `~/.kube/config` names something to load.
-fn kubeconfig_present() -> bool {
-    let from_env = std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
-    let home = std::env::var_os("HOME")
-        .map(|h| std::path::Path::new(&h).join(".kube").join("config"))
-        .is_some_and(|p| p.exists());
-    from_env || home
+/// The kubeconfig kubectl would use, and where it came from: `--kubeconfig`, else the files
+/// `$KUBECONFIG` lists that exist (merged, the first to set a value wins; missing ones skipped,
+/// as kubectl does), else `~/.kube/config`; None when there is none (in-cluster).
+fn kubeconfig(connect: &Connect) -> Result<Option<(Kubeconfig, String)>, Error> {
+    let read = |path: &Path| {
+        Kubeconfig::read_from(path).map_err(|e| Error::NoCluster {
+            tried: format!("reading kubeconfig {}: {e}", path.display()),
+            hint: HINT.into(),
+        })
+    };
+    if let Some(path) = &connect.kubeconfig {
+        return Ok(Some((
+            read(path)?,
+            format!("kubeconfig {}", path.display()),
+        )));
+    }
+    let listed = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
+    if let Some(list) = listed {
+        let paths: Vec<PathBuf> = std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        let mut merged: Option<Kubeconfig> = None;
+        for path in paths.iter().filter(|p| p.exists()) {
+            let next = read(path)?;
+            merged = Some(match merged {
+                None => next,
+                Some(first) => first.merge(next).map_err(|e| Error::NoCluster {
+                    tried: format!("merging kubeconfig {}: {e}", path.display()),
+                    hint: HINT.into(),
+                })?,
+            });
+        }
+        let Some(merged) = merged else {
+            let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            return Err(Error::NoCluster {
+                tried: format!(
+                    "$KUBECONFIG lists no file that exists ({})",
+                    listed.join(":")
+                ),
+                hint: HINT.into(),
+            });
+        };
+        return Ok(Some((merged, "the kubeconfig from $KUBECONFIG".into())));
+    }
+    let home = std::env::var_os("HOME").map(|h| Path::new(&h).join(".kube").join("config"));
+    match home.filter(|p| p.exists()) {
+        Some(path) => Ok(Some((read(&path)?, "the kubeconfig ~/.kube/config".into()))),
+        None => Ok(None),
+    }
 }
 
 /// A connected client and the namespace carbonctl works in.
 pub struct Cluster {
     pub client: Client,
     pub namespace: String,
+    /// How long one API call may take, from sending it to its whole answer.
+    per_call: Duration,
 }
+
+/// An API call that did not finish in time.
+#[derive(Debug)]
+struct CallTimedOut(Duration);
+
+impl std::fmt::Display for CallTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "timed out: no answer within {:.1}s",
+            self.0.as_secs_f64()
+        )
+    }
+}
+
+impl std::error::Error for CallTimedOut {}
 
 impl Cluster {
     pub async fn connect(connect: &Connect) -> Result<Cluster, Error> {
@@ -33,36 +94,17 @@ impl Cluster {
             context: connect.context.clone(),
             ..KubeConfigOptions::default()
         };
-        let config = match (&connect.kubeconfig, &connect.context) {
-            (Some(path), _) => {
-                let kubeconfig = Kubeconfig::read_from(path).map_err(|e| Error::NoCluster {
-                    tried: format!("reading kubeconfig {}: {e}", path.display()),
-                    hint: HINT.into(),
-                })?;
-                Config::from_custom_kubeconfig(kubeconfig, &options)
-                    .await
-                    .map_err(|e| Error::NoCluster {
-                        tried: format!("kubeconfig {}: {e}", path.display()),
-                        hint: HINT.into(),
-                    })?
-            }
-            (None, Some(context)) => {
-                Config::from_kubeconfig(&options)
-                    .await
-                    .map_err(|e| Error::NoCluster {
-                        tried: format!("context {context:?} of $KUBECONFIG or ~/.kube/config: {e}"),
-                        hint: HINT.into(),
-                    })?
-            }
-            // The same order as kubectl, but a kubeconfig that exists and fails to load is
-            // reported as such, not as "no cluster".
-            (None, None) if kubeconfig_present() => Config::from_kubeconfig(&options)
+        let config = match kubeconfig(connect)? {
+            Some((kubeconfig, source)) => Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
                 .map_err(|e| Error::NoCluster {
-                    tried: format!("the kubeconfig from $KUBECONFIG or ~/.kube/config: {e}"),
+                    tried: match &connect.context {
+                        Some(context) => format!("context {context:?} of {source}: {e}"),
+                        None => format!("{source}: {e}"),
+                    },
                     hint: HINT.into(),
                 })?,
-            (None, None) => Config::incluster().map_err(|_| Error::NoCluster {
+            None => Config::incluster().map_err(|_| Error::NoCluster {
                 tried:
                     "no --kubeconfig, no $KUBECONFIG, no ~/.kube/config, and not running in a pod"
                         .into(),
@@ -74,12 +116,14 @@ impl Cluster {
 
     fn from_config(mut config: Config, connect: &Connect) -> Result<Cluster, Error> {
         // A quarter of the tick's bound per call leaves time to record a failed write in the
-        // state before the whole tick is cut off.
+        // state before the whole tick is cut off. Each call is bounded as a whole (`call`):
+        // the client's own read timeout would also count the time a pooled connection sat
+        // idle, and cut off a call sent after a slow carbon fetch almost at once.
         let per_call =
             Duration::from_millis((connect.tick_timeout_secs as u64 * 250).clamp(500, 10_000));
         config.connect_timeout = Some(per_call.min(Duration::from_secs(5)));
-        config.read_timeout = Some(per_call);
-        config.write_timeout = Some(per_call);
+        config.read_timeout = None;
+        config.write_timeout = None;
         // The CronJob is the retry loop: a failed call ends this tick and the next one starts
         // clean, which keeps request counts predictable for the API server.
         config.default_retry = false;
@@ -91,6 +135,21 @@ impl Cluster {
             tried: format!("building a client: {e}"),
             hint: HINT.into(),
         })?;
-        Ok(Cluster { client, namespace })
+        Ok(Cluster {
+            client,
+            namespace,
+            per_call,
+        })
+    }
+
+    /// One API call, bounded as a whole by the per-call time.
+    pub(super) async fn call<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, kube::Error> {
+        match tokio::time::timeout(self.per_call, call).await {
+            Ok(answer) => answer,
+            Err(_) => Err(kube::Error::Service(Box::new(CallTimedOut(self.per_call)))),
+        }
     }
 }

@@ -114,7 +114,7 @@ impl Cluster {
             .header(http::header::ACCEPT, "application/json")
             .body(Vec::new())
             .map_err(kube::Error::HttpError)?;
-        self.client.request(request).await
+        self.call(self.client.request(request)).await
     }
 }
 

@@ -26,8 +26,9 @@ impl Cluster {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
-    pub async fn load_state(&self, name: &str) -> Result<Loaded, Error> {
-        let object = match self.configmaps().get(name).await {
+    /// The state, with times ahead of `now` brought back to it (each named in a warning).
+    pub async fn load_state(&self, name: &str, now: i64) -> Result<Loaded, Error> {
+        let object = match self.call(self.configmaps().get(name)).await {
             Ok(cm) => cm,
             Err(kube::Error::Api(status)) if status.code == 404 => {
                 return Err(Error::StateMissing {
@@ -50,18 +51,30 @@ impl Cluster {
                     source,
                 }
             })?;
+        let (state, warnings) = state.clamp_future(now);
+        for warning in warnings {
+            log::warn!("{warning}");
+        }
         Ok(Loaded { state, object })
     }
 
     /// Writes `state` if the ConfigMap still has `previous`'s resourceVersion.
     pub async fn save_state(&self, previous: &ConfigMap, state: &State) -> Result<Saved, Error> {
         let mut object = previous.clone();
-        object.data = Some(state.to_data());
-        object.metadata.managed_fields = None;
         let name = object.metadata.name.clone().unwrap_or_default();
+        object.data = Some(
+            state
+                .checked_data()
+                .map_err(|source| Error::StateUnwritable {
+                    namespace: self.namespace.clone(),
+                    name: name.clone(),
+                    source,
+                })?,
+        );
+        object.metadata.managed_fields = None;
+        let configmaps = self.configmaps();
         match self
-            .configmaps()
-            .replace(&name, &PostParams::default(), &object)
+            .call(configmaps.replace(&name, &PostParams::default(), &object))
             .await
         {
             Ok(saved) => Ok(Saved::Won(Box::new(saved))),

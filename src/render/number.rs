@@ -14,6 +14,16 @@ pub fn grams(grams: Option<f64>) -> String {
     }
 }
 
+/// Grams with two decimals; a value that rounds to zero is "0.00", never "-0.00".
+pub fn grams2(grams: f64) -> String {
+    let text = format!("{grams:.2}");
+    if text == "-0.00" {
+        "0.00".into()
+    } else {
+        text
+    }
+}
+
 /// One decimal, for figures in JSON (CPU percentages).
 pub fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
@@ -31,5 +41,7 @@ mod tests {
         assert_eq!(grams(Some(37.6)), "38 gCO2eq/kWh");
         assert_eq!(grams(None), "unknown carbon");
         assert_eq!(round1(41.25), 41.3);
+        assert_eq!(grams2(-0.001), "0.00");
+        assert_eq!(grams2(-0.25), "-0.25");
     }
 }

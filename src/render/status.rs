@@ -137,8 +137,11 @@ impl LedgerView {
             String::new()
         };
         format!(
-            "since {}: emitted {:.2} g CO2eq, avoided {:.2} g against the same replicas kept even across regions ({signal} intensity from ElectricityMaps, {} W per replica){unknown}",
-            self.since, self.emitted_grams, self.avoided_grams, self.watts_per_replica
+            "since {}: emitted {} g CO2eq, avoided {} g against the same replicas kept even across regions ({signal} intensity from ElectricityMaps, {} W per replica){unknown}",
+            self.since,
+            super::number::grams2(self.emitted_grams),
+            super::number::grams2(self.avoided_grams),
+            self.watts_per_replica
         )
     }
 }

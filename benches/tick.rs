@@ -165,6 +165,7 @@ fn large_seed() -> (Seed, String) {
             name: format!("nginx-{region}"),
             replicas: 2,
             labels: BTreeMap::new(),
+            node_selector: [("region".to_string(), region.clone())].into(),
         });
         regions.push(format!("{region}={zone}"));
         for n in 0..50 {

@@ -124,6 +124,7 @@ mod tests {
                 name: name.to_string(),
                 replicas: *replicas,
                 grams: *grams,
+                unhealthy: None,
             })
             .collect()
     }

@@ -95,6 +95,8 @@ pub fn observation(
                     deployment: deployment.name.clone(),
                     replicas: deployment.replicas,
                     ready: deployment.ready,
+                    available: deployment.available,
+                    nodes: Some(view.node_count(&r.name)),
                     carbon: reading(carbon.get(&r.name), &r.zone),
                 })
             })

@@ -175,6 +175,11 @@ mod tests {
                     deployment: settings.deployment_name(&r.name),
                     replicas: *replicas,
                     ready: *ready,
+                    available: *ready,
+                    nodes: Some(crate::policy::NodeCount {
+                        total: 2,
+                        ready: (*ready % 3) as usize,
+                    }),
                     carbon: grams.map(|g| CarbonReading {
                         grams_per_kwh: g,
                         fetched_at: now,

@@ -253,3 +253,42 @@ fn kubeconfig_lists_skip_missing_files_as_kubectl_does() {
         out.stderr
     );
 }
+
+#[test]
+fn replicas_are_not_sent_where_they_cannot_run() {
+    let mut c = Cluster::demo();
+    // The NotReady node has no metrics and counts as idle, so the threshold is lower.
+    c.set("HOLD_CYCLES", "1")
+        .set("COOLDOWN", "0s")
+        .set("SCALE_UP_THRESHOLD", "50");
+    c.emu.set_cpu_percent(None, 90.0);
+    c.emu.set_node_ready("worker-france", false);
+    for want in [[3, 2, 2], [4, 2, 2], [5, 2, 2]] {
+        let line = tick_line(&c.tick());
+        let reason = line["decision"]["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("scale up denmark")
+                && reason.contains("france has no ready node (1 not ready or cordoned); next cleanest region at 142"),
+            "{reason}"
+        );
+        assert_eq!(c.replicas(), want);
+    }
+    let status = c.run(&["status"]).stdout;
+    assert!(
+        status.contains("not given replicas now: france has no ready node"),
+        "{status}"
+    );
+    // A replica that cannot start holds its region back the same way.
+    c.emu.set_node_ready("worker-france", true);
+    c.emu.set_auto_ready(false);
+    c.emu.set_replicas(NS, "nginx-denmark", 4);
+    c.emu.set_replicas(NS, "nginx-latvia", 3);
+    let line = tick_line(&c.tick());
+    assert_eq!(line["decision"]["region"], "france", "{line}");
+    let line = tick_line(&c.tick());
+    let reason = line["decision"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("france has 1 of 3 replicas unavailable"),
+        "{reason}"
+    );
+}

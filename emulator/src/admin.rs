@@ -44,6 +44,14 @@ struct MetricsSpec {
     age_seconds: Option<f64>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NodeSpec {
+    node: String,
+    ready: Option<bool>,
+    unschedulable: Option<bool>,
+}
+
 pub fn handle(shared: &Shared, req: &Request) -> Response {
     let result = match (req.method.as_str(), req.path.trim_end_matches('/')) {
         ("PUT", "/_emulator/cpu") => parse::<CpuSpec>(req).and_then(|spec| {
@@ -80,6 +88,21 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
                 "ageSeconds": world.metrics_age.as_secs_f64()
             })))
         }),
+        ("PUT", "/_emulator/nodes") => parse::<NodeSpec>(req).and_then(|spec| {
+            let mut world = shared.world();
+            let mut node = None;
+            if let Some(ready) = spec.ready {
+                node = Some(world.set_node_ready(&spec.node, ready));
+            }
+            if let Some(cordoned) = spec.unschedulable {
+                node = Some(world.set_node_unschedulable(&spec.node, cordoned));
+            }
+            match node {
+                Some(Ok(node)) => Ok(Response::ok(&node)),
+                Some(Err(_)) => Err(bad(format!("no node named {:?}", spec.node))),
+                None => Err(bad("give ready and/or unschedulable")),
+            }
+        }),
         ("PUT", "/_emulator/auth") => parse::<AuthSpec>(req).map(|spec| {
             shared.world().allow_anonymous = spec.allow_anonymous;
             Response::ok(&json!({"allowAnonymous": spec.allow_anonymous}))
@@ -104,6 +127,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
         (
             _,
             "/_emulator/cpu"
+            | "/_emulator/nodes"
             | "/_emulator/carbon"
             | "/_emulator/metrics"
             | "/_emulator/faults"

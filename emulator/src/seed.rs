@@ -52,6 +52,9 @@ pub struct NodeSeed {
     /// Extra `spec.taints` entries, as the API server would show them.
     #[serde(default)]
     pub taints: Vec<Value>,
+    /// How many pods the node can run (`allocatable.pods`).
+    #[serde(default = "default_max_pods")]
+    pub max_pods: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +68,9 @@ pub struct DeploymentSeed {
     /// is the selector.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// The pod template's `nodeSelector`: its pods run only on nodes with these labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +104,10 @@ fn default_memory() -> String {
     "16Gi".into()
 }
 
+fn default_max_pods() -> u32 {
+    110
+}
+
 fn default_namespace() -> String {
     "default".into()
 }
@@ -119,6 +129,7 @@ impl NodeSeed {
             ready: true,
             unschedulable: false,
             taints: Vec::new(),
+            max_pods: default_max_pods(),
         }
     }
 }
@@ -177,6 +188,7 @@ impl Seed {
             seed.deployments.push(DeploymentSeed {
                 namespace: default_namespace(),
                 labels: labels(&[("app", &deployment), ("region", region)]),
+                node_selector: labels(&[("region", region)]),
                 name: deployment,
                 replicas: 2,
             });

@@ -283,8 +283,8 @@ impl World {
                              "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
                 "spec": {"podCIDR": format!("10.244.{i}.0/24"), "podCIDRs": [format!("10.244.{i}.0/24")]},
                 "status": {
-                    "capacity": {"cpu": node.cpu, "memory": node.memory, "pods": "110"},
-                    "allocatable": {"cpu": node.cpu, "memory": node.memory, "pods": "110"},
+                    "capacity": {"cpu": node.cpu, "memory": node.memory, "pods": node.max_pods.to_string()},
+                    "allocatable": {"cpu": node.cpu, "memory": node.memory, "pods": node.max_pods.to_string()},
                     "conditions": [
                         {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
                          "message": "kubelet has sufficient memory available", "lastHeartbeatTime": now, "lastTransitionTime": now},
@@ -322,16 +322,19 @@ impl World {
             let mut labels = d.labels.clone();
             labels.entry("app".into()).or_insert_with(|| d.name.clone());
             let app = labels["app"].clone();
+            let mut pod_spec = json!({"containers": [{"name": "nginx", "image": "nginx:1.27",
+                                                      "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                                                      "resources": {"requests": {"cpu": "100m"}}}]});
+            if !d.node_selector.is_empty() {
+                pod_spec["nodeSelector"] = json!(d.node_selector);
+            }
             let obj = json!({
                 "metadata": {"name": d.name, "namespace": d.namespace, "labels": labels,
                              "annotations": {"deployment.kubernetes.io/revision": "1"}},
                 "spec": {
                     "replicas": d.replicas,
                     "selector": {"matchLabels": {"app": app}},
-                    "template": {"metadata": {"labels": labels},
-                                 "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27",
-                                                          "ports": [{"containerPort": 80, "protocol": "TCP"}],
-                                                          "resources": {"requests": {"cpu": "100m"}}}]}},
+                    "template": {"metadata": {"labels": labels}, "spec": pod_spec},
                     "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
                     "revisionHistoryLimit": 10,
                     "progressDeadlineSeconds": 600
@@ -441,7 +444,58 @@ impl World {
         obj["apiVersion"] = def.api_version().into();
         obj["kind"] = def.kind.into();
         if def.id == ResourceId::Deployment {
-            refresh_deployment_status(obj, self.auto_ready);
+            let room = self.pod_room(&obj["spec"]["template"]["spec"]["nodeSelector"]);
+            refresh_deployment_status(obj, self.auto_ready, room);
+        }
+    }
+
+    /// How many pods the nodes a pod template selects can run: the sum of `allocatable.pods`
+    /// over ready nodes that are not cordoned, carry no NoSchedule or NoExecute taint (the
+    /// emulator's pods tolerate none) and have every label of `node_selector`. Pods of one
+    /// Deployment do not compete with others' here; a region without a usable node runs none.
+    fn pod_room(&self, node_selector: &Value) -> i64 {
+        let wanted = node_selector.as_object();
+        let usable = |node: &Value| {
+            let ready = node["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+            let tainted = node["spec"]["taints"].as_array().is_some_and(|ts| {
+                ts.iter()
+                    .any(|t| t["effect"] == "NoSchedule" || t["effect"] == "NoExecute")
+            });
+            let labels = &node["metadata"]["labels"];
+            let selected = wanted.is_none_or(|w| w.iter().all(|(k, v)| &labels[k] == v));
+            ready && !tainted && node["spec"]["unschedulable"] != true && selected
+        };
+        self.list_stored(&resources::NODES, None, &Selector::default())
+            .into_iter()
+            .map(Stored::value)
+            .filter(|node| usable(node))
+            .map(|node| {
+                node["status"]["allocatable"]["pods"]
+                    .as_str()
+                    .and_then(|p| p.parse::<i64>().ok())
+                    .unwrap_or(110)
+            })
+            .sum()
+    }
+
+    /// After a node changes, every Deployment's availability follows the room its pods have.
+    fn replace_pods(&mut self) {
+        let keys: Vec<_> = self
+            .objects
+            .keys()
+            .filter(|(id, _, _)| *id == ResourceId::Deployment)
+            .cloned()
+            .collect();
+        for key in keys {
+            let mut obj = self.objects[&key].value().clone();
+            self.finish(&resources::DEPLOYMENTS, &mut obj);
+            if &obj != self.objects[&key].value() {
+                obj["metadata"]["resourceVersion"] = self.next_rv().into();
+                self.objects.insert(key, Stored::new(obj));
+            }
         }
     }
 
@@ -550,6 +604,9 @@ impl World {
         }
         obj["metadata"]["resourceVersion"] = self.next_rv().into();
         self.objects.insert(key, Stored::new(obj.clone()));
+        if def.id == ResourceId::Node {
+            self.replace_pods();
+        }
         Ok(obj)
     }
 
@@ -805,10 +862,11 @@ fn set_ready_status(obj: &mut Value, ready: i64) {
     ]);
 }
 
-/// The Deployment and ReplicaSet controllers' effect, instantly: every replica is updated
-/// and, with automatic readiness, ready; without it readiness stays put (but never exceeds
-/// the desired count, since scaling down removes pods).
-fn refresh_deployment_status(obj: &mut Value, auto_ready: bool) {
+/// The Deployment and ReplicaSet controllers' and the scheduler's effect, instantly: every
+/// replica is updated and, with automatic readiness, ready as far as its nodes have room
+/// (`room` pods); without it readiness stays put (but never exceeds the desired count, since
+/// scaling down removes pods, nor the room).
+fn refresh_deployment_status(obj: &mut Value, auto_ready: bool, room: i64) {
     let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
     let generation = obj["metadata"]["generation"].clone();
     if !obj["status"].is_object() {
@@ -819,7 +877,8 @@ fn refresh_deployment_status(obj: &mut Value, auto_ready: bool) {
     status["observedGeneration"] = generation;
     put_count(status, "replicas", replicas);
     put_count(status, "updatedReplicas", replicas);
-    set_ready_status(obj, if auto_ready { replicas } else { previous_ready });
+    let ready = if auto_ready { replicas } else { previous_ready };
+    set_ready_status(obj, ready.min(room));
 }
 
 #[cfg(test)]
@@ -983,6 +1042,54 @@ mod tests {
         let n = w.set_node_ready("worker-france", true).unwrap();
         assert!(node_is_ready(&n));
         assert!(n["spec"].get("taints").is_none());
+    }
+
+    #[test]
+    fn pods_run_only_where_their_nodes_have_room() {
+        let mut w = demo();
+        let france = |w: &World| {
+            w.get(&resources::DEPLOYMENTS, "default", "nginx-france")
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(france(&w)["status"]["availableReplicas"], 2);
+        // The only france node goes NotReady: none of its pods is available.
+        w.set_node_ready("worker-france", false).unwrap();
+        let d = france(&w);
+        assert!(
+            d["status"].get("availableReplicas").is_none(),
+            "{}",
+            d["status"]
+        );
+        assert_eq!(d["status"]["unavailableReplicas"], 2);
+        assert_eq!(d["status"]["conditions"][0]["status"], "False");
+        // Other regions are not affected; scaling france up adds only unavailable replicas.
+        let denmark = w
+            .get(&resources::DEPLOYMENTS, "default", "nginx-denmark")
+            .unwrap();
+        assert_eq!(denmark["status"]["availableReplicas"], 2);
+        w.set_replicas("default", "nginx-france", 3).unwrap();
+        assert_eq!(france(&w)["status"]["unavailableReplicas"], 3);
+        w.set_node_ready("worker-france", true).unwrap();
+        assert_eq!(france(&w)["status"]["availableReplicas"], 3);
+        // A cordoned node takes no new pods either, in this instant model.
+        w.set_node_unschedulable("worker-france", true).unwrap();
+        assert_eq!(france(&w)["status"]["unavailableReplicas"], 3);
+        // A node's room is its allocatable pods.
+        let mut seed = Seed::demo();
+        seed.nodes.iter_mut().for_each(|n| n.max_pods = 2);
+        let mut w = World::from_seed(&seed).unwrap();
+        w.set_replicas("default", "nginx-latvia", 5).unwrap();
+        let latvia = w
+            .get(&resources::DEPLOYMENTS, "default", "nginx-latvia")
+            .unwrap();
+        assert_eq!(
+            (
+                &latvia["status"]["availableReplicas"],
+                &latvia["status"]["unavailableReplicas"]
+            ),
+            (&json!(2), &json!(3))
+        );
     }
 
     #[test]

@@ -131,6 +131,8 @@ impl Scaler {
                         deployment: String::new(),
                         replicas: replay.policy.bounds(&r.name).min,
                         ready: replay.policy.bounds(&r.name).min,
+                        available: replay.policy.bounds(&r.name).min,
+                        nodes: None,
                         carbon: None,
                     })
                     .collect(),
@@ -154,6 +156,7 @@ impl Scaler {
         };
         for (i, r) in self.obs.regions.iter_mut().enumerate() {
             r.ready = r.replicas;
+            r.available = r.replicas;
             r.carbon = Some(CarbonReading {
                 grams_per_kwh: carbon(i, r.replicas),
                 fetched_at: now,

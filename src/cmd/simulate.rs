@@ -77,6 +77,8 @@ pub fn sample_start(settings: &Settings, note: String, now: i64) -> Start {
                 name,
                 replicas,
                 ready: replicas,
+                available: replicas,
+                nodes: None,
                 carbon: grams.map(|grams_per_kwh| CarbonReading {
                     grams_per_kwh,
                     fetched_at: now,
@@ -179,6 +181,7 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
                 if let Some(n) = params.replicas.get(&r.name) {
                     r.replicas = *n;
                     r.ready = *n;
+                    r.available = *n;
                 }
                 if let Some(g) = params.carbon.get(&r.name) {
                     r.carbon = Some(CarbonReading {
@@ -224,6 +227,7 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
             if let Some(r) = obs.regions.iter_mut().find(|r| r.name == change.region) {
                 r.replicas = change.to;
                 r.ready = change.to;
+                r.available = change.to;
             }
         }
         state = next;

@@ -83,6 +83,13 @@ async fn gather(
                 min: bounds.min,
                 max: bounds.max,
                 nodes: node_names.len(),
+                not_growing: observed
+                    .observation
+                    .regions
+                    .iter()
+                    .find(|o| o.name == r.name)
+                    .and_then(|o| o.unhealthy())
+                    .map(|u| render::health_text(&r.name, u)),
                 cpu: (!cpus.is_empty())
                     .then(|| render::round1(cpus.iter().sum::<f64>() / cpus.len() as f64)),
             }

@@ -86,6 +86,8 @@ pub struct DeploymentSpec {
 pub struct DeploymentStatus {
     #[serde(default)]
     pub ready_replicas: i32,
+    #[serde(default)]
+    pub available_replicas: i32,
 }
 
 impl Cluster {

@@ -10,7 +10,7 @@ use super::Cluster;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
-use crate::policy::CpuObservation;
+use crate::policy::{CpuObservation, NodeCount};
 
 const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
 
@@ -21,6 +21,7 @@ pub struct DeploymentView {
     pub uid: Option<String>,
     pub replicas: i32,
     pub ready: i32,
+    pub available: i32,
 }
 
 /// What one look at the cluster found.
@@ -32,6 +33,20 @@ pub struct ClusterView {
     pub cpu: CpuObservation,
     /// By region; None when the region's Deployment does not exist.
     pub deployments: BTreeMap<String, Option<DeploymentView>>,
+}
+
+impl ClusterView {
+    /// A region's worker nodes, and how many can take a pod (ready and not cordoned).
+    pub fn node_count(&self, region: &str) -> NodeCount {
+        let nodes = self
+            .nodes
+            .iter()
+            .filter(|n| !n.control_plane && n.region.as_deref() == Some(region));
+        let (total, ready) = nodes.fold((0, 0), |(total, ready), n| {
+            (total + 1, ready + usize::from(n.ready && !n.cordoned))
+        });
+        NodeCount { total, ready }
+    }
 }
 
 impl Cluster {
@@ -95,6 +110,7 @@ impl Cluster {
                     uid: d.metadata.uid.clone(),
                     replicas: d.spec.replicas.unwrap_or(1),
                     ready: d.status.ready_replicas,
+                    available: d.status.available_replicas,
                 });
                 (r.name.clone(), view)
             })

@@ -116,22 +116,32 @@ fn cpu_rule(
         }
         .into();
     }
-    let Some((target, skipped)) = choose(ranked, policy, direction) else {
-        return HoldWhy::AtLimit(breaching).into();
+    let passed = |r: &Ranked| {
+        let bounds = policy.bounds(&r.name);
+        let (limit, at_limit) = match direction {
+            Direction::Up => (bounds.max, r.replicas >= bounds.max),
+            Direction::Down => (bounds.min, r.replicas <= bounds.min),
+        };
+        AtItsLimit {
+            region: r.name.clone(),
+            limit,
+            unhealthy: r
+                .unhealthy
+                .filter(|_| direction == Direction::Up && !at_limit),
+        }
     };
-    let passed_over = skipped
-        .iter()
-        .map(|r| {
-            let bounds = policy.bounds(&r.name);
-            AtItsLimit {
-                region: r.name.clone(),
-                limit: match direction {
-                    Direction::Up => bounds.max,
-                    Direction::Down => bounds.min,
-                },
-            }
-        })
-        .collect();
+    let Some((target, skipped)) = choose(ranked, policy, direction) else {
+        let passed_over: Vec<AtItsLimit> = ranked.iter().map(passed).collect();
+        if passed_over.iter().all(|p| p.unhealthy.is_none()) {
+            return HoldWhy::AtLimit(breaching).into();
+        }
+        return HoldWhy::NoRoom {
+            breaching,
+            passed_over,
+        }
+        .into();
+    };
+    let passed_over = skipped.iter().map(|r| passed(r)).collect();
     let why = ChangeWhy::Scale {
         breaching,
         passed_over,

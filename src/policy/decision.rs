@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rank::Direction;
-use super::{ActionRecord, CpuTrigger};
+use super::{ActionRecord, CpuTrigger, Unhealthy};
 
 /// A change of one region's replicas, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +143,11 @@ pub enum HoldWhy {
     },
     /// Every region is at its max (up) or min (down).
     AtLimit(Breaching),
+    /// No region can grow: each is at its max or unhealthy (at least one unhealthy).
+    NoRoom {
+        breaching: Breaching,
+        passed_over: Vec<AtItsLimit>,
+    },
     /// A rebalancing move waits for its new replica to be ready.
     AwaitingReady {
         region: String,
@@ -156,11 +161,12 @@ pub enum HoldWhy {
     },
 }
 
-/// A region passed over because it sits at its limit.
+/// A region passed over: at its limit (`limit`), or, when growing, unhealthy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AtItsLimit {
     pub region: String,
     pub limit: i32,
+    pub unhealthy: Option<Unhealthy>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use super::{Observation, Policy};
+use super::{Observation, Policy, Unhealthy};
 
 /// A region in carbon order, with the carbon value the rule may use (None: unknown or too old).
 #[derive(Debug, Clone, PartialEq)]
@@ -11,6 +11,8 @@ pub struct Ranked {
     pub name: String,
     pub replicas: i32,
     pub grams: Option<f64>,
+    /// Why the region cannot take another replica now, if it cannot.
+    pub unhealthy: Option<Unhealthy>,
 }
 
 /// Regions cleanest first: by usable carbon intensity, ties by name; unknown carbon after
@@ -27,6 +29,7 @@ pub fn rank(obs: &Observation, policy: &Policy, now: i64) -> Vec<Ranked> {
                 .as_ref()
                 .filter(|c| now - c.fetched_at <= policy.carbon_max_staleness_secs)
                 .map(|c| c.grams_per_kwh),
+            unhealthy: r.unhealthy(),
         })
         .collect();
     ranked.sort_by(|a, b| cmp_carbon(a.grams, b.grams).then_with(|| a.name.cmp(&b.name)));
@@ -58,15 +61,15 @@ impl Direction {
     }
 }
 
-/// The cleanest region with room to grow (up) or the dirtiest with room to shrink (down), and
-/// the preferred regions passed over because they sit at their limit.
+/// The cleanest region that can grow (below its max and healthy) or the dirtiest with room to
+/// shrink (above its min), and the preferred regions passed over.
 pub fn choose<'a>(
     ranked: &'a [Ranked],
     policy: &Policy,
     direction: Direction,
 ) -> Option<(&'a Ranked, Vec<&'a Ranked>)> {
     let has_room = |r: &&Ranked| match direction {
-        Direction::Up => r.replicas < policy.bounds(&r.name).max,
+        Direction::Up => r.replicas < policy.bounds(&r.name).max && r.unhealthy.is_none(),
         Direction::Down => r.replicas > policy.bounds(&r.name).min,
     };
     let ordered: Vec<&Ranked> = match direction {

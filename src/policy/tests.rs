@@ -45,6 +45,8 @@ fn obs(cpu: Option<f64>, regions: &[(&str, i32, f64)]) -> Observation {
                 deployment: format!("web-{name}"),
                 replicas,
                 ready: replicas,
+                available: replicas,
+                nodes: None,
                 carbon: (grams >= 0.0).then_some(CarbonReading {
                     grams_per_kwh: grams,
                     fetched_at: NOW - 60,
@@ -310,6 +312,8 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
                         deployment: format!("web-{}", names[i]),
                         replicas: *replicas,
                         ready: *replicas,
+                        available: *replicas,
+                        nodes: None,
                         carbon: grams.map(|g| CarbonReading {
                             grams_per_kwh: g,
                             fetched_at: NOW - age,
@@ -731,5 +735,54 @@ proptest! {
             }
             state = next;
         }
+    }
+}
+
+#[test]
+fn growth_skips_regions_that_cannot_run_another_replica() {
+    let nodes = |o: &mut Observation, region: &str, total: usize, ready: usize| {
+        let r = o.regions.iter_mut().find(|r| r.name == region).unwrap();
+        r.nodes = Some(NodeCount { total, ready });
+    };
+    let available = |o: &mut Observation, region: &str, n: i32| {
+        o.regions
+            .iter_mut()
+            .find(|r| r.name == region)
+            .unwrap()
+            .available = n;
+    };
+    let hot = || obs(Some(90.0), SEED);
+    let cold = || obs(Some(5.0), SEED);
+    let mut not_ready = hot();
+    nodes(&mut not_ready, "france", 1, 0);
+    let mut pending = hot();
+    available(&mut pending, "france", 1);
+    let mut no_nodes = hot();
+    nodes(&mut no_nodes, "france", 0, 0);
+    let mut all_sick = hot();
+    for (region, n) in [("denmark", 0), ("france", 1), ("latvia", 1)] {
+        available(&mut all_sick, region, n);
+    }
+    let mut dirty_sick = cold();
+    nodes(&mut dirty_sick, "latvia", 3, 0);
+    let mut clean_sick = obs(Some(50.0), SEED);
+    nodes(&mut clean_sick, "france", 2, 0);
+    let cases: Vec<(&str, Observation, PolicyState, Policy, Option<(Action, &str)>, &str)> = vec![
+        ("no ready node: the next cleanest grows", not_ready, held(2, 0), policy(), Some((Action::ScaleUp, "denmark")), "france has no ready node (1 not ready or cordoned); next cleanest region at 120 gCO2eq/kWh"),
+        ("a replica not started: the next cleanest grows", pending, held(2, 0), policy(), Some((Action::ScaleUp, "denmark")), "france has 1 of 2 replicas unavailable; next cleanest"),
+        ("no nodes at all is not held back (an autoscaler adds them)", no_nodes, held(2, 0), policy(), Some((Action::ScaleUp, "france")), "cleanest region at 40"),
+        ("every region unhealthy: hold and say why", all_sick, held(2, 0), policy(), None, "but no region can take another replica: france has 1 of 2 replicas unavailable, denmark has 2 of 2 replicas unavailable, latvia has 1 of 2 replicas unavailable"),
+        ("shrinking ignores health", dirty_sick, held(0, 2), policy(), Some((Action::ScaleDown, "latvia")), "dirtiest region at 300"),
+        ("rebalancing does not move toward an unhealthy region", clean_sick, held(0, 0), rebalancing(), Some((Action::Rebalance, "denmark")), "rebalance 1/2: denmark 2->3, 180 g/kWh cleaner than latvia"),
+    ];
+    for (name, o, prev, p, want, reason) in cases {
+        let (d, _) = decide(&o, &prev, &p, NOW);
+        let text = d.to_string();
+        assert_eq!(
+            d.change().map(|c| (c.action, c.region.as_str())),
+            want,
+            "{name}: {text}"
+        );
+        assert!(text.contains(reason), "{name}: {text:?} lacks {reason:?}");
     }
 }

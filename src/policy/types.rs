@@ -73,7 +73,44 @@ pub struct RegionObservation {
     pub replicas: i32,
     /// Replicas the Deployment reports ready (make-before-break rebalancing waits for them).
     pub ready: i32,
+    /// Replicas the Deployment reports available; fewer than `replicas` means pods that could
+    /// not be placed or did not start.
+    pub available: i32,
+    /// The region's nodes, when they were observed (a replay has none).
+    pub nodes: Option<NodeCount>,
     pub carbon: Option<CarbonReading>,
+}
+
+/// A region's worker nodes, and how many of them can take a pod (ready and schedulable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeCount {
+    pub total: usize,
+    pub ready: usize,
+}
+
+/// Why a region is not given another replica although it has room below its max.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unhealthy {
+    /// It has nodes, but none of them is ready and schedulable: a new pod could not start.
+    NoReadyNode { nodes: usize },
+    /// Some of its replicas are not available: the last one it was given has not started.
+    Unavailable { unavailable: i32, replicas: i32 },
+}
+
+impl RegionObservation {
+    /// Whether the region can take another replica now. A region without any node is not held
+    /// back by this rule (a cluster autoscaler adds nodes for pending pods); its pending pod
+    /// then holds it back as unavailable.
+    pub fn unhealthy(&self) -> Option<Unhealthy> {
+        if let Some(n) = self.nodes.filter(|n| n.total > 0 && n.ready == 0) {
+            return Some(Unhealthy::NoReadyNode { nodes: n.total });
+        }
+        let unavailable = self.replicas - self.available;
+        (unavailable > 0).then_some(Unhealthy::Unavailable {
+            unavailable,
+            replicas: self.replicas,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use super::number::{grams, pct};
 use crate::duration::format_secs;
 use crate::policy::{
     Action, AtItsLimit, Breaching, Cancelled, Change, ChangeWhy, CpuFigure, CpuTrigger, Decision,
-    Direction, HoldWhy, Revert,
+    Direction, HoldWhy, Revert, Unhealthy,
 };
 
 /// An action as words for sentences: "scale up".
@@ -143,6 +143,15 @@ impl fmt::Display for HoldText<'_> {
                 Breach(b),
                 limit_name(b.direction)
             ),
+            HoldWhy::NoRoom {
+                breaching,
+                passed_over,
+            } => write!(
+                f,
+                "{}, but no region can take another replica: {}",
+                Breach(breaching),
+                passed_list(breaching.direction, passed_over)
+            ),
             HoldWhy::AwaitingReady {
                 region,
                 want,
@@ -245,17 +254,35 @@ fn placement(
     if passed_over.is_empty() {
         return write!(f, "{superlative} region at {}", grams(target));
     }
-    let limit = limit_name(direction);
-    let at_limit: Vec<String> = passed_over
-        .iter()
-        .map(|r| format!("{} at its {limit} of {}", r.region, r.limit))
-        .collect();
     write!(
         f,
         "{}; next {superlative} region at {}",
-        at_limit.join(", "),
+        passed_list(direction, passed_over),
         grams(target)
     )
+}
+
+/// "france at its max of 5, latvia has no ready node".
+fn passed_list(direction: Direction, passed_over: &[AtItsLimit]) -> String {
+    let limit = limit_name(direction);
+    let why = |r: &AtItsLimit| match r.unhealthy {
+        None => format!("{} at its {limit} of {}", r.region, r.limit),
+        Some(unhealthy) => health_text(&r.region, unhealthy),
+    };
+    passed_over.iter().map(why).collect::<Vec<_>>().join(", ")
+}
+
+/// Why a region gets no replica now: "france has no ready node (1 not ready or cordoned)".
+pub fn health_text(region: &str, unhealthy: Unhealthy) -> String {
+    match unhealthy {
+        Unhealthy::NoReadyNode { nodes } => {
+            format!("{region} has no ready node ({nodes} not ready or cordoned)")
+        }
+        Unhealthy::Unavailable {
+            unavailable,
+            replicas,
+        } => format!("{region} has {unavailable} of {replicas} replicas unavailable"),
+    }
 }
 
 struct CancelText<'a>(&'a Cancelled);

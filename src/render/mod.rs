@@ -17,7 +17,7 @@ use serde::Serialize;
 
 pub use attempt::settlement_text;
 pub use backtest::backtest_text;
-pub use decision::{trigger_label, words};
+pub use decision::{health_text, trigger_label, words};
 pub use flag::flag;
 pub use number::{pct, round1};
 pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};

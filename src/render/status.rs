@@ -26,6 +26,9 @@ pub struct RegionStatus {
     pub max: i32,
     pub nodes: usize,
     pub cpu: Option<f64>,
+    /// Why the region is not given another replica now (nodes not ready, replicas not
+    /// available); None when it can grow.
+    pub not_growing: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,6 +262,11 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
             crate::clock::to_rfc3339(m.started)
         ));
     }
+    for r in &report.regions {
+        if let Some(why) = &r.not_growing {
+            lines.push(format!("not given replicas now: {why}"));
+        }
+    }
     if let Some(failure) = &report.last_failure {
         lines.push(format!("last failure: {failure}"));
     }
@@ -314,6 +322,7 @@ mod tests {
             max: 5,
             nodes: 1,
             cpu: Some(82.5),
+            not_growing: None,
         }
     }
 

@@ -767,7 +767,16 @@ fn growth_skips_regions_that_cannot_run_another_replica() {
     nodes(&mut dirty_sick, "latvia", 3, 0);
     let mut clean_sick = obs(Some(50.0), SEED);
     nodes(&mut clean_sick, "france", 2, 0);
-    let cases: Vec<(&str, Observation, PolicyState, Policy, Option<(Action, &str)>, &str)> = vec![
+    // (name, observation, previous state, policy, the change, reason excerpt)
+    type Case = (
+        &'static str,
+        Observation,
+        PolicyState,
+        Policy,
+        Option<(Action, &'static str)>,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         ("no ready node: the next cleanest grows", not_ready, held(2, 0), policy(), Some((Action::ScaleUp, "denmark")), "france has no ready node (1 not ready or cordoned); next cleanest region at 120 gCO2eq/kWh"),
         ("a replica not started: the next cleanest grows", pending, held(2, 0), policy(), Some((Action::ScaleUp, "denmark")), "france has 1 of 2 replicas unavailable; next cleanest"),
         ("no nodes at all is not held back (an autoscaler adds them)", no_nodes, held(2, 0), policy(), Some((Action::ScaleUp, "france")), "cleanest region at 40"),

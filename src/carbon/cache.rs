@@ -212,6 +212,41 @@ mod tests {
     }
 
     #[test]
+    fn a_first_fetch_that_is_rate_limited_keeps_its_zone_and_waits() {
+        let limited = apply(
+            None,
+            "FR",
+            Err(FetchError::Status {
+                code: 429,
+                retry_after: Some(RetryAfter::Secs(120)),
+            }),
+            NOW,
+        );
+        assert_eq!(limited.zone, "FR");
+        assert!(!needs_fetch(Some(&limited), "FR", NOW + 119, 300));
+        assert!(needs_fetch(Some(&limited), "FR", NOW + 120, 300));
+    }
+
+    #[test]
+    fn a_retry_after_longer_than_a_day_waits_a_day() {
+        let after = |secs| {
+            apply(
+                None,
+                "FR",
+                Err(FetchError::Status {
+                    code: 429,
+                    retry_after: Some(RetryAfter::Secs(secs)),
+                }),
+                NOW,
+            )
+            .retry_after
+        };
+        assert_eq!(after(3 * 86_400), Some(NOW + 86_400));
+        assert_eq!(after(86_400), Some(NOW + 86_400));
+        assert_eq!(after(0), Some(NOW + 1));
+    }
+
+    #[test]
     fn success_replaces_value_and_clears_errors() {
         let mut old = entry(Some(400));
         old.last_error = Some("zone FR: HTTP 500".into());

@@ -795,3 +795,115 @@ fn growth_skips_regions_that_cannot_run_another_replica() {
         assert!(text.contains(reason), "{name}: {text:?} lacks {reason:?}");
     }
 }
+
+/// Exact figures and sentences where a near-miss in the arithmetic would still pass a
+/// looser check (each case pins a boundary a mutation of the code would cross).
+#[test]
+fn exact_figures_at_the_edges() {
+    let cpu = |average: f64, max: f64, nodes: usize, missing: usize| {
+        let mut o = obs(Some(0.0), SEED);
+        o.cpu = CpuObservation::Known {
+            average,
+            max,
+            nodes,
+            missing,
+        };
+        o
+    };
+    let max_trigger = Policy {
+        trigger: CpuTrigger::Max,
+        ..policy()
+    };
+    // (name, observation, policy, previous state, the whole sentence)
+    let cases = [
+        // CPU_SOURCE=simulated reports a figure over no nodes at all: it is the figure.
+        ("simulated CPU, no nodes", cpu(85.0, 85.0, 0, 0), policy(), held(2, 0),
+         "scale up france 2->3: avg CPU 85% > 70% for 3/3 ticks; cleanest region at 40 gCO2eq/kWh"),
+        ("max trigger scales down when every node reports", cpu(10.0, 20.0, 3, 0), max_trigger.clone(), held(0, 2),
+         "scale down latvia 2->1: max CPU 20% < 30% for 3/3 ticks; dirtiest region at 300 gCO2eq/kWh"),
+        ("busy others weigh in the scale-down figure", cpu(5.0, 5.0, 4, 1), policy(), held(0, 2),
+         "scale down latvia 2->1: avg CPU 24% (4 of 5 nodes reporting; the others counted as idle for scaling up, busy for scaling down) < 30% for 3/3 ticks; dirtiest region at 300 gCO2eq/kWh"),
+        ("the last healing step says nothing of steps to go",
+         obs(Some(50.0), &[("denmark", 0, 120.0), ("france", 2, 40.0), ("latvia", 2, 300.0)]), policy(), held(0, 0),
+         "heal denmark 0->1: below its min of 1; 120 gCO2eq/kWh"),
+        ("two steps to go are counted",
+         obs(Some(50.0), &[("denmark", 2, 120.0), ("france", 2, 40.0), ("latvia", 7, 300.0)]), policy(), held(0, 0),
+         "heal latvia 7->6: above its max of 5 (2 steps to go); 300 gCO2eq/kWh"),
+    ];
+    for (name, o, p, prev, want) in cases {
+        let (d, _) = decide(&o, &prev, &p, NOW);
+        assert_eq!(d.to_string(), want, "{name}");
+    }
+}
+
+#[test]
+fn equal_carbon_is_not_cleaner_so_a_pending_move_is_reverted() {
+    let level = &[
+        ("denmark", 2, 120.0),
+        ("france", 3, 200.0),
+        ("latvia", 2, 200.0),
+    ];
+    let (d, next) = decide(
+        &obs(Some(50.0), level),
+        &pending(3, 2, 60),
+        &rebalancing(),
+        NOW,
+    );
+    assert_eq!(
+        d.to_string(),
+        "rebalance reverted: france 3->2, france is no longer cleaner than latvia"
+    );
+    assert!(next.pending_move.is_none());
+}
+
+#[test]
+fn a_move_starts_after_exactly_one_cooldown_and_records_both_regions() {
+    let p = rebalancing();
+    let after = |secs: i64| PolicyState {
+        last_rebalance: Some(ActionRecord {
+            time: NOW - secs,
+            action: Action::Rebalance,
+            region: "latvia".into(),
+            from: 3,
+            to: 2,
+        }),
+        ..PolicyState::default()
+    };
+    let (d, _) = decide(&obs(Some(50.0), SEED), &after(p.cooldown_secs - 1), &p, NOW);
+    assert_eq!(d.action(), None, "{d}");
+    let (d, next) = decide(&obs(Some(50.0), SEED), &after(p.cooldown_secs), &p, NOW);
+    assert_eq!(
+        d.to_string(),
+        "rebalance 1/2: france 2->3, 260 g/kWh cleaner than latvia"
+    );
+    assert_eq!(
+        next.pending_move,
+        Some(PendingMove {
+            to: "france".into(),
+            to_replicas: 3,
+            from: "latvia".into(),
+            from_replicas: 2,
+            started: NOW,
+        })
+    );
+    assert_eq!(
+        next.last_rebalance,
+        Some(ActionRecord {
+            time: NOW,
+            action: Action::Rebalance,
+            region: "france".into(),
+            from: 2,
+            to: 3,
+        })
+    );
+    // The same boundary for the last CPU-driven scale.
+    let scaled = PolicyState {
+        last_scale: after(0).last_rebalance.map(|r| ActionRecord {
+            time: NOW - p.cooldown_secs + 1,
+            ..r
+        }),
+        ..PolicyState::default()
+    };
+    let (d, _) = decide(&obs(Some(50.0), SEED), &scaled, &p, NOW);
+    assert_eq!(d.action(), None, "{d}");
+}

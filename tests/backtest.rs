@@ -270,3 +270,76 @@ fn help_groups_the_backtest_flags_with_their_defaults() {
         assert!(backtest.contains(want), "the Backtest section lacks {want}");
     }
 }
+
+/// The figures are facts about the grids and the rule, not about what the regions are called
+/// or the order they are listed in: renamed and reordered, every figure is the same.
+#[test]
+fn renaming_or_reordering_regions_changes_no_figure() {
+    let run = |regions: &str| {
+        let mut args = EXTRACT.to_vec();
+        args[2] = regions;
+        args.extend_from_slice(&["--demand-peak", "12", "-o", "json"]);
+        let out = carbonctl(&args);
+        assert_eq!(out.code, 0, "{regions}: {}", out.stderr);
+        out.json()
+    };
+    let base = run("denmark=DK-DK1,france=FR,latvia=LV");
+    for regions in [
+        "zulu=DK-DK1,alpha=FR,mike=LV",
+        "latvia=LV,denmark=DK-DK1,france=FR",
+        "b=LV,c=FR,a=DK-DK1",
+    ] {
+        let other = run(regions);
+        for key in [
+            "emissionsKg",
+            "avoidedKg",
+            "achievableKg",
+            "shareCaptured",
+            "underProvisionedMinutes",
+            "actions",
+            "totalReplicaHours",
+        ] {
+            assert_eq!(other[key], base[key], "{regions}: {key}");
+        }
+        let by_zone = |j: &serde_json::Value| {
+            let mut rows: Vec<(String, String)> = j["regions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["zone"].as_str().unwrap().to_string(),
+                        r["replicaHours"].to_string(),
+                    )
+                })
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(by_zone(&other), by_zone(&base), "{regions}");
+    }
+}
+
+#[test]
+fn start_replicas_set_where_the_replay_begins() {
+    let out = extract(&["--start-replicas", "latvia=4", "-o", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let default = extract(&["-o", "json"]).json();
+    let j = out.json();
+    let latvia =
+        |j: &serde_json::Value| j["regions"][2]["replicaHours"]["policy"].as_f64().unwrap();
+    assert!(
+        latvia(&j) > latvia(&default),
+        "{} vs {}",
+        latvia(&j),
+        latvia(&default)
+    );
+    let out = extract(&["--start-replicas", "spain=2"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("--start-replicas = \"spain=2\": unknown region \"spain\""),
+        "{}",
+        out.stderr
+    );
+}

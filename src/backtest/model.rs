@@ -1,25 +1,27 @@
-//! The replay: one call of `policy::decide` per tick, exactly as `tick` makes it, over recorded
+//! The replay: one call of the policy's `decide` per tick, as `tick` makes it, over recorded
 //! carbon and demand, next to two counterfactuals that show what the carbon signal bought.
 //!
-//! - carbon-blind: the same `decide`, thresholds, holds and cooldown, but each region's
-//!   "carbon" is its own replica count, so scale-up goes to the region with fewest replicas
-//!   and scale-down takes from the one with most (ties by name): a scaler that keeps regions
-//!   even. It sees the same demand and reaches the same totals; only placement differs.
+//! - carbon-blind: the same rule, thresholds, holds and cooldown without the carbon signal (and
+//!   without rebalancing, which is a move made for carbon), so it reaches the replica totals
+//!   the tier needs when it needs them; each interval its total is spread exactly evenly over
+//!   the regions, as far as their bounds allow (the even level is raised until the total is
+//!   placed; fractions of a replica count). No region name or order enters it.
 //! - placement bound: each interval, the policy's total replicas placed as cleanly as the
 //!   bounds allow (floors first, all the excess in the cleanest region, overflowing to the next
 //!   cleanest at its max). No placement of the same totals can emit less.
 //!
-//! Both scalers start with every region at its floor. Load spreads evenly over all replicas,
-//! so average and busiest-node CPU are the same figure here, and a new replica is ready by the
-//! next tick (what make-before-break rebalancing waits for). With REBALANCE_MARGIN set the
-//! policy also moves replicas between grids while CPU is inside the band; the carbon-blind
-//! scaler never does (a move made for carbon is exactly what it lacks), so during a move the
-//! policy briefly runs one replica more than the blind scaler.
+//! Timing, the same for every scaler: the tick at minute k sees CPU over the replicas serving
+//! then (every replica added earlier is ready, as make-before-break rebalancing waits for); a
+//! replica it adds draws power from minute k but serves demand only from minute k+1, and a
+//! replica it removes stops both at once. So minute k is under-provisioned when its demand
+//! exceeds the smaller of the totals before and after the tick's change. Load spreads evenly
+//! over the serving replicas, so average and busiest-node CPU are the same figure here.
+//! Every region starts at its `start` replicas (its floor unless given).
 
 use serde::Serialize;
 
 use crate::policy::{
-    decide, Action, CarbonReading, CpuObservation, Observation, Policy, PolicyState,
+    decide_mut, Action, CarbonReading, CpuObservation, Observation, Policy, PolicyState,
     RegionObservation,
 };
 
@@ -29,6 +31,8 @@ pub struct RegionInput {
     pub name: String,
     /// Must cover every tick of the replay.
     pub carbon: Series,
+    /// Replicas at the first tick.
+    pub start: i32,
 }
 
 pub struct Replay<'a> {
@@ -129,9 +133,9 @@ impl Scaler {
                         name: r.name.clone(),
                         // A replay changes numbers, not Deployments.
                         deployment: String::new(),
-                        replicas: replay.policy.bounds(&r.name).min,
-                        ready: replay.policy.bounds(&r.name).min,
-                        available: replay.policy.bounds(&r.name).min,
+                        replicas: r.start,
+                        ready: r.start,
+                        available: r.start,
                         nodes: None,
                         carbon: None,
                     })
@@ -145,9 +149,17 @@ impl Scaler {
         self.obs.regions.iter().map(|r| r.replicas).sum()
     }
 
-    /// One tick: show the scaler its CPU and carbon, let `decide` rule, apply the result.
-    fn tick(&mut self, policy: &Policy, now: i64, demand: f64, carbon: impl Fn(usize, i32) -> f64) {
-        let cpu = cpu_percent(demand, self.total());
+    /// One tick: show the scaler its CPU and carbon, let the rule decide, apply the result.
+    /// Returns the replicas serving demand until the next tick (see the module's timing).
+    fn tick(
+        &mut self,
+        policy: &Policy,
+        now: i64,
+        demand: f64,
+        carbon: impl Fn(usize) -> f64,
+    ) -> i32 {
+        let before = self.total();
+        let cpu = cpu_percent(demand, before);
         self.obs.cpu = CpuObservation::Known {
             average: cpu,
             max: cpu,
@@ -158,11 +170,11 @@ impl Scaler {
             r.ready = r.replicas;
             r.available = r.replicas;
             r.carbon = Some(CarbonReading {
-                grams_per_kwh: carbon(i, r.replicas),
+                grams_per_kwh: carbon(i),
                 fetched_at: now,
             });
         }
-        let (decision, next) = decide(&self.obs, &self.state, policy, now);
+        let decision = decide_mut(&self.obs, &mut self.state, policy, now);
         if let Some(change) = decision.change() {
             if let Some(r) = self
                 .obs
@@ -174,7 +186,7 @@ impl Scaler {
             }
             self.actions.count(change.action);
         }
-        self.state = next;
+        before.min(self.total())
     }
 }
 
@@ -216,34 +228,61 @@ pub fn bound_placement(
     }
 }
 
+/// `total` replicas spread as evenly as the bounds allow: every region at the same level,
+/// clamped to its bounds, the level raised until the total is placed (fractions allowed).
+/// A total outside what the bounds can hold is spread evenly without them.
+pub fn even_placement(total: i32, bounds: &[(i32, i32)]) -> Vec<f64> {
+    let n = bounds.len();
+    let (floor, ceiling): (i32, i32) = bounds
+        .iter()
+        .fold((0, 0), |(lo, hi), b| (lo + b.0, hi + b.1));
+    if n == 0 || total < floor || total > ceiling {
+        return vec![f64::from(total) / n.max(1) as f64; n];
+    }
+    let placed = |level: f64| -> f64 {
+        bounds
+            .iter()
+            .map(|b| level.clamp(f64::from(b.0), f64::from(b.1)))
+            .sum()
+    };
+    let (mut lo, mut hi) = (0.0, f64::from(total.max(1)));
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if placed(mid) < f64::from(total) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    bounds
+        .iter()
+        .map(|b| hi.clamp(f64::from(b.0), f64::from(b.1)))
+        .collect()
+}
+
 /// What one scaler did over the whole replay.
 struct Tally {
-    replica_hours: Vec<f64>,
-    grams: f64,
     under_minutes: f64,
     actions: ActionCounts,
 }
 
-/// Replays one scaler over every tick. `aware` shows it the real carbon; otherwise each
-/// region's "carbon" is its replica count (the carbon-blind counterfactual). `each` sees the
-/// tick's carbon and the replicas after the decision, for the bound and the timeline.
+/// Replays one scaler over every tick. `aware` shows it the real carbon; otherwise it runs
+/// the blind rule, whose placement is replaced by the even spread. `each` sees the tick's
+/// carbon and the replicas after the decision, for the accounting, the bound and the timeline.
 fn run_scaler(
     r: &Replay,
     aware: bool,
     mut each: impl FnMut(usize, &[f64], &[RegionObservation]),
 ) -> Tally {
     let n = r.regions.len();
-    let hours = r.interval as f64 / 3600.0;
-    let kwh_per_replica = r.watts_per_replica / 1000.0 * hours;
     let mut scaler = Scaler::new(r);
     let blind_policy = Policy {
         rebalance_margin: None,
         ..r.policy.clone()
     };
+    let policy = if aware { r.policy } else { &blind_policy };
     let mut carbon = vec![0.0; n];
     let mut tally = Tally {
-        replica_hours: vec![0.0; n],
-        grams: 0.0,
         under_minutes: 0.0,
         actions: ActionCounts::default(),
     };
@@ -255,26 +294,44 @@ fn run_scaler(
                 .at(now)
                 .expect("the replay period lies within every carbon series");
         }
-        if aware {
-            scaler.tick(r.policy, now, demand, |i, _| carbon[i]);
-        } else {
-            scaler.tick(&blind_policy, now, demand, |_, replicas| {
-                f64::from(replicas)
-            });
-        }
-        for (i, region) in scaler.obs.regions.iter().enumerate() {
-            let replicas = f64::from(region.replicas);
-            tally.replica_hours[i] += replicas * hours;
-            // grams = replicas x kW x hours x gCO2eq/kWh, with this interval's intensity.
-            tally.grams += replicas * kwh_per_replica * carbon[i];
-        }
-        if demand > f64::from(scaler.total()) {
+        // Blind: every region looks the same, so nothing but demand steers it.
+        let serving = scaler.tick(policy, now, demand, |i| if aware { carbon[i] } else { 0.0 });
+        if demand > f64::from(serving) {
             tally.under_minutes += r.interval as f64 / 60.0;
         }
         each(k, &carbon, &scaler.obs.regions);
     }
     tally.actions = scaler.actions;
     tally
+}
+
+/// Emissions and replica-hours of one placement, accumulated tick by tick.
+struct Account {
+    hours: Vec<f64>,
+    grams: f64,
+    /// Replica-hours and kWh of one replica over one interval.
+    interval_hours: f64,
+    kwh_per_replica: f64,
+}
+
+impl Account {
+    fn new(r: &Replay) -> Account {
+        let interval_hours = r.interval as f64 / 3600.0;
+        Account {
+            hours: vec![0.0; r.regions.len()],
+            grams: 0.0,
+            interval_hours,
+            kwh_per_replica: r.watts_per_replica / 1000.0 * interval_hours,
+        }
+    }
+
+    /// One interval of `replicas` per region at `carbon` gCO2eq/kWh.
+    fn add(&mut self, replicas: impl Iterator<Item = f64>, carbon: &[f64]) {
+        for ((hours, replicas), grams) in self.hours.iter_mut().zip(replicas).zip(carbon) {
+            *hours += replicas * self.interval_hours;
+            self.grams += replicas * self.kwh_per_replica * grams;
+        }
+    }
 }
 
 /// Runs the policy and the carbon-blind scaler side by side (one thread each: they share
@@ -290,10 +347,9 @@ pub fn replay(r: &Replay) -> Outcome {
             (b.min, b.max)
         })
         .collect();
-    let hours = r.interval as f64 / 3600.0;
-    let kwh_per_replica = r.watts_per_replica / 1000.0 * hours;
-    let mut bound_hours = vec![0.0; n];
-    let mut bound_grams = 0.0;
+    let mut policy_account = Account::new(r);
+    let mut bound_account = Account::new(r);
+    let mut blind_account = Account::new(r);
     let mut carbon_sum = vec![0.0; n];
     let bucket = ticks.div_ceil(r.timeline_points.max(1)).max(1);
     let mut timeline = Vec::with_capacity(ticks / bucket + 1);
@@ -308,13 +364,25 @@ pub fn replay(r: &Replay) -> Outcome {
     let mut placed = vec![0; n];
 
     let (policy, blind) = std::thread::scope(|scope| {
-        let blind = scope.spawn(|| run_scaler(r, false, |_, _, _| {}));
+        let blind = scope.spawn(|| {
+            // The even spread of each total, worked out once per total seen.
+            let mut even: Vec<Option<Vec<f64>>> = Vec::new();
+            run_scaler(r, false, |_, carbon, regions| {
+                let total: i32 = regions.iter().map(|x| x.replicas).sum();
+                let slot = usize::try_from(total).unwrap_or(0);
+                if even.len() <= slot {
+                    even.resize(slot + 1, None);
+                }
+                let spread = even[slot].get_or_insert_with(|| even_placement(total, &bounds));
+                blind_account.add(spread.iter().copied(), carbon);
+            })
+        });
         let policy = run_scaler(r, true, |k, carbon, regions| {
             let total = regions.iter().map(|x| x.replicas).sum();
             bound_placement(total, carbon, &names, &bounds, &mut order, &mut placed);
+            policy_account.add(regions.iter().map(|x| f64::from(x.replicas)), carbon);
+            bound_account.add(placed.iter().map(|p| f64::from(*p)), carbon);
             for i in 0..n {
-                bound_hours[i] += f64::from(placed[i]) * hours;
-                bound_grams += f64::from(placed[i]) * kwh_per_replica * carbon[i];
                 carbon_sum[i] += carbon[i];
                 acc.replicas[i] += f64::from(regions[i].replicas);
                 acc.carbon[i] += carbon[i];
@@ -351,17 +419,17 @@ pub fn replay(r: &Replay) -> Outcome {
         regions: (0..n)
             .map(|i| RegionOutcome {
                 replica_hours: Triple {
-                    policy: policy.replica_hours[i],
-                    blind: blind.replica_hours[i],
-                    bound: bound_hours[i],
+                    policy: policy_account.hours[i],
+                    blind: blind_account.hours[i],
+                    bound: bound_account.hours[i],
                 },
                 mean_carbon: per_tick(carbon_sum[i]),
             })
             .collect(),
         grams: Triple {
-            policy: policy.grams,
-            blind: blind.grams,
-            bound: bound_grams,
+            policy: policy_account.grams,
+            blind: blind_account.grams,
+            bound: bound_account.grams,
         },
         // The bound runs the policy's totals, so it is short of capacity exactly when the policy is.
         under_provisioned_minutes: Triple {
@@ -403,13 +471,23 @@ mod tests {
                     step: 3600,
                     values: values.clone(),
                 },
+                start: 1,
             })
             .collect()
     }
 
+    /// A replay with every region starting at its floor.
     fn run(regions: &[RegionInput], policy: &Policy, demand: &[f64]) -> Outcome {
+        let regions: Vec<RegionInput> = regions
+            .iter()
+            .map(|r| RegionInput {
+                name: r.name.clone(),
+                carbon: r.carbon.clone(),
+                start: policy.bounds(&r.name).min,
+            })
+            .collect();
         replay(&Replay {
-            regions,
+            regions: &regions,
             policy,
             from: 0,
             interval: 60,
@@ -535,6 +613,43 @@ mod tests {
         let placed = place(9, &[50.0, 10.0, 10.0], &[(1, 5), (2, 4), (1, 5)]);
         assert_eq!(placed, [1, 4, 4], "b and c tie on carbon; b first by name");
         assert_eq!(place(4, &[50.0, 10.0, 20.0], &[(1, 5); 3]), [1, 2, 1]);
+    }
+
+    /// One model of when a replica counts, for every scaler: a replica added at minute k
+    /// draws power from minute k and serves from minute k+1; a removed one stops both at once.
+    #[test]
+    fn a_new_replica_serves_from_the_next_minute() {
+        let one = regions(&[vec![100.0; 2]]);
+        let mut p = policy(1, 5);
+        p.hold_cycles = 1;
+        p.cooldown_secs = 0;
+        // (name, demand per minute, under-provisioned minutes, replica-hours x 60)
+        let cases: [(&str, Vec<f64>, f64, f64); 4] = [
+            ("the jump is short of capacity in the minute it is seen", vec![0.5, 1.5, 1.5], 1.0, 1.0 + 2.0 + 3.0),
+            ("the replica added then serves the minute after", vec![0.5, 1.5, 1.5, 1.5], 1.0, 1.0 + 2.0 + 3.0 + 3.0),
+            ("a held tier is never short", vec![0.5; 4], 0.0, 4.0),
+            ("power follows the replicas after each change, both ways", vec![1.6, 1.6, 0.2, 0.2], 1.0, 2.0 + 3.0 + 2.0 + 1.0),
+        ];
+        for (name, demand, under, hours) in cases {
+            let o = run(&one, &p, &demand);
+            assert_eq!(o.under_provisioned_minutes.policy, under, "{name}");
+            assert_eq!(o.under_provisioned_minutes.blind, under, "{name}: the same model for blind");
+            let h = o.regions[0].replica_hours;
+            assert!((h.policy * 60.0 - hours).abs() < 1e-9, "{name}: {}", h.policy * 60.0);
+            assert!((h.blind * 60.0 - hours).abs() < 1e-9, "{name}: blind {}", h.blind * 60.0);
+        }
+    }
+
+    #[test]
+    fn the_even_spread_fills_every_region_to_one_level_within_its_bounds() {
+        let close = |a: Vec<f64>, b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9);
+        assert!(close(even_placement(6, &[(1, 5); 3]), &[2.0, 2.0, 2.0]));
+        assert!(close(even_placement(4, &[(1, 5); 3]), &[4.0 / 3.0; 3]));
+        // A floor above the level and a ceiling below it are kept; the rest share what is left.
+        assert!(close(even_placement(9, &[(4, 5), (1, 5), (1, 2)]), &[4.0, 3.0, 2.0]));
+        assert!(close(even_placement(3, &[(1, 1); 3]), &[1.0; 3]));
+        // Outside what the bounds hold (a replay starting out of bounds): evenly, unbounded.
+        assert!(close(even_placement(12, &[(1, 2); 3]), &[4.0; 3]));
     }
 
     #[test]

@@ -86,8 +86,9 @@ impl Counterfactuals {
     pub fn standard() -> Self {
         Counterfactuals {
             blind: "the same decide() with the same thresholds, holds and cooldown, blind to \
-                    carbon: scale-up goes to the region with fewest replicas, scale-down takes \
-                    from the one with most (ties by name), and it never rebalances"
+                    carbon and never rebalancing; each interval its total replicas spread \
+                    evenly over the regions as far as their bounds allow (fractions count), \
+                    so no region name or order enters it"
                 .to_string(),
             bound: "each interval, the policy's total replicas with floors and ceilings \
                     respected and all the excess in that interval's cleanest region"

@@ -186,6 +186,9 @@ pub struct BacktestArgs {
     /// Rescale demand by what one replica serves at 100% CPU, in the trace's units (e.g. req/s).
     #[arg(long, value_name = "RATE")]
     pub replica_capacity: Option<String>,
+    /// Replicas per region at the first tick, e.g. france=3 [default: each region's floor].
+    #[arg(long, value_name = "REGION=N,...")]
+    pub start_replicas: Option<String>,
     /// First tick [default: the first hour every carbon file covers].
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,

@@ -12,7 +12,7 @@ use crate::backtest::report::{self, Counterfactuals, DemandReport, Period, Regio
 use crate::backtest::series::parse_time;
 use crate::cli::{BacktestArgs, OutputFormat};
 use crate::clock::to_rfc3339;
-use crate::config::{bad, choice, region_values, ConfigError, Settings};
+use crate::config::{bad, choice, region_numbers, region_values, ConfigError, Settings};
 use crate::duration::{format_secs, parse_secs};
 use crate::error::Error;
 use crate::render;
@@ -50,6 +50,8 @@ struct Experiment {
     to: Option<i64>,
     /// In configured region order.
     carbon_files: Vec<CarbonFile>,
+    /// Replicas at the first tick, in configured region order.
+    start: Vec<i32>,
 }
 
 struct CarbonFile {
@@ -82,9 +84,11 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Out
         .carbon_files
         .iter()
         .zip(&carbon)
-        .map(|(f, c)| RegionInput {
+        .zip(&x.start)
+        .map(|((f, c), start)| RegionInput {
             name: f.region.clone(),
             carbon: c.series.clone(),
+            start: *start,
         })
         .collect();
     let outcome = model::replay(&Replay {
@@ -351,7 +355,23 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
             flag,
         });
     }
+    let given = region_numbers(
+        "--start-replicas",
+        args.start_replicas.as_deref().unwrap_or(""),
+        &names,
+    )?;
+    let start = settings
+        .regions
+        .iter()
+        .map(|r| {
+            given
+                .get(&r.name)
+                .copied()
+                .unwrap_or(settings.policy.bounds(&r.name).min)
+        })
+        .collect();
     Ok(Experiment {
+        start,
         signal,
         interval,
         watts,

@@ -16,7 +16,35 @@ pub fn decide(
     policy: &Policy,
     now: i64,
 ) -> (Decision, PolicyState) {
-    decide_ranked(obs, &rank(obs, policy, now), prev, policy, now)
+    let mut next = prev.clone();
+    let decision = decide_mut(obs, &mut next, policy, now);
+    (decision, next)
+}
+
+/// `decide`, turning `state` into the state to persist in place. A tick with CPU inside the
+/// band, every region within its bounds, no move pending and rebalancing off can only hold:
+/// it is answered before ranking, so a replay of a year of mostly quiet minutes allocates
+/// nothing for them.
+pub fn decide_mut(
+    obs: &Observation,
+    state: &mut PolicyState,
+    policy: &Policy,
+    now: i64,
+) -> Decision {
+    if let Ok(signal) = Signal::read(&obs.cpu, policy.trigger) {
+        let quiet = signal.breach(policy) == Breach::None
+            && state.pending_move.is_none()
+            && policy.rebalance_margin.is_none()
+            && obs.regions.iter().all(|r| {
+                let b = policy.bounds(&r.name);
+                (b.min..=b.max).contains(&r.replicas)
+            });
+        if quiet {
+            count_holds(state, Some(Breach::None), policy.hold_cycles);
+            return in_band(&signal, policy);
+        }
+    }
+    decide_ranked_mut(obs, &rank(obs, policy, now), state, policy, now)
 }
 
 /// `decide` on a ranking already made from `obs` (a tick ranks once and shows the ranking too).
@@ -28,13 +56,24 @@ pub fn decide_ranked(
     now: i64,
 ) -> (Decision, PolicyState) {
     let mut next = prev.clone();
+    let decision = decide_ranked_mut(obs, ranked, &mut next, policy, now);
+    (decision, next)
+}
+
+fn decide_ranked_mut(
+    obs: &Observation,
+    ranked: &[Ranked],
+    next: &mut PolicyState,
+    policy: &Policy,
+    now: i64,
+) -> Decision {
     let signal = Signal::read(&obs.cpu, policy.trigger);
     let breach = signal.as_ref().ok().map(|s| s.breach(policy));
-    count_holds(&mut next, breach, policy.hold_cycles);
+    count_holds(next, breach, policy.hold_cycles);
 
     if let Some(change) = healing_step(obs, ranked, policy) {
         next.last_heal = Some(change.record(now));
-        return (Decision::Change(change), next);
+        return Decision::Change(change);
     }
 
     let band = match breach {
@@ -43,8 +82,8 @@ pub fn decide_ranked(
         Some(Breach::Down) => Band::Below,
         Some(Breach::None) => Band::Inside,
     };
-    let cancelled = match advance_pending(ranked, obs, &mut next, policy, band, now) {
-        Pending::Step(decision) => return (decision, next),
+    let cancelled = match advance_pending(ranked, obs, next, policy, band, now) {
+        Pending::Step(decision) => return decision,
         Pending::Cancelled(why) => Some(why),
         Pending::Idle => None,
     };
@@ -54,15 +93,24 @@ pub fn decide_ranked(
             let why = HoldWhy::NoCpu {
                 reason: reason.to_string(),
             };
-            return (Decision::from(why).cancelling(cancelled), next);
+            return Decision::from(why).cancelling(cancelled);
         }
     };
     // A new move waits for the tick after a cancelled one.
     let may_start = cancelled.is_none();
     let breach = breach.unwrap_or(Breach::None);
-    let decision = cpu_rule(obs, ranked, &mut next, policy, &cpu, breach, may_start, now);
+    let decision = cpu_rule(obs, ranked, next, policy, &cpu, breach, may_start, now);
     // A cancelled move shows in the tick's own sentence: nothing else would tell anyone.
-    (decision.cancelling(cancelled), next)
+    decision.cancelling(cancelled)
+}
+
+fn in_band(signal: &Signal, policy: &Policy) -> Decision {
+    HoldWhy::InBand {
+        cpu: signal.figure(Breach::None),
+        down: policy.scale_down_threshold,
+        up: policy.scale_up_threshold,
+    }
+    .into()
 }
 
 /// The CPU-driven part: hold, scale up the cleanest, scale down the dirtiest, or (inside the
@@ -86,14 +134,7 @@ fn cpu_rule(
             let started = may_start
                 .then(|| start(ranked, obs, next, policy, now))
                 .flatten();
-            return started.unwrap_or_else(|| {
-                HoldWhy::InBand {
-                    cpu,
-                    down: policy.scale_down_threshold,
-                    up: policy.scale_up_threshold,
-                }
-                .into()
-            });
+            return started.unwrap_or_else(|| in_band(signal, policy));
         }
     };
     let breaching = Breaching {

@@ -339,6 +339,14 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
 }
 
 proptest! {
+    /// The early answer for quiet ticks is the answer the whole rule gives.
+    #[test]
+    fn the_quiet_path_decides_as_the_whole_rule((o, prev, now) in arb_case(), rebalance in any::<bool>()) {
+        let p = if rebalance { rebalancing() } else { policy() };
+        let whole = decide_ranked(&o, &rank(&o, &p, now), &prev, &p, now);
+        prop_assert_eq!(decide(&o, &prev, &p, now), whole);
+    }
+
     #[test]
     fn at_most_one_replica_moves_and_only_as_declared((o, prev, now) in arb_case()) {
         let p = policy();

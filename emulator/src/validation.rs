@@ -185,6 +185,20 @@ impl FieldError {
         }
     }
 
+    /// `field.Invalid` with a value already printed as Go would (`null`, a number).
+    pub fn invalid_printed(
+        field: impl Into<String>,
+        printed: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        FieldError {
+            reason: "FieldValueInvalid",
+            field: field.into(),
+            value: Some(printed.into()),
+            detail: detail.into(),
+        }
+    }
+
     pub fn required(field: impl Into<String>, detail: impl Into<String>) -> Self {
         FieldError {
             reason: "FieldValueRequired",

@@ -18,6 +18,7 @@ use crate::patch::{self, PatchError, PatchType};
 use crate::protobuf;
 use crate::selector::Selector;
 use crate::status::ApiError;
+use crate::validation::{self, FieldError};
 use crate::world::World;
 use paging::Paging;
 use resources::{ResourceDef, ResourceId, SCALE_VERBS};
@@ -95,6 +96,9 @@ fn resource(world: &mut World, req: &Request, call: &Call) -> Result<Response, A
     }
     if call.def.id == ResourceId::NodeMetrics && !world.metrics_available {
         return Err(ApiError::path_not_found());
+    }
+    if call.def.id == ResourceId::SelfSubjectAccessReview {
+        return access_review(req);
     }
     match (verb.as_str(), call.name) {
         ("list", _) => list(world, req, call),
@@ -205,6 +209,58 @@ fn list_body<'a>(
     write(&mut body, meta);
     body.push(b'}');
     body
+}
+
+/// `POST selfsubjectaccessreviews` (what `kubectl auth can-i` sends): the review back with
+/// its status. The emulator has no RBAC, so every well-formed review is allowed; like the API
+/// server it stores nothing and answers 201.
+fn access_review(req: &Request) -> Result<Response, ApiError> {
+    let review = body_json(req, resources::SELF_SUBJECT_ACCESS_REVIEWS.kind)?;
+    if !review.is_object() {
+        return Err(ApiError::bad_request(
+            "SelfSubjectAccessReview in version \"v1\" cannot be handled as a SelfSubjectAccessReview: json: cannot unmarshal into Go value",
+        ));
+    }
+    let spec = &review["spec"];
+    let present = |field: &str| spec.get(field).filter(|v| !v.is_null());
+    let (resource, non_resource) = (
+        present("resourceAttributes"),
+        present("nonResourceAttributes"),
+    );
+    let mut errors = Vec::new();
+    if let (Some(_), Some(attributes)) = (resource, non_resource) {
+        // Go prints the internal struct with %#v.
+        let text = |f: &str| validation::go_quote(attributes[f].as_str().unwrap_or(""));
+        errors.push(FieldError::invalid_printed(
+            "spec.nonResourceAttributes",
+            format!(
+                "authorization.NonResourceAttributes{{Path:{}, Verb:{}}}",
+                text("path"),
+                text("verb")
+            ),
+            "cannot be specified in combination with resourceAttributes",
+        ));
+    }
+    if resource.is_none() && non_resource.is_none() {
+        errors.push(FieldError::invalid_printed(
+            "spec.resourceAttributes",
+            "\"null\"",
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        ));
+    }
+    if !errors.is_empty() {
+        // The decoded review is an internal object without a kind, so the API server names
+        // only the group.
+        return Err(validation::invalid("", "authorization.k8s.io", "", &errors));
+    }
+    let answer = json!({
+        "kind": "SelfSubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": null},
+        "spec": spec,
+        "status": {"allowed": true}
+    });
+    Ok(Response::json(201, &answer))
 }
 
 /// Reads a create or update body; kubectl may send no Content-Type, which means JSON.

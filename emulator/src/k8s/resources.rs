@@ -12,6 +12,8 @@ pub enum ResourceId {
     Event,
     Deployment,
     NodeMetrics,
+    /// Not stored: answered from the request (`kubectl auth can-i`).
+    SelfSubjectAccessReview,
 }
 
 #[derive(Debug)]
@@ -139,15 +141,31 @@ pub static NODE_METRICS: ResourceDef = ResourceDef {
     categories: &[],
 };
 
+pub static SELF_SUBJECT_ACCESS_REVIEWS: ResourceDef = ResourceDef {
+    id: ResourceId::SelfSubjectAccessReview,
+    gr: GroupResource {
+        group: "authorization.k8s.io",
+        resource: "selfsubjectaccessreviews",
+    },
+    version: "v1",
+    kind: "SelfSubjectAccessReview",
+    singular: "selfsubjectaccessreview",
+    namespaced: false,
+    short_names: &[],
+    verbs: &["create"],
+    categories: &[],
+};
+
 /// Verbs of the only subresource served, `deployments/scale`.
 pub const SCALE_VERBS: &[&str] = &["get", "patch", "update"];
 
-pub static ALL: [&ResourceDef; 6] = [
+pub static ALL: [&ResourceDef; 7] = [
     &NODES,
     &CONFIGMAPS,
     &SECRETS,
     &EVENTS,
     &DEPLOYMENTS,
+    &SELF_SUBJECT_ACCESS_REVIEWS,
     &NODE_METRICS,
 ];
 

@@ -199,6 +199,14 @@ mod tests {
                 Some("configmaps"),
                 Some(""),
             ),
+            (
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                "",
+                "create",
+                Some("selfsubjectaccessreviews"),
+                Some("authorization.k8s.io"),
+            ),
             ("GET", "/apis/apps/v1", "", "get", None, None),
             ("GET", "/version", "", "get", None, None),
         ];

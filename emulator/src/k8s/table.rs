@@ -213,7 +213,7 @@ fn columns(id: ResourceId) -> Option<Vec<Value>> {
             column("Count", "string", 1, "The number of times this event has occurred."),
             column("Name", "string", 1, "Name must be unique within a namespace."),
         ],
-        ResourceId::NodeMetrics => return None,
+        ResourceId::NodeMetrics | ResourceId::SelfSubjectAccessReview => return None,
     })
 }
 
@@ -233,7 +233,7 @@ fn cells(id: ResourceId, obj: &Value, now: SystemTime) -> Vec<Value> {
             age(obj, "/metadata/creationTimestamp", now).into(),
         ],
         ResourceId::Event => event_cells(obj, now),
-        ResourceId::NodeMetrics => Vec::new(),
+        ResourceId::NodeMetrics | ResourceId::SelfSubjectAccessReview => Vec::new(),
     }
 }
 

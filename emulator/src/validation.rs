@@ -126,6 +126,8 @@ pub fn config_map_key(value: &str) -> Vec<String> {
 pub enum NameRule {
     /// `NameIsDNSSubdomain`: ConfigMaps, Secrets, Deployments, Nodes.
     Subdomain,
+    /// `NameIsDNSLabel`: Namespaces.
+    Label,
     /// `ValidatePathSegmentName`: all a core/v1 Event's name must be (its own validation
     /// leaves the name alone).
     PathSegment,
@@ -134,7 +136,7 @@ pub enum NameRule {
 impl NameRule {
     pub fn check(self, name: &str, prefix: bool) -> Vec<String> {
         match self {
-            NameRule::Subdomain => {
+            NameRule::Subdomain | NameRule::Label => {
                 // maskTrailingDash: a prefix may end in '-' (the generated suffix follows).
                 let masked;
                 let name = if prefix && name.len() > 1 && name.ends_with('-') {
@@ -143,7 +145,11 @@ impl NameRule {
                 } else {
                     name
                 };
-                dns1123_subdomain(name)
+                if self == NameRule::Label {
+                    dns1123_label(name)
+                } else {
+                    dns1123_subdomain(name)
+                }
             }
             NameRule::PathSegment => {
                 if !prefix {

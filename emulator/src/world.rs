@@ -4,7 +4,7 @@
 
 use std::cell::OnceCell;
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
 
@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::k8s::resources::{self, ResourceDef, ResourceId};
 use crate::selector::Selector;
-use crate::status::{ApiError, GroupResource};
+use crate::status::ApiError;
 use crate::validation::{self, FieldError, NameRule};
 use base64::Engine;
 
@@ -22,12 +22,6 @@ use crate::{clock, quantity, seed::Seed};
 /// Namespaces every cluster has.
 pub const BUILT_IN_NAMESPACES: [&str; 4] =
     ["default", "kube-node-lease", "kube-public", "kube-system"];
-
-/// How errors name a namespace (the emulator does not serve the resource itself).
-const NAMESPACES: GroupResource = GroupResource {
-    group: "",
-    resource: "namespaces",
-};
 
 /// What metrics-server would report for a node right now.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -139,8 +133,6 @@ impl serde::Serialize for ListItem<'_> {
 pub struct World {
     rv: u64,
     objects: BTreeMap<Key, Stored>,
-    /// Namespaces that exist: creating an object anywhere else is refused.
-    namespaces: BTreeSet<String>,
     /// Looked up once per node for every NodeMetrics list, so hashed rather than ordered.
     usage: HashMap<String, NodeUsage>,
     pub carbon: BTreeMap<String, f64>,
@@ -230,6 +222,7 @@ fn check_fields(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
 fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
     let rule = match def.id {
         ResourceId::Event => NameRule::PathSegment,
+        ResourceId::Namespace => NameRule::Label,
         ResourceId::Node | ResourceId::ConfigMap | ResourceId::Secret | ResourceId::Deployment => {
             NameRule::Subdomain
         }
@@ -334,10 +327,6 @@ impl World {
         let mut world = World {
             rv: 1000,
             objects: BTreeMap::new(),
-            namespaces: BUILT_IN_NAMESPACES
-                .iter()
-                .map(|ns| ns.to_string())
-                .collect(),
             usage: HashMap::new(),
             carbon: seed.carbon.clone(),
             tokens: seed.tokens.clone(),
@@ -354,11 +343,23 @@ impl World {
             .map(|d| &d.namespace)
             .chain(seed.config_maps.iter().map(|c| &c.namespace))
             .chain(seed.secrets.iter().map(|s| &s.namespace));
-        for ns in seed.namespaces.iter().chain(object_namespaces) {
-            if let Some(problem) = validation::dns1123_label(ns).first() {
-                bail!("namespace {ns:?}: {problem}");
-            }
-            world.namespaces.insert(ns.clone());
+        let mut namespaces: Vec<&str> = BUILT_IN_NAMESPACES.to_vec();
+        namespaces.extend(
+            seed.namespaces
+                .iter()
+                .chain(object_namespaces)
+                .map(String::as_str),
+        );
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        for ns in namespaces {
+            world
+                .create(
+                    &resources::NAMESPACES,
+                    "",
+                    json!({"metadata": {"name": ns}}),
+                )
+                .with_context(|| format!("namespace {ns:?}"))?;
         }
         for (i, node) in seed.nodes.iter().enumerate() {
             let cpu = quantity::cpu_millis(&node.cpu)
@@ -577,6 +578,13 @@ impl World {
             let room = self.pod_room(&obj["spec"]["template"]["spec"]["nodeSelector"]);
             refresh_deployment_status(obj, self.auto_ready, room);
         }
+        if def.id == ResourceId::Namespace {
+            // What the namespace strategy and the default-label admission add.
+            let name = obj["metadata"]["name"].clone();
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            obj["status"] = json!({"phase": "Active"});
+        }
     }
 
     /// How many pods the nodes a pod template selects can run: the sum of `allocatable.pods`
@@ -644,8 +652,8 @@ impl World {
             ));
         }
         // The NamespaceLifecycle admission plugin runs before validation and storage.
-        if def.namespaced && !self.namespaces.contains(ns) {
-            return Err(ApiError::not_found(NAMESPACES, ns));
+        if def.namespaced && self.get(&resources::NAMESPACES, "", ns).is_none() {
+            return Err(ApiError::not_found(resources::NAMESPACES.gr, ns));
         }
         let mut name = meta_str(&obj, "name").to_string();
         let prefix = meta_str(&obj, "generateName");
@@ -1321,7 +1329,7 @@ mod tests {
         seed.namespaces.push("Web_Prod".into());
         let err = World::from_seed(&seed).err().unwrap();
         assert!(
-            format!("{err:#}").starts_with("namespace \"Web_Prod\": a lowercase RFC 1123 label"),
+            format!("{err:#}").contains("Namespace \"Web_Prod\" is invalid: metadata.name: Invalid value: \"Web_Prod\": a lowercase RFC 1123 label"),
             "{err:#}"
         );
     }

@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn core_and_apps_resources() {
         let core = resource_list("", "v1", true).unwrap();
-        assert_eq!(names(&core), ["nodes", "configmaps", "secrets", "events"]);
+        assert_eq!(
+            names(&core),
+            ["nodes", "configmaps", "secrets", "events", "namespaces"]
+        );
         let apps = resource_list("apps", "v1", true).unwrap();
         assert_eq!(names(&apps), ["deployments", "deployments/scale"]);
         assert_eq!(apps["resources"][1]["kind"], "Scale");

@@ -6,6 +6,7 @@ use crate::status::GroupResource;
 /// Which stored collection (or computed view, for NodeMetrics) a resource is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceId {
+    Namespace,
     Node,
     ConfigMap,
     Secret,
@@ -63,6 +64,21 @@ pub static NODES: ResourceDef = ResourceDef {
     namespaced: false,
     short_names: &["no"],
     verbs: &["get", "list"],
+    categories: &[],
+};
+
+pub static NAMESPACES: ResourceDef = ResourceDef {
+    id: ResourceId::Namespace,
+    gr: GroupResource {
+        group: "",
+        resource: "namespaces",
+    },
+    version: "v1",
+    kind: "Namespace",
+    singular: "namespace",
+    namespaced: false,
+    short_names: &["ns"],
+    verbs: &["create", "get", "list"],
     categories: &[],
 };
 
@@ -159,11 +175,12 @@ pub static SELF_SUBJECT_ACCESS_REVIEWS: ResourceDef = ResourceDef {
 /// Verbs of the only subresource served, `deployments/scale`.
 pub const SCALE_VERBS: &[&str] = &["get", "patch", "update"];
 
-pub static ALL: [&ResourceDef; 7] = [
+pub static ALL: [&ResourceDef; 8] = [
     &NODES,
     &CONFIGMAPS,
     &SECRETS,
     &EVENTS,
+    &NAMESPACES,
     &DEPLOYMENTS,
     &SELF_SUBJECT_ACCESS_REVIEWS,
     &NODE_METRICS,

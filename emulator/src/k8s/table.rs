@@ -195,6 +195,11 @@ fn columns(id: ResourceId) -> Option<Vec<Value>> {
             column("Data", "integer", 0, "Data contains the configuration data."),
             age,
         ],
+        ResourceId::Namespace => vec![
+            name,
+            column("Status", "string", 0, "The status of the namespace"),
+            age,
+        ],
         ResourceId::Secret => vec![
             name,
             column("Type", "string", 0, "The type of the secret"),
@@ -224,6 +229,11 @@ fn cells(id: ResourceId, obj: &Value, now: SystemTime) -> Vec<Value> {
         ResourceId::ConfigMap => vec![
             obj["metadata"]["name"].clone(),
             (map_len(&obj["data"]) + map_len(&obj["binaryData"])).into(),
+            age(obj, "/metadata/creationTimestamp", now).into(),
+        ],
+        ResourceId::Namespace => vec![
+            obj["metadata"]["name"].clone(),
+            obj["status"]["phase"].clone(),
             age(obj, "/metadata/creationTimestamp", now).into(),
         ],
         ResourceId::Secret => vec![

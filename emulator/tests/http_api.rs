@@ -951,6 +951,53 @@ fn writes_are_refused_as_the_api_server_refuses_them() {
     );
     let empty = client.get("/api/v1/namespaces/nope/configmaps").json();
     assert_eq!(empty["items"], json!([]));
+    let nope = client.get("/api/v1/namespaces/nope");
+    assert_eq!(
+        (nope.status, nope.json()["message"].as_str()),
+        (404, Some("namespaces \"nope\" not found"))
+    );
+    let default = client.get("/api/v1/namespaces/default").json();
+    assert_eq!(
+        (
+            &default["kind"],
+            &default["status"],
+            &default["metadata"]["labels"]
+        ),
+        (
+            &json!("Namespace"),
+            &json!({"phase": "Active"}),
+            &json!({"kubernetes.io/metadata.name": "default"})
+        )
+    );
+    let created = post("/api/v1/namespaces", &json!({"metadata": {"name": "web"}}));
+    assert_eq!(created.status, 201);
+    assert_eq!(
+        created.json()["spec"],
+        json!({"finalizers": ["kubernetes"]})
+    );
+    assert_eq!(
+        post(
+            "/api/v1/namespaces/web/configmaps",
+            &json!({"metadata": {"name": "fine"}})
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        names(&client.get("/api/v1/namespaces").json()),
+        [
+            "default",
+            "kube-node-lease",
+            "kube-public",
+            "kube-system",
+            "web"
+        ]
+    );
+    let dotted = post("/api/v1/namespaces", &json!({"metadata": {"name": "a.b"}}));
+    assert_eq!(
+        dotted.json()["message"],
+        "Namespace \"a.b\" is invalid: metadata.name: Invalid value: \"a.b\": must not contain dots"
+    );
 
     // Updates and patches are checked like creates, and change nothing when refused.
     let created = post(

@@ -21,6 +21,7 @@ mod selector;
 mod server;
 mod shared;
 mod status;
+mod validation;
 mod world;
 
 pub use emulator::Emulator;

@@ -1,7 +1,9 @@
-//! Reading the Kubernetes protobuf encoding for the one body kubectl sends that way: since
-//! 1.32, `kubectl create configmap` POSTs `application/vnd.kubernetes.protobuf`. The envelope
+//! Reading the Kubernetes protobuf encoding for the bodies kubectl sends that way: since
+//! 1.32, `kubectl create configmap` and `create namespace` POST
+//! `application/vnd.kubernetes.protobuf`, and `kubectl auth can-i` always has. The envelope
 //! is the magic `k8s\0` and a `runtime.Unknown` {typeMeta, raw}; `raw` is the generated
-//! ConfigMap message. Only the fields the emulator keeps are decoded; others are skipped.
+//! ConfigMap, Namespace or SelfSubjectAccessReview message. Only the fields the emulator keeps are decoded; others
+//! are skipped.
 
 use serde_json::{json, Map, Value};
 
@@ -133,6 +135,71 @@ fn config_map(bytes: &[u8]) -> Result<Value, String> {
     Ok(cm)
 }
 
+/// core/v1 Namespace: its metadata (spec and status are the server's).
+fn namespace(bytes: &[u8]) -> Result<Value, String> {
+    let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {}});
+    for field in fields(bytes) {
+        if let (1, Field::Bytes(b)) = field? {
+            ns["metadata"] = object_meta(b)?;
+        }
+    }
+    Ok(ns)
+}
+
+/// The string fields of a message, by field number, as JSON; empty strings are left out, as
+/// the API server's JSON (`omitempty`) leaves them out (generated messages always carry them).
+fn strings(bytes: &[u8], names: &[(u64, &str)]) -> Result<Value, String> {
+    let mut out = Map::new();
+    for field in fields(bytes) {
+        if let (n, Field::Bytes(b)) = field? {
+            if let Some((_, name)) = names.iter().find(|(number, _)| *number == n) {
+                if !b.is_empty() {
+                    out.insert(name.to_string(), text(b)?.into());
+                }
+            }
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+const RESOURCE_ATTRIBUTES: [(u64, &str); 7] = [
+    (1, "namespace"),
+    (2, "verb"),
+    (3, "group"),
+    (4, "version"),
+    (5, "resource"),
+    (6, "subresource"),
+    (7, "name"),
+];
+
+/// authorization/v1 SelfSubjectAccessReview: metadata and the spec's resource or
+/// non-resource attributes (field and label selectors are not decoded).
+fn self_subject_access_review(bytes: &[u8]) -> Result<Value, String> {
+    let mut review = json!({"apiVersion": "authorization.k8s.io/v1",
+                            "kind": "SelfSubjectAccessReview", "metadata": {}, "spec": {}});
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(b)) => review["metadata"] = object_meta(b)?,
+            (2, Field::Bytes(spec)) => {
+                for f in fields(spec) {
+                    match f? {
+                        (1, Field::Bytes(b)) => {
+                            review["spec"]["resourceAttributes"] = strings(b, &RESOURCE_ATTRIBUTES)?
+                        }
+                        (2, Field::Bytes(b)) => {
+                            review["spec"]["nonResourceAttributes"] =
+                                strings(b, &[(1, "path"), (2, "verb")])?
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(review)
+}
+
 /// Decodes a protobuf request body into the JSON the API would have received, for the
 /// kinds kubectl sends as protobuf. Errors read like the API server's decoding errors.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
@@ -157,8 +224,10 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
     }
     match (api_version.as_str(), kind.as_str()) {
         ("v1", "ConfigMap") => config_map(raw),
+        ("v1", "Namespace") => namespace(raw),
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => self_subject_access_review(raw),
         _ => Err(format!(
-            "kube-emulator decodes protobuf only for v1 ConfigMap, not {api_version} {kind}; send JSON"
+            "kube-emulator decodes protobuf only for v1 ConfigMap, v1 Namespace and authorization.k8s.io/v1 SelfSubjectAccessReview, not {api_version} {kind}; send JSON"
         )),
     }
 }
@@ -210,6 +279,64 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "ConfigMap", "immutable": true,
                    "metadata": {"name": "carbonctl-state", "namespace": "default", "labels": {"app": "carbonctl"}},
                    "data": {"a": "1", "b": "two"}})
+        );
+    }
+
+    #[test]
+    fn decodes_an_access_review_as_kubectl_auth_can_i_sends_it() {
+        let attributes = [
+            field(1, b"default"),
+            field(2, b"patch"),
+            field(3, b"apps"),
+            field(4, b""),
+            field(5, b"deployments"),
+            field(6, b"scale"),
+            field(7, b""),
+        ]
+        .concat();
+        let raw = [
+            field(1, b""),
+            field(2, &field(1, &attributes)),
+            field(3, &[0x08, 0x00]),
+        ]
+        .concat();
+        let review = decode(&envelope(
+            "authorization.k8s.io/v1",
+            "SelfSubjectAccessReview",
+            &raw,
+        ))
+        .unwrap();
+        assert_eq!(
+            review,
+            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                   "metadata": {},
+                   "spec": {"resourceAttributes": {"namespace": "default", "verb": "patch",
+                            "group": "apps", "resource": "deployments", "subresource": "scale"}}})
+        );
+        let non_resource = [field(1, b"/healthz"), field(2, b"get")].concat();
+        let raw = field(2, &field(2, &non_resource));
+        let review = decode(&envelope(
+            "authorization.k8s.io/v1",
+            "SelfSubjectAccessReview",
+            &raw,
+        ))
+        .unwrap();
+        assert_eq!(
+            review["spec"],
+            json!({"nonResourceAttributes": {"path": "/healthz", "verb": "get"}})
+        );
+    }
+
+    #[test]
+    fn decodes_a_namespace() {
+        let raw = [
+            field(1, &field(1, b"web")),
+            field(2, &field(1, b"kubernetes")),
+        ]
+        .concat();
+        assert_eq!(
+            decode(&envelope("v1", "Namespace", &raw)).unwrap(),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}})
         );
     }
 

@@ -11,6 +11,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Seed {
+    /// Namespaces to create besides `default`, `kube-system`, `kube-public`,
+    /// `kube-node-lease` and those of the seeded objects.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
     #[serde(default)]
     pub nodes: Vec<NodeSeed>,
     #[serde(default)]
@@ -251,5 +255,7 @@ mod tests {
         assert!(seed.nodes[0].ready);
         assert_eq!(seed.deployments[0].namespace, "default");
         assert!(Seed::from_json(r#"{"nodez":[]}"#).is_err());
+        let seed = Seed::from_json(r#"{"namespaces":["web"]}"#).unwrap();
+        assert_eq!(seed.namespaces, ["web"]);
     }
 }

@@ -137,20 +137,6 @@ impl ApiError {
         .with_details(json!({}))
     }
 
-    /// A create without name or generateName: field validation's 422.
-    pub fn name_required(kind: &str) -> ApiError {
-        let cause = "Required value: name or generateName is required";
-        ApiError::new(
-            422,
-            "Invalid",
-            format!("{kind} \"\" is invalid: metadata.name: {cause}"),
-        )
-        .with_details(json!({
-            "kind": kind,
-            "causes": [{"reason": "FieldValueRequired", "message": cause, "field": "metadata.name"}]
-        }))
-    }
-
     /// The error the API server would send with this status code for `user`'s request,
     /// used by injected faults so clients see realistic bodies.
     pub fn for_code(code: u16, access: &Access, user: &str) -> ApiError {

@@ -14,9 +14,14 @@ use serde_json::{json, Map, Value};
 use crate::k8s::resources::{self, ResourceDef, ResourceId};
 use crate::selector::Selector;
 use crate::status::ApiError;
+use crate::validation::{self, FieldError, NameRule};
 use base64::Engine;
 
 use crate::{clock, quantity, seed::Seed};
+
+/// Namespaces every cluster has.
+pub const BUILT_IN_NAMESPACES: [&str; 4] =
+    ["default", "kube-node-lease", "kube-public", "kube-system"];
 
 /// What metrics-server would report for a node right now.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,6 +217,94 @@ fn check_fields(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What a kind's validation and the common metadata checks refuse, on create and update
+/// alike (`BeforeCreate`/`BeforeUpdate`): names, ConfigMap and Secret keys, total sizes.
+fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
+    let rule = match def.id {
+        ResourceId::Event => NameRule::PathSegment,
+        ResourceId::Namespace => NameRule::Label,
+        ResourceId::Node | ResourceId::ConfigMap | ResourceId::Secret | ResourceId::Deployment => {
+            NameRule::Subdomain
+        }
+        _ => return Ok(()),
+    };
+    let name = meta_str(obj, "name");
+    let mut errors = validation::object_meta(rule, name, meta_str(obj, "generateName"));
+    match def.id {
+        ResourceId::ConfigMap => errors.extend(config_map_errors(obj)),
+        ResourceId::Secret => errors.extend(secret_errors(obj)),
+        _ => {}
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(validation::invalid(def.kind, def.gr.group, name, &errors))
+    }
+}
+
+fn string_map(v: &Value) -> impl Iterator<Item = (&String, &str)> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k, v.as_str().unwrap_or("")))
+}
+
+/// The bytes a base64 value (binaryData, Secret data) stands for.
+fn decoded_len(b64: &str) -> usize {
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_or(b64.len() / 4 * 3, |bytes| bytes.len())
+}
+
+/// `ValidateConfigMap`: keys of `data` and `binaryData`, no key in both, and at most 1 MiB of
+/// values (keys are not counted; binaryData counts its decoded bytes).
+fn config_map_errors(obj: &Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let binary = obj["binaryData"].as_object();
+    let mut total = 0;
+    for (key, value) in string_map(&obj["data"]) {
+        let field = format!("data[{key}]");
+        for msg in validation::config_map_key(key) {
+            errors.push(FieldError::invalid(field.clone(), key, msg));
+        }
+        if binary.is_some_and(|b| b.contains_key(key)) {
+            errors.push(FieldError::invalid(
+                field,
+                key,
+                "duplicate of key present in binaryData",
+            ));
+        }
+        total += value.len();
+    }
+    for (key, value) in string_map(&obj["binaryData"]) {
+        for msg in validation::config_map_key(key) {
+            errors.push(FieldError::invalid(format!("binaryData[{key}]"), key, msg));
+        }
+        total += decoded_len(value);
+    }
+    if total > validation::MAX_DATA_SIZE {
+        // The whole object is too large: the API server names the empty path, printed `[]`.
+        errors.push(FieldError::too_long("[]", validation::MAX_DATA_SIZE));
+    }
+    errors
+}
+
+/// `ValidateSecret`'s key and size rules (the types' required keys are not checked).
+fn secret_errors(obj: &Value) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut total = 0;
+    for (key, value) in string_map(&obj["data"]) {
+        for msg in validation::config_map_key(key) {
+            errors.push(FieldError::invalid(format!("data[{key}]"), key, msg));
+        }
+        total += decoded_len(value);
+    }
+    if total > validation::MAX_DATA_SIZE {
+        errors.push(FieldError::too_long("data", validation::MAX_DATA_SIZE));
+    }
+    errors
+}
+
 fn invalid_replicas(def: &ResourceDef, name: &str, value: &Value) -> ApiError {
     let cause = format!("Invalid value: {value}: must be greater than or equal to 0");
     ApiError {
@@ -244,6 +337,30 @@ impl World {
             uid_counter: 0,
             salt: RandomState::new().hash_one(std::process::id()),
         };
+        let object_namespaces = seed
+            .deployments
+            .iter()
+            .map(|d| &d.namespace)
+            .chain(seed.config_maps.iter().map(|c| &c.namespace))
+            .chain(seed.secrets.iter().map(|s| &s.namespace));
+        let mut namespaces: Vec<&str> = BUILT_IN_NAMESPACES.to_vec();
+        namespaces.extend(
+            seed.namespaces
+                .iter()
+                .chain(object_namespaces)
+                .map(String::as_str),
+        );
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        for ns in namespaces {
+            world
+                .create(
+                    &resources::NAMESPACES,
+                    "",
+                    json!({"metadata": {"name": ns}}),
+                )
+                .with_context(|| format!("namespace {ns:?}"))?;
+        }
         for (i, node) in seed.nodes.iter().enumerate() {
             let cpu = quantity::cpu_millis(&node.cpu)
                 .map_err(anyhow::Error::msg)
@@ -309,7 +426,9 @@ impl World {
             if !taints.is_empty() {
                 obj["spec"]["taints"] = Value::Array(taints);
             }
-            world.create(&resources::NODES, "", obj)?;
+            world
+                .create(&resources::NODES, "", obj)
+                .with_context(|| format!("node {}", node.name))?;
             world.usage.insert(
                 node.name.clone(),
                 NodeUsage {
@@ -340,11 +459,15 @@ impl World {
                     "progressDeadlineSeconds": 600
                 }
             });
-            world.create(&resources::DEPLOYMENTS, &d.namespace, obj)?;
+            world
+                .create(&resources::DEPLOYMENTS, &d.namespace, obj)
+                .with_context(|| format!("deployment {}/{}", d.namespace, d.name))?;
         }
         for cm in &seed.config_maps {
             let obj = json!({"metadata": {"name": cm.name, "labels": cm.labels}, "data": cm.data});
-            world.create(&resources::CONFIGMAPS, &cm.namespace, obj)?;
+            world
+                .create(&resources::CONFIGMAPS, &cm.namespace, obj)
+                .with_context(|| format!("configMap {}/{}", cm.namespace, cm.name))?;
         }
         for s in &seed.secrets {
             let data: Map<String, Value> = s
@@ -360,7 +483,9 @@ impl World {
                 })
                 .collect();
             let obj = json!({"metadata": {"name": s.name}, "type": "Opaque", "data": data});
-            world.create(&resources::SECRETS, &s.namespace, obj)?;
+            world
+                .create(&resources::SECRETS, &s.namespace, obj)
+                .with_context(|| format!("secret {}/{}", s.namespace, s.name))?;
         }
         Ok(world)
     }
@@ -391,9 +516,15 @@ impl World {
         )
     }
 
+    /// The API server's name generator: the prefix (cut to 58 bytes, so the name fits in a
+    /// 63-character label) and five random characters.
     fn generated_name(&self, prefix: &str) -> String {
         let mut n = self.salt ^ (self.rv.wrapping_mul(0x2545_F491_4F6C_DD1D));
-        let mut name = prefix.to_string();
+        let mut cut = prefix.len().min(58);
+        while !prefix.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut name = prefix[..cut].to_string();
         for _ in 0..5 {
             name.push(NAME_CHARS[(n % NAME_CHARS.len() as u64) as usize] as char);
             n /= NAME_CHARS.len() as u64;
@@ -446,6 +577,13 @@ impl World {
         if def.id == ResourceId::Deployment {
             let room = self.pod_room(&obj["spec"]["template"]["spec"]["nodeSelector"]);
             refresh_deployment_status(obj, self.auto_ready, room);
+        }
+        if def.id == ResourceId::Namespace {
+            // What the namespace strategy and the default-label admission add.
+            let name = obj["metadata"]["name"].clone();
+            obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+            obj["spec"] = json!({"finalizers": ["kubernetes"]});
+            obj["status"] = json!({"phase": "Active"});
         }
     }
 
@@ -513,14 +651,17 @@ impl World {
                 "the namespace of the provided object does not match the namespace sent on the request",
             ));
         }
-        let mut name = meta_str(&obj, "name").to_string();
-        if name.is_empty() {
-            let prefix = meta_str(&obj, "generateName");
-            if prefix.is_empty() {
-                return Err(ApiError::name_required(def.kind));
-            }
-            name = self.generated_name(prefix);
+        // The NamespaceLifecycle admission plugin runs before validation and storage.
+        if def.namespaced && self.get(&resources::NAMESPACES, "", ns).is_none() {
+            return Err(ApiError::not_found(resources::NAMESPACES.gr, ns));
         }
+        let mut name = meta_str(&obj, "name").to_string();
+        let prefix = meta_str(&obj, "generateName");
+        if name.is_empty() && !prefix.is_empty() {
+            name = self.generated_name(prefix);
+            obj["metadata"]["name"] = name.clone().into();
+        }
+        validate(def, &obj)?;
         let key = World::key(def, ns, &name);
         if self.objects.contains_key(&key) {
             return Err(ApiError::already_exists(def.gr, &name));
@@ -590,6 +731,7 @@ impl World {
             }
         }
         m["resourceVersion"] = current_rv.clone().into();
+        validate(def, &obj)?;
         if def.id == ResourceId::Deployment {
             // Status is written through /status only; the main resource keeps the old one.
             obj["status"] = current["status"].clone();
@@ -889,6 +1031,15 @@ mod tests {
         World::from_seed(&Seed::demo()).unwrap()
     }
 
+    impl World {
+        fn configmap_len(&self, ns: &str, name: &str) -> usize {
+            self.get(&resources::CONFIGMAPS, ns, name).unwrap()["data"]
+                .as_object()
+                .unwrap()
+                .len()
+        }
+    }
+
     fn cm(name: &str, rv: Option<&str>) -> Value {
         let mut obj = json!({"metadata": {"name": name}, "data": {"k": "v"}});
         if let Some(rv) = rv {
@@ -1140,6 +1291,174 @@ mod tests {
         assert_eq!(ready(&w), 3);
         w.set_node_ready("worker-france", true).unwrap();
         assert_eq!(ready(&w), 4);
+    }
+
+    #[test]
+    fn creates_need_an_existing_namespace_and_gets_do_not() {
+        let mut w = demo();
+        let err = w
+            .create(&resources::CONFIGMAPS, "nope", cm("a", None))
+            .unwrap_err();
+        assert_eq!((err.code, err.reason), (404, "NotFound"));
+        assert_eq!(err.message, "namespaces \"nope\" not found");
+        assert_eq!(
+            err.details,
+            Some(json!({"name": "nope", "kind": "namespaces"}))
+        );
+        assert!(w.get(&resources::CONFIGMAPS, "nope", "a").is_none());
+        for ns in BUILT_IN_NAMESPACES {
+            w.create(&resources::CONFIGMAPS, ns, cm("a", None)).unwrap();
+        }
+        let mut seed = Seed::demo();
+        seed.namespaces.push("web".into());
+        seed.config_maps.push(crate::seed::ConfigMapSeed {
+            namespace: "shop".into(),
+            name: "c".into(),
+            labels: BTreeMap::new(),
+            data: BTreeMap::new(),
+        });
+        let mut w = World::from_seed(&seed).unwrap();
+        w.create(
+            &resources::EVENTS,
+            "web",
+            json!({"metadata": {"name": "e"}}),
+        )
+        .unwrap();
+        w.create(&resources::CONFIGMAPS, "shop", cm("d", None))
+            .unwrap();
+        seed.namespaces.push("Web_Prod".into());
+        let err = World::from_seed(&seed).err().unwrap();
+        assert!(
+            format!("{err:#}").contains("Namespace \"Web_Prod\" is invalid: metadata.name: Invalid value: \"Web_Prod\": a lowercase RFC 1123 label"),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn names_keys_and_sizes_are_validated_on_create_and_update() {
+        let mut w = demo();
+        let err = w
+            .create(&resources::CONFIGMAPS, "default", cm("Bad_Name", None))
+            .unwrap_err();
+        assert_eq!((err.code, err.reason), (422, "Invalid"));
+        assert!(err.message.starts_with("ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"), "{}", err.message);
+        // An Event's name is only a path segment; its generated name is checked the same way.
+        w.create(
+            &resources::EVENTS,
+            "default",
+            json!({"metadata": {"name": "Bad_Name"}}),
+        )
+        .unwrap();
+        let err = w
+            .create(
+                &resources::EVENTS,
+                "default",
+                json!({"metadata": {"name": "a%b"}}),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Event \"a%b\" is invalid: metadata.name: Invalid value: \"a%b\": may not contain '%'"
+        );
+        let long = w
+            .create(
+                &resources::EVENTS,
+                "default",
+                json!({"metadata": {"generateName": "x".repeat(70)}}),
+            )
+            .unwrap();
+        assert_eq!(meta_str(&long, "name").len(), 63);
+
+        let bad_key = json!({"metadata": {"name": "k"}, "data": {"bad key!": "v", "ok": "v"}});
+        let err = w
+            .create(&resources::CONFIGMAPS, "default", bad_key)
+            .unwrap_err();
+        assert_eq!(
+            err.details.as_ref().unwrap()["causes"][0]["field"],
+            "data[bad key!]"
+        );
+        assert!(err.message.starts_with("ConfigMap \"k\" is invalid: data[bad key!]: Invalid value: \"bad key!\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name'"), "{}", err.message);
+        let both = json!({"metadata": {}, "data": {"..x": "v"}});
+        let err = w
+            .create(&resources::CONFIGMAPS, "default", both)
+            .unwrap_err();
+        assert_eq!(err.message, "ConfigMap \"\" is invalid: [metadata.name: Required value: name or generateName is required, data[..x]: Invalid value: \"..x\": must not start with '..']");
+
+        // Values count, keys do not: exactly 1 MiB of values fits.
+        let full = "x".repeat(validation::MAX_DATA_SIZE - 1);
+        let fits = json!({"metadata": {"name": "big"}, "data": {"a": full, "b": "y"}});
+        w.create(&resources::CONFIGMAPS, "default", fits.clone())
+            .unwrap();
+        let mut over = fits;
+        over["data"]["c"] = "z".into();
+        let Err(err) = w.update(&resources::CONFIGMAPS, "default", "big", over.clone()) else {
+            panic!("over 1 MiB is refused");
+        };
+        assert_eq!(
+            err.message,
+            "ConfigMap \"big\" is invalid: []: Too long: may not be more than 1048576 bytes"
+        );
+        assert_eq!(
+            err.details.unwrap()["causes"],
+            json!([{"reason": "FieldValueTooLong", "message": "Too long: may not be more than 1048576 bytes", "field": "[]"}])
+        );
+        assert_eq!(w.configmap_len("default", "big"), 2, "nothing changed");
+        over["metadata"]["name"] = "big2".into();
+        assert_eq!(
+            w.create(&resources::CONFIGMAPS, "default", over)
+                .err()
+                .map(|e| e.code),
+            Some(422)
+        );
+        // "AAA=" is two bytes: one more than fits.
+        let binary = json!({"metadata": {"name": "bin"}, "data": {"k": "x".repeat(1024 * 1024 - 1)},
+                            "binaryData": {"b": "AAA="}});
+        assert_eq!(
+            w.create(&resources::CONFIGMAPS, "default", binary)
+                .err()
+                .map(|e| e.code),
+            Some(422),
+            "binaryData counts its decoded bytes"
+        );
+
+        // A stale write is a Conflict before it is checked; AlreadyExists comes after checks.
+        let created = w
+            .create(&resources::CONFIGMAPS, "default", cm("c", None))
+            .unwrap();
+        let mut stale = created.clone();
+        stale["metadata"]["resourceVersion"] = "1".into();
+        stale["data"]["bad key!"] = "v".into();
+        assert_eq!(
+            w.update(&resources::CONFIGMAPS, "default", "c", stale)
+                .unwrap_err()
+                .code,
+            409
+        );
+        let mut again = cm("c", None);
+        again["data"]["bad key!"] = "v".into();
+        assert_eq!(
+            w.create(&resources::CONFIGMAPS, "default", again)
+                .unwrap_err()
+                .code,
+            422
+        );
+    }
+
+    #[test]
+    fn seeds_with_invalid_names_or_keys_are_refused() {
+        let mut seed = Seed::demo();
+        seed.nodes[0].name = "Control_Plane".into();
+        let err = World::from_seed(&seed).err().unwrap();
+        assert!(
+            format!("{err:#}").contains("Node \"Control_Plane\" is invalid"),
+            "{err:#}"
+        );
+        let mut seed = Seed::demo();
+        seed.secrets[0]
+            .string_data
+            .insert("bad key!".into(), "v".into());
+        let err = World::from_seed(&seed).err().unwrap();
+        assert!(format!("{err:#}").contains("data[bad key!]"), "{err:#}");
     }
 
     #[test]

@@ -84,6 +84,19 @@ impl Client {
         self.call("GET", path, None, None).unwrap()
     }
 
+    fn call_with_accept(&self, path: &str, accept: &str) -> Answer {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let mut response = request.header("Accept", accept).call().unwrap();
+        Answer {
+            status: response.status().as_u16(),
+            retry_after: None,
+            text: response.body_mut().read_to_string().unwrap(),
+        }
+    }
+
     fn send(&self, method: &str, path: &str, content_type: &str, body: &Value) -> Answer {
         self.call(method, path, Some(content_type), Some(&body.to_string()))
             .unwrap()
@@ -414,7 +427,16 @@ fn unknown_paths_wrong_methods_and_discovery() {
     assert_eq!(apps["resources"][1]["name"], "deployments/scale");
     assert_eq!(client.get("/version").json()["major"], "1");
     let groups = client.get("/apis").json();
-    assert_eq!(groups["groups"][1]["name"], "metrics.k8s.io");
+    let group_names: Vec<&str> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        group_names,
+        ["apps", "authorization.k8s.io", "metrics.k8s.io"]
+    );
 }
 
 #[test]
@@ -838,5 +860,325 @@ fn concurrent_writers_with_the_same_resource_version_have_one_winner() {
     assert_ne!(
         emu.configmap_data("default", "claim").unwrap()["owner"],
         "none"
+    );
+}
+
+const SUBDOMAIN_RULE: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const KEY_RULE: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+
+#[test]
+fn writes_are_refused_as_the_api_server_refuses_them() {
+    let (emu, client) = demo();
+    let post = |path: &str, body: &Value| client.send("POST", path, "application/json", body);
+
+    let bad_name = post(
+        CMS,
+        &json!({"metadata": {"name": "Bad_Name"}, "data": {"k": "v"}}),
+    );
+    assert_eq!(bad_name.status, 422);
+    let cause = format!("Invalid value: \"Bad_Name\": {SUBDOMAIN_RULE}");
+    assert_eq!(
+        bad_name.json(),
+        json!({
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("ConfigMap \"Bad_Name\" is invalid: metadata.name: {cause}"),
+            "reason": "Invalid",
+            "details": {"name": "Bad_Name", "kind": "ConfigMap",
+                        "causes": [{"reason": "FieldValueInvalid", "message": cause, "field": "metadata.name"}]},
+            "code": 422
+        })
+    );
+    let long = post(CMS, &json!({"metadata": {"name": "a".repeat(254)}}));
+    assert_eq!(
+        long.json()["details"]["causes"][0]["message"],
+        format!(
+            "Invalid value: \"{}\": must be no more than 253 characters",
+            "a".repeat(254)
+        )
+    );
+
+    let bad_key = post(
+        CMS,
+        &json!({"metadata": {"name": "keys"}, "data": {"bad key!": "v"}}),
+    );
+    assert_eq!(bad_key.status, 422);
+    assert_eq!(
+        bad_key.json()["message"],
+        format!("ConfigMap \"keys\" is invalid: data[bad key!]: Invalid value: \"bad key!\": {KEY_RULE}")
+    );
+    assert_eq!(
+        bad_key.json()["details"]["causes"][0]["field"],
+        "data[bad key!]"
+    );
+
+    let big =
+        json!({"metadata": {"name": "big"}, "data": {"a": "x".repeat(1024 * 1024), "b": "y"}});
+    let too_big = post(CMS, &big);
+    assert_eq!(too_big.status, 422);
+    assert_eq!(
+        too_big.json()["message"],
+        "ConfigMap \"big\" is invalid: []: Too long: may not be more than 1048576 bytes"
+    );
+    assert_eq!(
+        too_big.json()["details"]["causes"],
+        json!([{"reason": "FieldValueTooLong", "message": "Too long: may not be more than 1048576 bytes", "field": "[]"}])
+    );
+    assert!(emu.configmap("default", "big").is_none());
+
+    let nowhere = post(
+        "/api/v1/namespaces/nope/configmaps",
+        &json!({"metadata": {"name": "fine"}}),
+    );
+    assert_eq!(
+        (nowhere.status, nowhere.json()),
+        (
+            404,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "namespaces \"nope\" not found", "reason": "NotFound",
+                   "details": {"name": "nope", "kind": "namespaces"}, "code": 404})
+        )
+    );
+    let event = post(
+        "/api/v1/namespaces/nope/events",
+        &json!({"metadata": {"generateName": "x."}}),
+    );
+    assert_eq!(event.status, 404);
+    // Reads in a missing namespace answer as for any missing object.
+    let missing = client.get("/api/v1/namespaces/nope/configmaps/fine");
+    assert_eq!(
+        (missing.status, missing.json()["message"].as_str()),
+        (404, Some("configmaps \"fine\" not found"))
+    );
+    let empty = client.get("/api/v1/namespaces/nope/configmaps").json();
+    assert_eq!(empty["items"], json!([]));
+    let nope = client.get("/api/v1/namespaces/nope");
+    assert_eq!(
+        (nope.status, nope.json()["message"].as_str()),
+        (404, Some("namespaces \"nope\" not found"))
+    );
+    let default = client.get("/api/v1/namespaces/default").json();
+    assert_eq!(
+        (
+            &default["kind"],
+            &default["status"],
+            &default["metadata"]["labels"]
+        ),
+        (
+            &json!("Namespace"),
+            &json!({"phase": "Active"}),
+            &json!({"kubernetes.io/metadata.name": "default"})
+        )
+    );
+    let created = post("/api/v1/namespaces", &json!({"metadata": {"name": "web"}}));
+    assert_eq!(created.status, 201);
+    assert_eq!(
+        created.json()["spec"],
+        json!({"finalizers": ["kubernetes"]})
+    );
+    assert_eq!(
+        post(
+            "/api/v1/namespaces/web/configmaps",
+            &json!({"metadata": {"name": "fine"}})
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        names(&client.get("/api/v1/namespaces").json()),
+        [
+            "default",
+            "kube-node-lease",
+            "kube-public",
+            "kube-system",
+            "web"
+        ]
+    );
+    let dotted = post("/api/v1/namespaces", &json!({"metadata": {"name": "a.b"}}));
+    assert_eq!(
+        dotted.json()["message"],
+        "Namespace \"a.b\" is invalid: metadata.name: Invalid value: \"a.b\": must not contain dots"
+    );
+
+    // Updates and patches are checked like creates, and change nothing when refused.
+    let created = post(
+        CMS,
+        &json!({"metadata": {"name": "state"}, "data": {"k": "v"}}),
+    )
+    .json();
+    let patched = client.send(
+        "PATCH",
+        &format!("{CMS}/state"),
+        "application/merge-patch+json",
+        &json!({"data": {"..bad": "v"}}),
+    );
+    assert_eq!(patched.status, 422);
+    assert_eq!(
+        patched.json()["message"],
+        "ConfigMap \"state\" is invalid: data[..bad]: Invalid value: \"..bad\": must not start with '..'"
+    );
+    let mut replaced = created.clone();
+    replaced["data"]["a b"] = "c".into();
+    replaced["data"]["c d"] = "e".into();
+    let put = client.send(
+        "PUT",
+        &format!("{CMS}/state"),
+        "application/json",
+        &replaced,
+    );
+    assert_eq!(put.status, 422);
+    assert_eq!(
+        put.json()["message"],
+        format!("ConfigMap \"state\" is invalid: [data[a b]: Invalid value: \"a b\": {KEY_RULE}, data[c d]: Invalid value: \"c d\": {KEY_RULE}]")
+    );
+    assert_eq!(
+        emu.configmap("default", "state").unwrap()["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
+}
+
+/// Follows `continue` tokens from `first`, collecting names and each page's metadata.
+fn pages(client: &Client, first: &str) -> (Vec<String>, Vec<Value>) {
+    let (mut all, mut metas) = (Vec::new(), Vec::new());
+    let mut path = first.to_string();
+    loop {
+        let page = client.get(&path).json();
+        all.extend(names(&page));
+        metas.push(page["metadata"].clone());
+        let Some(token) = page["metadata"]["continue"].as_str() else {
+            return (all, metas);
+        };
+        path = format!("{first}&continue={token}");
+    }
+}
+
+#[test]
+fn lists_page_with_limit_and_continue() {
+    let seed = Seed::from_json(
+        r#"{"namespaces": ["web"],
+            "configMaps": [{"name": "a"}, {"name": "b"}, {"name": "c", "labels": {"pick": "yes"}},
+                           {"name": "d"}, {"name": "e", "labels": {"pick": "yes"}},
+                           {"namespace": "web", "name": "a"}],
+            "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]}"#,
+    )
+    .unwrap();
+    let emu = Emulator::start(seed).unwrap();
+    let client = Client::new(&emu);
+
+    let (all, metas) = pages(&client, &format!("{CMS}?limit=2"));
+    assert_eq!(all, ["a", "b", "c", "d", "e"]);
+    let remaining: Vec<&Value> = metas.iter().map(|m| &m["remainingItemCount"]).collect();
+    assert_eq!(remaining, [&json!(3), &json!(1), &Value::Null]);
+    // Every page is served at the first page's resourceVersion, as a snapshot would be.
+    assert!(metas
+        .iter()
+        .all(|m| m["resourceVersion"] == metas[0]["resourceVersion"]));
+
+    // The token is what etcd3 storage writes: base64url (no padding) of {"v","rv","start"}.
+    let token = metas[0]["continue"].as_str().unwrap();
+    let rv = metas[0]["resourceVersion"].as_str().unwrap();
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        format!(r#"{{"v":"meta.k8s.io/v1","rv":{rv},"start":"b\u0000"}}"#)
+    );
+
+    // A selector drops remainingItemCount; a token is given while objects follow the page.
+    let (picked, metas) = pages(&client, &format!("{CMS}?limit=1&labelSelector=pick%3Dyes"));
+    assert_eq!(picked, ["c", "e"]);
+    assert!(metas.iter().all(|m| m.get("remainingItemCount").is_none()));
+    assert_eq!(metas.len(), 2);
+    let (all_ns, _) = pages(&client, "/api/v1/configmaps?limit=4");
+    assert_eq!(all_ns, ["a", "b", "c", "d", "e", "a"]);
+    let (nodes, _) = pages(&client, "/api/v1/nodes?limit=1");
+    assert_eq!(nodes, ["n1", "n2", "n3"]);
+    let (everything, metas) = pages(&client, &format!("{CMS}?limit=5"));
+    assert_eq!((everything.len(), metas.len()), (5, 1));
+    assert!(metas[0].get("continue").is_none());
+
+    // Tables (kubectl get) carry the same metadata.
+    let table = client
+        .call_with_accept(
+            &format!("{CMS}?limit=2"),
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+        )
+        .json();
+    assert_eq!(table["kind"], "Table");
+    assert_eq!(table["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(table["metadata"]["remainingItemCount"], 3);
+    assert!(table["metadata"]["continue"].is_string());
+
+    // NodeMetrics are never paged, as metrics-server does not page them.
+    let metrics = client
+        .get("/apis/metrics.k8s.io/v1beta1/nodes?limit=1")
+        .json();
+    assert_eq!(names(&metrics).len(), 3);
+
+    let bad = client.get(&format!("{CMS}?limit=1&continue=not-a-token!"));
+    assert_eq!(
+        (bad.status, bad.json()),
+        (
+            400,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "invalid continue token: continue key is not valid: illegal base64 data at input byte 11",
+                   "reason": "BadRequest", "code": 400})
+        )
+    );
+}
+
+#[test]
+fn self_subject_access_reviews_are_allowed_and_logged() {
+    let (emu, client) = demo();
+    let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+    let review = json!({
+        "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": null},
+        "spec": {"resourceAttributes": {"namespace": "default", "verb": "patch", "group": "apps",
+                                        "resource": "deployments", "subresource": "scale"}},
+        "status": {"allowed": false}
+    });
+    let answer = client.send("POST", path, "application/json", &review);
+    assert_eq!(answer.status, 201);
+    let mut want = review.clone();
+    want["status"] = json!({"allowed": true});
+    assert_eq!(answer.json(), want);
+    let anonymous = Client::new(&emu)
+        .anonymous()
+        .send("POST", path, "application/json", &review);
+    assert_eq!(anonymous.json()["status"]["allowed"], true);
+
+    let empty = client.send("POST", path, "application/json", &json!({"spec": {}}));
+    assert_eq!(empty.status, 422);
+    assert_eq!(
+        empty.json()["message"],
+        ".authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Invalid value: \"null\": exactly one of nonResourceAttributes or resourceAttributes must be specified"
+    );
+    assert_eq!(client.get(path).status, 405);
+
+    let record = &emu.requests()[0];
+    assert_eq!(
+        (
+            record.verb.as_deref(),
+            record.resource.as_deref(),
+            record.api_group.as_deref(),
+            record.status
+        ),
+        (
+            Some("create"),
+            Some("selfsubjectaccessreviews"),
+            Some("authorization.k8s.io"),
+            201
+        )
+    );
+    let discovery = client.get("/apis/authorization.k8s.io/v1").json();
+    assert_eq!(
+        discovery["resources"][0]["name"],
+        "selfsubjectaccessreviews"
+    );
+    assert_eq!(
+        client.get("/apis/authorization.k8s.io").json()["preferredVersion"]["version"],
+        "v1"
     );
 }

@@ -277,6 +277,30 @@ fn core_journey(k: &Kubectl) {
         "{}",
         k.label
     );
+
+    // Refusals reach kubectl as a real server's would.
+    let bad_name = s.file("bad-name.json", BAD_NAME);
+    let err = s.fails(k, &["create", "-f", &bad_name]);
+    assert_eq!(err.trim(), bad_name_error(), "{}", k.label);
+    let err = s.fails(k, &["create", "-f", &bad_name, "-n", "nope"]);
+    assert_eq!(
+        err.trim(),
+        format!("Error from server (NotFound): error when creating \"{bad_name}\": namespaces \"nope\" not found"),
+        "{}",
+        k.label
+    );
+    let out = s.ok(k, &["auth", "can-i", "list", "nodes"]);
+    assert_eq!(out.trim(), "yes", "{}", k.label);
+    let out = s.ok(k, &["get", "nodes", "--chunk-size=1", "-o", "name"]);
+    assert_eq!(out.lines().count(), 4, "{}: {out}", k.label);
+}
+
+const SUBDOMAIN_RULE: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const KEY_RULE: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+const BAD_NAME: &str = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}, "data": {"k": "v"}}"#;
+
+fn bad_name_error() -> String {
+    format!("The ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": {SUBDOMAIN_RULE}")
 }
 
 macro_rules! core_on_every_version {
@@ -503,4 +527,249 @@ fn node_selectors_and_cordoned_nodes() {
     let out = s.ok(&k, &["get", "nodes", "-l", "region"]);
     let status: Vec<String> = rows(&out).into_iter().map(|r| r[1].clone()).collect();
     assert_eq!(status, ["Ready,SchedulingDisabled", "Ready", "NotReady"]);
+}
+
+#[test]
+fn refused_names_keys_sizes_and_namespaces() {
+    for k in newest_and_dispatcher() {
+        let s = Session::new();
+        let err = s.fails(&k, &["apply", "-f", &s.file("bad-name.json", BAD_NAME)]);
+        assert_eq!(err.trim(), bad_name_error(), "{}", k.label);
+        // kubectl leaves the name to the server here too.
+        let err = s.fails(
+            &k,
+            &["create", "configmap", "Bad_Name", "--from-literal=k=v"],
+        );
+        assert_eq!(
+            err.trim(),
+            format!(
+                "error: failed to create configmap: {}",
+                &bad_name_error()[4..]
+            ),
+            "{}",
+            k.label
+        );
+        let long = "a".repeat(254);
+        let manifest = format!(
+            r#"{{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {{"name": "{long}"}}}}"#
+        );
+        let err = s.fails(&k, &["create", "-f", &s.file("long.json", &manifest)]);
+        assert_eq!(
+            err.trim(),
+            format!("The ConfigMap \"{long}\" is invalid: metadata.name: Invalid value: \"{long}\": must be no more than 253 characters"),
+            "{}",
+            k.label
+        );
+
+        // kubectl checks --from-literal keys itself, so a bad key goes in a manifest.
+        let bad_key = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keys"}, "data": {"bad key!": "v"}}"#;
+        let err = s.fails(&k, &["create", "-f", &s.file("bad-key.json", bad_key)]);
+        assert_eq!(
+            err.trim(),
+            format!("The ConfigMap \"keys\" is invalid: data[bad key!]: Invalid value: \"bad key!\": {KEY_RULE}"),
+            "{}",
+            k.label
+        );
+
+        // 1 MiB of values fits; one byte more does not (keys are not counted).
+        let sized = |name: &str, extra: usize| {
+            let big = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name},
+                "data": {"a": "x".repeat(1024 * 1024 - 1), "b": "y".repeat(extra)}});
+            s.file(&format!("{name}.json"), &big.to_string())
+        };
+        s.ok(&k, &["create", "-f", &sized("full", 1)]);
+        let err = s.fails(&k, &["create", "-f", &sized("big", 2)]);
+        assert_eq!(
+            err.trim(),
+            "The ConfigMap \"big\" is invalid: []: Too long: may not be more than 1048576 bytes",
+            "{}",
+            k.label
+        );
+        assert!(s.emu.configmap("default", "big").is_none());
+
+        // Writes to an existing ConfigMap are checked the same way; several causes are listed.
+        s.ok(&k, &["create", "configmap", "state", "--from-literal=k=v"]);
+        let err = s.fails(
+            &k,
+            &["patch", "cm", "state", "-p", r#"{"data":{"bad key!":"v"}}"#],
+        );
+        assert_eq!(
+            err.trim(),
+            format!("The ConfigMap \"state\" is invalid: data[bad key!]: Invalid value: \"bad key!\": {KEY_RULE}"),
+            "{}",
+            k.label
+        );
+        let mut current: Value =
+            serde_json::from_str(&s.ok(&k, &["get", "cm", "state", "-o", "json"])).unwrap();
+        current["data"]["x y"] = "1".into();
+        current["data"]["..z"] = "2".into();
+        let err = s.fails(
+            &k,
+            &["replace", "-f", &s.file("state.json", &current.to_string())],
+        );
+        assert_eq!(
+            err.trim(),
+            format!("The ConfigMap \"state\" is invalid: \n* data[..z]: Invalid value: \"..z\": must not start with '..'\n* data[x y]: Invalid value: \"x y\": {KEY_RULE}"),
+            "{}",
+            k.label
+        );
+        assert_eq!(s.emu.configmap_data("default", "state").unwrap().len(), 1);
+
+        let err = s.fails(
+            &k,
+            &[
+                "create",
+                "configmap",
+                "x",
+                "--from-literal=k=v",
+                "-n",
+                "nope",
+            ],
+        );
+        assert_eq!(
+            err.trim(),
+            "error: failed to create configmap: namespaces \"nope\" not found",
+            "{}",
+            k.label
+        );
+        s.ok(
+            &k,
+            &[
+                "create",
+                "configmap",
+                "x",
+                "--from-literal=k=v",
+                "-n",
+                "kube-system",
+            ],
+        );
+        // The server answers "configmaps "x" not found"; kubectl then looks the namespace up.
+        let err = s.fails(&k, &["get", "cm", "x", "-n", "nope"]);
+        assert_eq!(
+            err.trim(),
+            "Error from server (NotFound): namespaces \"nope\" not found",
+            "{}",
+            k.label
+        );
+        let out = s.ok(&k, &["get", "cm", "-n", "nope"]);
+        assert_eq!(out, "", "{}", k.label);
+        let out = s.ok(&k, &["get", "namespaces"]);
+        assert_eq!(header(&out), ["NAME", "STATUS", "AGE"], "{}", k.label);
+        let namespaces: Vec<String> = rows(&out).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(
+            namespaces,
+            ["default", "kube-node-lease", "kube-public", "kube-system"],
+            "{}",
+            k.label
+        );
+        let err = s.fails(&k, &["create", "namespace", "Bad_NS"]);
+        assert!(
+            err.contains("The Namespace \"Bad_NS\" is invalid: metadata.name: Invalid value: \"Bad_NS\": a lowercase RFC 1123 label must consist of"),
+            "{}: {err}",
+            k.label
+        );
+        let out = s.ok(&k, &["create", "namespace", "web"]);
+        assert_eq!(out.trim(), "namespace/web created", "{}", k.label);
+        s.ok(
+            &k,
+            &[
+                "create",
+                "configmap",
+                "x",
+                "--from-literal=k=v",
+                "-n",
+                "web",
+            ],
+        );
+
+        // A core/v1 Event's name is only checked as a path segment, as on a real server.
+        let event = EVENT.replace(
+            r#""generateName": "nginx-france.""#,
+            r#""name": "Bad_Name""#,
+        );
+        let out = s.ok(&k, &["create", "-f", &s.file("event.json", &event)]);
+        assert_eq!(out.trim(), "event/Bad_Name created", "{}", k.label);
+    }
+}
+
+#[test]
+fn lists_page_with_chunk_size_and_refuse_bad_tokens() {
+    for k in newest_and_dispatcher() {
+        let s = Session::new();
+        for name in ["a", "b", "c"] {
+            s.emu
+                .put_configmap("default", name, [("k".to_string(), "v".to_string())].into());
+        }
+        s.emu.put_configmap("kube-system", "d", Default::default());
+        s.emu.clear_requests();
+        let out = s.ok(&k, &["get", "configmaps", "--chunk-size=1"]);
+        let names: Vec<String> = rows(&out).into_iter().map(|r| r[0].clone()).collect();
+        assert_eq!(names, ["a", "b", "c"], "{}: {out}", k.label);
+        assert_eq!(header(&out), ["NAME", "DATA", "AGE"], "{}", k.label);
+        let lists: Vec<String> = s
+            .emu
+            .requests()
+            .into_iter()
+            .filter(|r| r.verb.as_deref() == Some("list"))
+            .map(|r| r.query)
+            .collect();
+        assert_eq!(lists.len(), 3, "one request per item: {lists:?}");
+        assert!(lists[0].contains("limit=1") && !lists[0].contains("continue="));
+        assert!(
+            lists[1..].iter().all(|q| q.contains("continue=")),
+            "{lists:?}"
+        );
+
+        let out = s.ok(&k, &["get", "cm", "-A", "--chunk-size=2", "-o", "name"]);
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            ["configmap/a", "configmap/b", "configmap/c", "configmap/d"],
+            "{}",
+            k.label
+        );
+        // The default chunk size (500) returns everything at once.
+        let out = s.ok(&k, &["get", "deploy", "-o", "name"]);
+        assert_eq!(out.lines().count(), 3, "{}", k.label);
+
+        let err = s.fails(
+            &k,
+            &[
+                "get",
+                "--raw",
+                "/api/v1/namespaces/default/configmaps?limit=1&continue=not-a-token!",
+            ],
+        );
+        assert_eq!(
+            err.trim(),
+            "Error from server (BadRequest): invalid continue token: continue key is not valid: illegal base64 data at input byte 11",
+            "{}",
+            k.label
+        );
+    }
+}
+
+#[test]
+fn auth_can_i_is_answered_yes() {
+    for k in newest_and_dispatcher() {
+        let s = Session::new();
+        for args in [
+            ["auth", "can-i", "list", "nodes"],
+            ["auth", "can-i", "patch", "deployments/scale"],
+            ["auth", "can-i", "get", "configmaps/carbonctl-state"],
+        ] {
+            let out = s.ok(&k, &args);
+            assert_eq!(out.trim(), "yes", "{} {args:?}", k.label);
+        }
+        let reviews: Vec<_> = s
+            .emu
+            .requests()
+            .into_iter()
+            .filter(|r| r.resource.as_deref() == Some("selfsubjectaccessreviews"))
+            .collect();
+        assert_eq!(reviews.len(), 3, "{}", k.label);
+        assert!(reviews.iter().all(|r| r.verb.as_deref() == Some("create")
+            && r.api_group.as_deref() == Some("authorization.k8s.io")
+            && r.status == 201));
+    }
 }

@@ -35,9 +35,10 @@ fn group_version(name: &str, version: &str) -> Value {
     json!({"name": name, "versions": [gv.clone()], "preferredVersion": gv})
 }
 
-/// The groups served; metrics.k8s.io only while its APIService is "installed".
+/// The groups served, in the API server's order (aggregated APIs last); metrics.k8s.io only
+/// while its APIService is "installed".
 fn groups(metrics: bool) -> Vec<(&'static str, &'static str)> {
-    let mut groups = vec![("apps", "v1")];
+    let mut groups = vec![("apps", "v1"), ("authorization.k8s.io", "v1")];
     if metrics {
         groups.push(("metrics.k8s.io", "v1beta1"));
     }
@@ -128,12 +129,25 @@ mod tests {
     #[test]
     fn core_and_apps_resources() {
         let core = resource_list("", "v1", true).unwrap();
-        assert_eq!(names(&core), ["nodes", "configmaps", "secrets", "events"]);
+        assert_eq!(
+            names(&core),
+            ["nodes", "configmaps", "secrets", "events", "namespaces"]
+        );
         let apps = resource_list("apps", "v1", true).unwrap();
         assert_eq!(names(&apps), ["deployments", "deployments/scale"]);
         assert_eq!(apps["resources"][1]["kind"], "Scale");
         assert_eq!(apps["resources"][1]["group"], "autoscaling");
         assert_eq!(apps["resources"][0]["shortNames"][0], "deploy");
+        let authorization = resource_list("authorization.k8s.io", "v1", false).unwrap();
+        assert_eq!(
+            authorization["resources"],
+            json!([{"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview",
+                    "namespaced": false, "kind": "SelfSubjectAccessReview", "verbs": ["create"]}])
+        );
+        assert_eq!(
+            api_group("authorization.k8s.io", false).unwrap()["kind"],
+            "APIGroup"
+        );
     }
 
     #[test]
@@ -141,7 +155,7 @@ mod tests {
         assert!(resource_list("metrics.k8s.io", "v1beta1", false).is_none());
         assert!(api_group("metrics.k8s.io", false).is_none());
         let groups = api_group_list(false);
-        assert_eq!(groups["groups"].as_array().unwrap().len(), 1);
+        assert_eq!(groups["groups"].as_array().unwrap().len(), 2);
         let metrics = resource_list("metrics.k8s.io", "v1beta1", true).unwrap();
         assert_eq!(metrics["resources"][0]["kind"], "NodeMetrics");
         assert!(resource_list("apps", "v2", true).is_none());

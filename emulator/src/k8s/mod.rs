@@ -4,12 +4,13 @@
 pub mod discovery;
 pub mod metrics;
 pub mod openapi;
+pub mod paging;
 pub mod resources;
 pub mod route;
 pub mod scale;
 pub mod table;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::fields::FieldSelector;
 use crate::http::{Request, Response};
@@ -17,7 +18,9 @@ use crate::patch::{self, PatchError, PatchType};
 use crate::protobuf;
 use crate::selector::Selector;
 use crate::status::ApiError;
+use crate::validation::{self, FieldError};
 use crate::world::World;
+use paging::Paging;
 use resources::{ResourceDef, ResourceId, SCALE_VERBS};
 use route::Target;
 
@@ -94,6 +97,9 @@ fn resource(world: &mut World, req: &Request, call: &Call) -> Result<Response, A
     if call.def.id == ResourceId::NodeMetrics && !world.metrics_available {
         return Err(ApiError::path_not_found());
     }
+    if call.def.id == ResourceId::SelfSubjectAccessReview {
+        return access_review(req);
+    }
     match (verb.as_str(), call.name) {
         ("list", _) => list(world, req, call),
         ("get", Some(name)) => get(world, req, call, name),
@@ -128,7 +134,8 @@ fn get(world: &World, req: &Request, call: &Call, name: &str) -> Result<Response
         .get(call.def, call.ns, name)
         .ok_or_else(|| ApiError::not_found(call.def.gr, name))?;
     if table::wanted(req) {
-        if let Some(t) = table::render(call.def, &[obj], world.resource_version()) {
+        let meta = json!({"resourceVersion": world.resource_version().to_string()});
+        if let Some(t) = table::render(call.def, &[obj], meta) {
             return Ok(Response::ok(&t));
         }
     }
@@ -136,23 +143,29 @@ fn get(world: &World, req: &Request, call: &Call, name: &str) -> Result<Response
 }
 
 fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError> {
-    let selector = Selector::parse(&req.param("labelSelector").unwrap_or_default())
+    let label_text = req.param("labelSelector").unwrap_or_default();
+    let field_text = req.param("fieldSelector").unwrap_or_default();
+    let selector = Selector::parse(&label_text).map_err(ApiError::bad_request)?;
+    let fields = FieldSelector::parse(call.def.id, call.def.kind, &field_text)
         .map_err(ApiError::bad_request)?;
-    let fields = FieldSelector::parse(
-        call.def.id,
-        call.def.kind,
-        &req.param("fieldSelector").unwrap_or_default(),
-    )
-    .map_err(ApiError::bad_request)?;
     if call.def.id == ResourceId::NodeMetrics {
+        // metrics-server ignores limit and continue: its lists are never paged.
         return Ok(Response::json_bytes(200, metrics::list(world, &selector)));
     }
+    let paging = Paging::from_request(req)?;
     let ns = (!call.all_namespaces).then_some(call.ns);
-    let mut objects = world.list_stored(call.def, ns, &selector);
-    objects.retain(|o| fields.matches(o.value()));
+    let scope = world.list_stored(call.def, ns, &Selector::default());
+    let page = paging::page(
+        scope,
+        |obj| selector.matches(obj["metadata"].get("labels")) && fields.matches(obj),
+        &paging,
+        call.all_namespaces && call.def.namespaced,
+        !(label_text.trim().is_empty() && field_text.trim().is_empty()),
+        world.resource_version(),
+    );
     if table::wanted(req) {
-        let values: Vec<&Value> = objects.iter().map(|o| o.value()).collect();
-        if let Some(t) = table::render(call.def, &values, world.resource_version()) {
+        let values: Vec<&Value> = page.items.iter().map(|o| o.value()).collect();
+        if let Some(t) = table::render(call.def, &values, page.meta.clone()) {
             return Ok(Response::ok(&t));
         }
     }
@@ -161,28 +174,28 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
         list_body(
             &format!("{}List", call.def.kind),
             &call.def.api_version(),
-            world.resource_version(),
-            objects.iter().map(|o| o.list_item_json()),
+            &page.meta,
+            page.items.iter().map(|o| o.list_item_json()),
         ),
     ))
 }
 
-/// `{"apiVersion", "items", "kind", "metadata": {"resourceVersion"}}` (serde_json's key order)
-/// around items that are already JSON: a list of thousands of objects is then one copy of
-/// their stored renderings, with no per-request serialization of the objects.
+/// `{"apiVersion", "items", "kind", "metadata"}` (serde_json's key order) around items that
+/// are already JSON: a list of thousands of objects is then one copy of their stored
+/// renderings, with no per-request serialization of the objects.
 fn list_body<'a>(
     kind: &str,
     api_version: &str,
-    resource_version: u64,
+    meta: &Value,
     items: impl Iterator<Item = &'a [u8]> + Clone,
 ) -> Vec<u8> {
     let size: usize = items.clone().map(|i| i.len() + 1).sum();
-    let mut body = Vec::with_capacity(size + 128);
-    let string = |body: &mut Vec<u8>, s: &str| {
-        serde_json::to_writer(body, s).expect("writing to a Vec cannot fail")
+    let mut body = Vec::with_capacity(size + 256);
+    let write = |body: &mut Vec<u8>, v: &Value| {
+        serde_json::to_writer(body, v).expect("writing to a Vec cannot fail")
     };
     body.extend_from_slice(br#"{"apiVersion":"#);
-    string(&mut body, api_version);
+    write(&mut body, &api_version.into());
     body.extend_from_slice(br#","items":["#);
     for (i, item) in items.enumerate() {
         if i > 0 {
@@ -191,11 +204,63 @@ fn list_body<'a>(
         body.extend_from_slice(item);
     }
     body.extend_from_slice(br#"],"kind":"#);
-    string(&mut body, kind);
-    body.extend_from_slice(br#","metadata":{"resourceVersion":"#);
-    string(&mut body, &resource_version.to_string());
-    body.extend_from_slice(b"}}");
+    write(&mut body, &kind.into());
+    body.extend_from_slice(br#","metadata":"#);
+    write(&mut body, meta);
+    body.push(b'}');
     body
+}
+
+/// `POST selfsubjectaccessreviews` (what `kubectl auth can-i` sends): the review back with
+/// its status. The emulator has no RBAC, so every well-formed review is allowed; like the API
+/// server it stores nothing and answers 201.
+fn access_review(req: &Request) -> Result<Response, ApiError> {
+    let review = body_json(req, resources::SELF_SUBJECT_ACCESS_REVIEWS.kind)?;
+    if !review.is_object() {
+        return Err(ApiError::bad_request(
+            "SelfSubjectAccessReview in version \"v1\" cannot be handled as a SelfSubjectAccessReview: json: cannot unmarshal into Go value",
+        ));
+    }
+    let spec = &review["spec"];
+    let present = |field: &str| spec.get(field).filter(|v| !v.is_null());
+    let (resource, non_resource) = (
+        present("resourceAttributes"),
+        present("nonResourceAttributes"),
+    );
+    let mut errors = Vec::new();
+    if let (Some(_), Some(attributes)) = (resource, non_resource) {
+        // Go prints the internal struct with %#v.
+        let text = |f: &str| validation::go_quote(attributes[f].as_str().unwrap_or(""));
+        errors.push(FieldError::invalid_printed(
+            "spec.nonResourceAttributes",
+            format!(
+                "authorization.NonResourceAttributes{{Path:{}, Verb:{}}}",
+                text("path"),
+                text("verb")
+            ),
+            "cannot be specified in combination with resourceAttributes",
+        ));
+    }
+    if resource.is_none() && non_resource.is_none() {
+        errors.push(FieldError::invalid_printed(
+            "spec.resourceAttributes",
+            "\"null\"",
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+        ));
+    }
+    if !errors.is_empty() {
+        // The decoded review is an internal object without a kind, so the API server names
+        // only the group.
+        return Err(validation::invalid("", "authorization.k8s.io", "", &errors));
+    }
+    let answer = json!({
+        "kind": "SelfSubjectAccessReview",
+        "apiVersion": "authorization.k8s.io/v1",
+        "metadata": {"creationTimestamp": null},
+        "spec": spec,
+        "status": {"allowed": true}
+    });
+    Ok(Response::json(201, &answer))
 }
 
 /// Reads a create or update body; kubectl may send no Content-Type, which means JSON.
@@ -250,7 +315,6 @@ fn patch(world: &mut World, req: &Request, call: &Call, name: &str) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn list_body_is_what_serde_json_writes_for_the_list() {
@@ -262,20 +326,27 @@ mod tests {
             .iter()
             .map(|i| serde_json::to_vec(i).unwrap())
             .collect();
+        let meta =
+            json!({"resourceVersion": "1234", "continue": "eyJ2Ijo", "remainingItemCount": 3});
         let body = list_body(
             "ConfigMapList",
             "v1",
-            1234,
+            &meta,
             rendered.iter().map(Vec::as_slice),
         );
         let want = json!({
             "kind": "ConfigMapList",
             "apiVersion": "v1",
-            "metadata": {"resourceVersion": "1234"},
+            "metadata": meta,
             "items": items
         });
         assert_eq!(body, serde_json::to_vec(&want).unwrap());
-        let empty = list_body("NodeList", "v1", 7, std::iter::empty());
+        let empty = list_body(
+            "NodeList",
+            "v1",
+            &json!({"resourceVersion": "7"}),
+            std::iter::empty(),
+        );
         assert_eq!(
             String::from_utf8(empty).unwrap(),
             r#"{"apiVersion":"v1","items":[],"kind":"NodeList","metadata":{"resourceVersion":"7"}}"#

@@ -81,7 +81,9 @@ fn document(group: &str, version: &str) -> Value {
                 operation(def, def.kind, group, version, "patch"),
             );
         }
-        paths.insert(format!("{base}/{{name}}"), Value::Object(item));
+        if !item.is_empty() {
+            paths.insert(format!("{base}/{{name}}"), Value::Object(item));
+        }
         if def.id == ResourceId::Deployment {
             let scale = json!({
                 "put": operation(def, "Scale", "autoscaling", "v1", "put"),

@@ -6,12 +6,15 @@ use crate::status::GroupResource;
 /// Which stored collection (or computed view, for NodeMetrics) a resource is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceId {
+    Namespace,
     Node,
     ConfigMap,
     Secret,
     Event,
     Deployment,
     NodeMetrics,
+    /// Not stored: answered from the request (`kubectl auth can-i`).
+    SelfSubjectAccessReview,
 }
 
 #[derive(Debug)]
@@ -61,6 +64,21 @@ pub static NODES: ResourceDef = ResourceDef {
     namespaced: false,
     short_names: &["no"],
     verbs: &["get", "list"],
+    categories: &[],
+};
+
+pub static NAMESPACES: ResourceDef = ResourceDef {
+    id: ResourceId::Namespace,
+    gr: GroupResource {
+        group: "",
+        resource: "namespaces",
+    },
+    version: "v1",
+    kind: "Namespace",
+    singular: "namespace",
+    namespaced: false,
+    short_names: &["ns"],
+    verbs: &["create", "get", "list"],
     categories: &[],
 };
 
@@ -139,15 +157,32 @@ pub static NODE_METRICS: ResourceDef = ResourceDef {
     categories: &[],
 };
 
+pub static SELF_SUBJECT_ACCESS_REVIEWS: ResourceDef = ResourceDef {
+    id: ResourceId::SelfSubjectAccessReview,
+    gr: GroupResource {
+        group: "authorization.k8s.io",
+        resource: "selfsubjectaccessreviews",
+    },
+    version: "v1",
+    kind: "SelfSubjectAccessReview",
+    singular: "selfsubjectaccessreview",
+    namespaced: false,
+    short_names: &[],
+    verbs: &["create"],
+    categories: &[],
+};
+
 /// Verbs of the only subresource served, `deployments/scale`.
 pub const SCALE_VERBS: &[&str] = &["get", "patch", "update"];
 
-pub static ALL: [&ResourceDef; 6] = [
+pub static ALL: [&ResourceDef; 8] = [
     &NODES,
     &CONFIGMAPS,
     &SECRETS,
     &EVENTS,
+    &NAMESPACES,
     &DEPLOYMENTS,
+    &SELF_SUBJECT_ACCESS_REVIEWS,
     &NODE_METRICS,
 ];
 

@@ -199,6 +199,22 @@ mod tests {
                 Some("configmaps"),
                 Some(""),
             ),
+            (
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                "",
+                "create",
+                Some("selfsubjectaccessreviews"),
+                Some("authorization.k8s.io"),
+            ),
+            (
+                "GET",
+                "/api/v1/namespaces/nope",
+                "",
+                "get",
+                Some("namespaces"),
+                Some(""),
+            ),
             ("GET", "/apis/apps/v1", "", "get", None, None),
             ("GET", "/version", "", "get", None, None),
         ];
@@ -220,7 +236,7 @@ mod tests {
             "/api/v1/configmaps/name-without-namespace",
             "/apis/apps/v1/namespaces/default/deployments/web/status",
             "/api/v1/namespaces/default/configmaps/a/b/c",
-            "/api/v1/namespaces",
+            "/api/v1/namespaces/default/finalize",
         ] {
             assert_eq!(resolve(path), Target::Unknown, "{path}");
         }

@@ -195,6 +195,11 @@ fn columns(id: ResourceId) -> Option<Vec<Value>> {
             column("Data", "integer", 0, "Data contains the configuration data."),
             age,
         ],
+        ResourceId::Namespace => vec![
+            name,
+            column("Status", "string", 0, "The status of the namespace"),
+            age,
+        ],
         ResourceId::Secret => vec![
             name,
             column("Type", "string", 0, "The type of the secret"),
@@ -213,7 +218,7 @@ fn columns(id: ResourceId) -> Option<Vec<Value>> {
             column("Count", "string", 1, "The number of times this event has occurred."),
             column("Name", "string", 1, "Name must be unique within a namespace."),
         ],
-        ResourceId::NodeMetrics => return None,
+        ResourceId::NodeMetrics | ResourceId::SelfSubjectAccessReview => return None,
     })
 }
 
@@ -226,6 +231,11 @@ fn cells(id: ResourceId, obj: &Value, now: SystemTime) -> Vec<Value> {
             (map_len(&obj["data"]) + map_len(&obj["binaryData"])).into(),
             age(obj, "/metadata/creationTimestamp", now).into(),
         ],
+        ResourceId::Namespace => vec![
+            obj["metadata"]["name"].clone(),
+            obj["status"]["phase"].clone(),
+            age(obj, "/metadata/creationTimestamp", now).into(),
+        ],
         ResourceId::Secret => vec![
             obj["metadata"]["name"].clone(),
             obj["type"].as_str().unwrap_or("Opaque").into(),
@@ -233,12 +243,13 @@ fn cells(id: ResourceId, obj: &Value, now: SystemTime) -> Vec<Value> {
             age(obj, "/metadata/creationTimestamp", now).into(),
         ],
         ResourceId::Event => event_cells(obj, now),
-        ResourceId::NodeMetrics => Vec::new(),
+        ResourceId::NodeMetrics | ResourceId::SelfSubjectAccessReview => Vec::new(),
     }
 }
 
-/// A meta.k8s.io/v1 Table of `objects`, or None for resources without a printer.
-pub fn render(def: &ResourceDef, objects: &[&Value], resource_version: u64) -> Option<Value> {
+/// A meta.k8s.io/v1 Table of `objects`, or None for resources without a printer. `meta` is
+/// the list metadata (resourceVersion and, for a page, `continue`), which a Table keeps.
+pub fn render(def: &ResourceDef, objects: &[&Value], meta: Value) -> Option<Value> {
     let column_definitions = columns(def.id)?;
     let now = SystemTime::now();
     let rows: Vec<Value> = objects
@@ -257,7 +268,7 @@ pub fn render(def: &ResourceDef, objects: &[&Value], resource_version: u64) -> O
     Some(json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": resource_version.to_string()},
+        "metadata": meta,
         "columnDefinitions": column_definitions,
         "rows": rows
     }))
@@ -283,7 +294,7 @@ mod tests {
         let mut world = World::from_seed(&Seed::demo()).unwrap();
         world.set_node_unschedulable("worker-latvia", true).unwrap();
         let nodes = world.list(&resources::NODES, None, &Selector::default());
-        let table = render(&resources::NODES, &nodes, 1).unwrap();
+        let table = render(&resources::NODES, &nodes, json!({})).unwrap();
         let rows = table["rows"].as_array().unwrap();
         assert_eq!(rows[0]["cells"][0], "control-plane");
         assert_eq!(rows[0]["cells"][2], "control-plane");
@@ -298,9 +309,9 @@ mod tests {
             Some("default"),
             &Selector::parse("region=france").unwrap(),
         );
-        let table = render(&resources::DEPLOYMENTS, &deploys, 1).unwrap();
+        let table = render(&resources::DEPLOYMENTS, &deploys, json!({})).unwrap();
         assert_eq!(table["rows"][0]["cells"][1], "2/3");
         assert_eq!(table["rows"][0]["cells"][2], 3);
-        assert!(render(&resources::NODE_METRICS, &[], 1).is_none());
+        assert!(render(&resources::NODE_METRICS, &[], json!({})).is_none());
     }
 }

@@ -1,7 +1,7 @@
 # carbonctl: common tasks. `make test` is what CI runs.
 CARGO ?= cargo
 
-.PHONY: build release test lint fmt demo demo-cluster bench clean
+.PHONY: build release test setup lint fmt demo demo-cluster bench clean
 .PHONY: check-manifests release-static image kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down deploy-smoke
 
 build:
@@ -14,9 +14,14 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: lint check-manifests
+test: setup lint check-manifests
 	$(CARGO) test --workspace
 	hack/deploy-smoke.sh
+
+# What only the system provides (Debian packages, rustup components): installed when run as
+# root, named otherwise. Everything else comes pinned into target/ by the scripts that use it.
+setup:
+	hack/setup.sh test
 
 fmt:
 	$(CARGO) fmt --all

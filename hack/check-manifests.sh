@@ -6,9 +6,10 @@
 #   - checkov (kubernetes framework, offline) on the same: 0 failed checks, and every skipped
 #     check carries its justification in a checkov.io/skip<N> annotation;
 #   - cross-file consistency (hack/manifest_consistency.py);
-#   - shellcheck on every shell script, hadolint on the Dockerfile.
-# The Python tools are pinned (hack/manifest-tools.txt, .lock) and installed once into
-# target/manifest-tools/venv; shellcheck comes from the system (apt-get install shellcheck).
+#   - shellcheck on every shell script, hadolint on the Dockerfiles.
+# The tools are pinned (hack/manifest-tools.txt, .lock: the Python checkers, shellcheck and
+# hadolint) and installed once into target/manifest-tools by hack/tools-venv.sh; kubectl comes
+# with the machine (hack/setup.sh names what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -97,8 +98,6 @@ main() {
   local start=$SECONDS
   mkdir -p "$OUT"
   ensure_tools
-  command -v shellcheck >/dev/null 2>&1 ||
-    die "shellcheck is not installed (apt-get install shellcheck; .ci/run does it)"
   command -v kubectl >/dev/null 2>&1 || die "kubectl is needed for 'kubectl kustomize'"
 
   # Everything that gets applied to a cluster, as files and as rendered.
@@ -132,7 +131,7 @@ main() {
   done < <(find . \( -path ./target -o -path ./.git -o -name node_modules \) -prune -o \
     -type f -name '*.sh' -print | sort)
   scripts+=(.ci/run)
-  run "shellcheck: ${#scripts[@]} scripts" shellcheck -x "${scripts[@]}"
+  run "shellcheck: ${#scripts[@]} scripts" "$VENV/bin/shellcheck" -x "${scripts[@]}"
   run "hadolint: Dockerfile" hadolint_dockerfile
 
   echo "check-manifests took $((SECONDS - start))s"

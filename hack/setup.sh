@@ -91,6 +91,7 @@ setup_image() {
   have unshare util-linux || true
   have setpriv util-linux || true
   have chroot coreutils || true
+  have readelf binutils || true
 }
 
 main() {

@@ -60,6 +60,11 @@ chart-settings:
 	hack/check-manifests.sh --tools-only
 	target/manifest-tools/venv/bin/python hack/chart_settings.py
 
+# The README's "Try it" commands (make demo, make test) in a fresh clone of HEAD, with an empty
+# HOME and Debian's python3 first on the PATH. Slow (cold builds): run by .ci/run, not by make test.
+fresh-clone-test:
+	hack/fresh-clone-test.sh
+
 # The CronJob as rendered (its args, settings and Secret keys) run twice against the emulator.
 deploy-smoke:
 	$(CARGO) build --workspace

@@ -10,14 +10,15 @@
 # passwd/group files naming root and nonroot (65532), on no base image at all.
 # IMAGE_VARIANT=dockerfile|scratch forces one.
 #
-# test: the image's configuration (user 65532, entrypoint /carbonctl, no shell, a static binary,
-# image under $MAX_IMAGE_BYTES bytes, binary under $MAX_BINARY_BYTES), then its root filesystem, unpacked (`podman create` + `podman
-# export`), runs `carbonctl tick` and `carbonctl status` as the image's user against the
-# emulator on loopback: in a mount namespace of its own (unshare), the root filesystem mounted
-# read-only, the kubeconfig mounted read-only where a pod would get a volume, chroot to it, no
-# HOME (then a HOME that does not exist), no capabilities. `podman run` would do the same, but
-# it cannot start containers in this sandbox (crun: setrlimit ... Operation not permitted).
-# Needs root (mounts, chroot), podman, and the debug kube-emulator (cargo build --workspace).
+# test: the image's configuration (user 65532, entrypoint /carbonctl, no shell, a static binary
+# under 6,000,000 bytes, the image under 8,000,000), then its root filesystem, unpacked (`podman
+# create` + `podman export`), runs `carbonctl tick` and `carbonctl status` as the image's user
+# against the emulator on loopback: in a mount namespace of its own (unshare), the root
+# filesystem mounted read-only, the kubeconfig mounted read-only where a pod would get a volume,
+# chroot to it as 65532 (no capabilities left), no HOME, then a HOME that does not exist.
+# `podman run` would do the same, but it cannot start containers in this sandbox (crun:
+# setrlimit ... Operation not permitted). Needs root (mounts, chroot), podman, and the debug
+# kube-emulator (cargo build --workspace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -63,8 +63,11 @@ rustup_components() {
 }
 
 setup_test() {
-  have cargo || true
-  rustup_components
+  if have cargo && ! cargo --version >/dev/null 2>&1; then
+    problems+=("cargo does not run with HOME=$HOME: point CARGO_HOME and RUSTUP_HOME at the toolchain rustup installed")
+  else
+    rustup_components
+  fi
   have git git || true
   have curl curl || true
   have make make || true

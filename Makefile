@@ -1,4 +1,4 @@
-# carbonctl: common tasks. `make test` is what CI runs.
+# carbonctl: common tasks. `make test` is the README's test command; .ci/run runs it and the slower checks.
 CARGO ?= cargo
 
 .PHONY: build release test setup lint fmt demo demo-cluster bench clean

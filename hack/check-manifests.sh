@@ -101,6 +101,8 @@ hadolint_dockerfiles() {
 main() {
   local start=$SECONDS
   mkdir -p "$OUT"
+  # Nothing rendered by an earlier run may stand in for this run's output.
+  rm -f "$OUT"/*.yaml "$OUT"/*.json
   ensure_tools
   ensure_helm
   [[ "${1:-}" != --tools-only ]] || return 0

@@ -51,9 +51,7 @@ python_with_venv() {
 }
 
 rustup_components() {
-  if ! have cargo || ! have rustup; then
-    return 0
-  fi
+  command -v rustup >/dev/null 2>&1 || return 0
   local missing=() component
   cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
   cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
@@ -92,7 +90,6 @@ setup_image() {
   have buildah buildah || true
   # The image test runs the image's binary in a mount namespace, chrooted, as the image's user.
   have unshare util-linux || true
-  have setpriv util-linux || true
   have chroot coreutils || true
   have readelf binutils || true
 }

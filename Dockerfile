@@ -3,7 +3,7 @@
 # The builder compiles for its own architecture (x86_64 or aarch64), so the image matches the
 # nodes of a kind cluster on the same machine.
 
-FROM rust:1.95-slim-bookworm AS build
+FROM docker.io/library/rust:1.95-slim-bookworm AS build
 # musl-gcc compiles ring's C and assembly for the musl target.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends musl-tools=1.2.3-1 \

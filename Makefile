@@ -1,8 +1,8 @@
-# carbonctl: common tasks. `make test` is what CI runs.
+# carbonctl: common tasks. `make test` is the README's test command; .ci/run runs it and the slower checks.
 CARGO ?= cargo
 
-.PHONY: build release test lint fmt demo demo-cluster bench clean
-.PHONY: check-manifests release-static image kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down deploy-smoke
+.PHONY: build release test setup lint fmt demo demo-cluster bench clean
+.PHONY: check-manifests chart-settings release-static image image-podman image-test fresh-clone-test kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down deploy-smoke
 
 build:
 	$(CARGO) build --workspace
@@ -14,9 +14,14 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: lint check-manifests
+test: setup lint check-manifests
 	$(CARGO) test --workspace
 	hack/deploy-smoke.sh
+
+# What only the system provides (Debian packages, rustup components): installed when run as
+# root, named otherwise. Everything else comes pinned into target/ by the scripts that use it.
+setup:
+	hack/setup.sh test
 
 fmt:
 	$(CARGO) fmt --all
@@ -49,20 +54,46 @@ MUSL_TARGET ?= x86_64-unknown-linux-musl
 check-manifests:
 	hack/check-manifests.sh
 
+# The Helm chart's settings (values.yaml, values.schema.json) from settings-configmap.yaml and the
+# README's settings table; check-manifests fails while they are out of date.
+chart-settings:
+	hack/check-manifests.sh --tools-only
+	target/manifest-tools/venv/bin/python hack/chart_settings.py
+
+# The README's "Try it" commands (make demo, make test) in a fresh clone of HEAD, with an empty
+# HOME and Debian's python3 first on the PATH. Slow (cold builds): run by .ci/run, not by make test.
+fresh-clone-test:
+	hack/fresh-clone-test.sh
+
 # The CronJob as rendered (its args, settings and Secret keys) run twice against the emulator.
 deploy-smoke:
 	$(CARGO) build --workspace
 	hack/deploy-smoke.sh
 
-# The static binary the image ships; ring's C code needs musl-gcc (Debian: musl-tools).
+# The static binary the image ships; ring's C code needs musl-gcc (Debian: musl-tools) and
+# rustup's musl target, which hack/setup.sh installs.
 release-static:
-	@command -v musl-gcc >/dev/null 2>&1 || { echo "musl-gcc is missing: apt-get install musl-tools" >&2; exit 1; }
-	rustup target add $(MUSL_TARGET)
+	hack/setup.sh static
 	$(CARGO) build --release --target $(MUSL_TARGET) -p carbonctl
 	@ls -l $(or $(CARGO_TARGET_DIR),target)/$(MUSL_TARGET)/release/carbonctl
 
+# With a Docker engine: docker build. Without one: podman (hack/image.sh).
 image:
-	docker build -t $(IMAGE) .
+	@if docker info >/dev/null 2>&1; then set -x; docker build -t $(IMAGE) .; \
+	else echo "no Docker engine: building with podman"; $(MAKE) --no-print-directory image-podman; fi
+
+# podman/buildah: ./Dockerfile when its base images can be pulled, else Dockerfile.scratch (the
+# static binary, a CA bundle and user 65532 on no base image).
+image-podman:
+	hack/setup.sh image
+	IMAGE=$(IMAGE) hack/image.sh build
+
+# Build the image without Docker, inspect it (user, entrypoint, no shell, size) and run its
+# binary from its read-only root filesystem as user 65532 against the emulator. Needs root.
+image-test:
+	hack/setup.sh image
+	$(CARGO) build --workspace
+	IMAGE=$(IMAGE) hack/image.sh test
 
 # Local cluster quickstart (needs docker, kind, kubectl): hack/kind.sh does the work.
 kind-up:

@@ -5,10 +5,15 @@
 #     manifest, the `kubectl kustomize` output of . and examples/, and the quickstart's hot pods;
 #   - checkov (kubernetes framework, offline) on the same: 0 failed checks, and every skipped
 #     check carries its justification in a checkov.io/skip<N> annotation;
+#   - the Helm chart (charts/carbonctl) with the pinned helm: `helm lint --strict`, its default
+#     render and a render with every option on through the same two validators, the default render
+#     against the kustomize output (hack/chart_matches_kustomize.py), its options
+#     (hack/chart_options.py), and its settings against their sources (hack/chart_settings.py);
 #   - cross-file consistency (hack/manifest_consistency.py);
-#   - shellcheck on every shell script, hadolint on the Dockerfile.
-# The Python tools are pinned (hack/manifest-tools.txt, .lock) and installed once into
-# target/manifest-tools/venv; shellcheck comes from the system (apt-get install shellcheck).
+#   - shellcheck on every shell script, hadolint on the Dockerfiles.
+# The tools are pinned (hack/manifest-tools.txt, .lock: the Python checkers, shellcheck and
+# hadolint) and installed once into target/manifest-tools by hack/tools-venv.sh; kubectl comes
+# with the machine (hack/setup.sh names what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,16 +94,21 @@ validate() {
   "$VENV/bin/kubernetes-validate" --strict --kubernetes-version "$K8S_VERSION" --quiet "$@"
 }
 
-hadolint_dockerfile() {
-  "$VENV/bin/hadolint" --failure-threshold info Dockerfile
+hadolint_dockerfiles() {
+  "$VENV/bin/hadolint" --failure-threshold info Dockerfile*
 }
 
 main() {
   local start=$SECONDS
   mkdir -p "$OUT"
+  # Nothing rendered by an earlier run may stand in for this run's output.
+  rm -f "$OUT"/*.yaml "$OUT"/*.json
   ensure_tools
-  command -v shellcheck >/dev/null 2>&1 ||
-    die "shellcheck is not installed (apt-get install shellcheck; .ci/run does it)"
+  ensure_helm
+  [[ "${1:-}" != --tools-only ]] || return 0
+  # helm keeps its caches in the tool environment, not in HOME.
+  export HELM_CACHE_HOME="$PWD/$TOOLS/helm-home/cache" HELM_CONFIG_HOME="$PWD/$TOOLS/helm-home/config" \
+    HELM_DATA_HOME="$PWD/$TOOLS/helm-home/data"
   command -v kubectl >/dev/null 2>&1 || die "kubectl is needed for 'kubectl kustomize'"
 
   # Everything that gets applied to a cluster, as files and as rendered.
@@ -115,15 +125,29 @@ main() {
     hot+=("$OUT/hot-$region.yaml")
   done
   local rendered=("$OUT/rendered.yaml" "$OUT/examples.yaml")
+  run "helm lint --strict charts/carbonctl" "$HELM" lint --strict charts/carbonctl
+  run "helm template charts/carbonctl renders" \
+    sh -c "'$HELM' template carbonctl charts/carbonctl --namespace default >'$OUT/chart.yaml'"
+  run "chart options render as documented" \
+    "$VENV/bin/python" hack/chart_options.py "$HELM" "$OUT"
+  local charts=("$OUT/chart.yaml" "$OUT/chart-options.yaml")
 
   run "kubernetes-validate --strict (Kubernetes $K8S_VERSION): manifests" \
     validate "${manifests[@]}" "${examples[@]}" "${hot[@]}"
   run "kubernetes-validate --strict (Kubernetes $K8S_VERSION): kustomize output" \
     validate "${rendered[@]}"
+  run "kubernetes-validate --strict (Kubernetes $K8S_VERSION): chart, default and every option" \
+    validate "${charts[@]}"
   # One checkov run per group, so each count says what it is about.
   run "checkov: carbonctl manifests" checkov_clean "${manifests[@]}"
   run "checkov: kustomize output of ." checkov_clean "$OUT/rendered.yaml"
   run "checkov: examples and hot pods" checkov_clean "$OUT/examples.yaml" "${hot[@]}"
+  run "checkov: chart, default render" checkov_clean "$OUT/chart.yaml"
+  run "checkov: chart, every option on" checkov_clean "$OUT/chart-options.yaml"
+  run "chart's default render = kustomize output of ." \
+    "$VENV/bin/python" hack/chart_matches_kustomize.py "$OUT/rendered.yaml" "$OUT/chart.yaml"
+  run "chart settings generated from settings-configmap.yaml and README" \
+    "$VENV/bin/python" hack/chart_settings.py --check
   run "cross-file consistency" "$VENV/bin/python" hack/manifest_consistency.py
 
   local scripts=()
@@ -132,8 +156,8 @@ main() {
   done < <(find . \( -path ./target -o -path ./.git -o -name node_modules \) -prune -o \
     -type f -name '*.sh' -print | sort)
   scripts+=(.ci/run)
-  run "shellcheck: ${#scripts[@]} scripts" shellcheck -x "${scripts[@]}"
-  run "hadolint: Dockerfile" hadolint_dockerfile
+  run "shellcheck: ${#scripts[@]} scripts" "$VENV/bin/shellcheck" -x "${scripts[@]}"
+  run "hadolint: $(echo Dockerfile*)" hadolint_dockerfiles
 
   echo "check-manifests took $((SECONDS - start))s"
   if ((failed > 0)); then

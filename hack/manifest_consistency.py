@@ -85,7 +85,11 @@ def main():
         problems.append(f"cronjob.yaml image is {container['image']}, want carbonctl:{version}")
     if images.get("carbonctl", {}).get("newTag") != version:
         problems.append(f"kustomization.yaml images carbonctl newTag is not {version} (Cargo.toml)")
-    check("image tag matches the crate version", problems)
+    chart = yaml.safe_load((ROOT / "charts/carbonctl/Chart.yaml").read_text())
+    for field in ("version", "appVersion"):
+        if str(chart.get(field)) != version:
+            problems.append(f"charts/carbonctl/Chart.yaml {field} is {chart.get(field)}, want {version} (Cargo.toml)")
+    check("image tag and chart version match the crate version", problems)
 
     # Every documented setting is shipped with its documented default.
     problems = []

@@ -1,6 +1,8 @@
 //! How long a backtest takes: one year of one-minute ticks for three regions, the size the
-//! README promises to replay in under two seconds. Prints figures; asserts nothing about time
-//! (GUIDE: never a timed assertion). Run with `cargo bench --bench backtest`.
+//! README promises to replay in under two seconds, and the policy's decisions alone next to a
+//! plain CPython loop of the same rule (`benches/plain_rule.py`) on the same inputs, in one
+//! run. Prints figures; asserts nothing about time (GUIDE: never a timed assertion). Run with
+//! `cargo bench --bench backtest`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -8,7 +10,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use carbonctl::backtest::demand::{per_tick, rescale, DemandSource, Scale};
-use carbonctl::backtest::model::{replay, RegionInput, Replay};
+use carbonctl::backtest::model::{decisions, replay, RegionInput, Replay};
 use carbonctl::backtest::series::Series;
 use carbonctl::cli::{Cli, Command};
 use carbonctl::config::Settings;
@@ -43,14 +45,17 @@ fn main() {
         RegionInput {
             name: "denmark".into(),
             carbon: carbon(200.0, 120.0, 0.0),
+            start: 1,
         },
         RegionInput {
             name: "france".into(),
             carbon: carbon(100.0, 40.0, 1.0),
+            start: 1,
         },
         RegionInput {
             name: "latvia".into(),
             carbon: carbon(280.0, 200.0, 2.0),
+            start: 1,
         },
     ];
     let policy = policy();
@@ -59,23 +64,24 @@ fn main() {
     rescale(&mut demand, &DemandSource::Daily, Scale::Peak(12.0));
     let demand_time = started.elapsed();
 
+    let r = Replay {
+        regions: &regions,
+        policy: &policy,
+        from: YEAR_START,
+        interval: 60,
+        demand: &demand,
+        watts_per_replica: 2.4,
+        timeline_points: 600,
+    };
     let mut best = f64::MAX;
     let mut actions = 0;
     for _ in 0..5 {
         let started = Instant::now();
-        let outcome = replay(&Replay {
-            regions: &regions,
-            policy: &policy,
-            from: YEAR_START,
-            interval: 60,
-            demand: &demand,
-            watts_per_replica: 2.4,
-            timeline_points: 600,
-        });
+        let outcome = replay(&r);
         best = best.min(started.elapsed().as_secs_f64());
         actions = outcome.policy_actions.total();
     }
-    println!("backtest replay: {TICKS} one-minute ticks x 3 regions (one year), 2 decide() calls per tick");
+    println!("backtest replay: {TICKS} one-minute ticks x 3 regions (one year): the policy and the carbon-blind rule, the bound and the accounting");
     println!(
         "  demand per tick built in {:.3} s",
         demand_time.as_secs_f64()
@@ -85,7 +91,81 @@ fn main() {
         best * 1e9 / TICKS as f64
     );
     println!("  policy scaling actions in the year: {actions}");
+    against_python(&r);
     end_to_end();
+}
+
+/// The policy's decisions over the year alone, best of 5, next to the plain CPython loop of
+/// the same rule on the same inputs, best of 3, alternating; both must make the same actions.
+fn against_python(r: &Replay) {
+    let input = std::env::temp_dir().join(format!(
+        "carbonctl-bench-plain-rule-{}.json",
+        std::process::id()
+    ));
+    let p = r.policy;
+    let json = serde_json::json!({
+        "regions": r.regions.iter().map(|x| x.name.clone()).collect::<Vec<_>>(),
+        "carbon": r.regions.iter().map(|x| x.carbon.values.clone()).collect::<Vec<_>>(),
+        "demand": r.demand,
+        "from": r.from,
+        "interval": r.interval,
+        "scaleUpThreshold": p.scale_up_threshold,
+        "scaleDownThreshold": p.scale_down_threshold,
+        "holdCycles": p.hold_cycles,
+        "cooldownSecs": p.cooldown_secs,
+        "min": p.default_bounds.min,
+        "max": p.default_bounds.max,
+    });
+    std::fs::write(&input, json.to_string()).expect("the bench writes its input");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/plain_rule.py");
+    let (mut rust, mut python) = (f64::MAX, f64::MAX);
+    let (mut rust_actions, mut python_actions) = (0, 0);
+    for round in 0..5 {
+        let started = Instant::now();
+        rust_actions = decisions(r).total();
+        rust = rust.min(started.elapsed().as_secs_f64());
+        if round >= 3 {
+            continue;
+        }
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .arg(&input)
+            .output();
+        let Some(out) = out.ok().filter(|o| o.status.success()) else {
+            println!(
+                "  plain CPython loop: skipped (python3 did not run {})",
+                script.display()
+            );
+            let _ = std::fs::remove_file(&input);
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut fields = text.split_whitespace();
+        python = python.min(
+            fields
+                .next()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(f64::MAX),
+        );
+        python_actions = fields.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+    }
+    let _ = std::fs::remove_file(&input);
+    println!(
+        "  the policy's decisions alone, one year: best of 5 {rust:.4} s ({:.1} ns per tick), {rust_actions} actions",
+        rust * 1e9 / TICKS as f64
+    );
+    println!(
+        "  the same rule as a plain CPython loop (benches/plain_rule.py): best of 3 {python:.4} s, {python_actions} actions",
+    );
+    let agree = if rust_actions == python_actions {
+        "the same actions"
+    } else {
+        "DIFFERENT actions"
+    };
+    println!(
+        "  ratio CPython / Rust: {:.1}x ({agree}; target at least 20x)",
+        python / rust
+    );
 }
 
 /// The README's real-data run, reading and parsing included, when ../shared is beside this

@@ -86,7 +86,7 @@ impl Ledger {
         let mean_grams = known.iter().map(|(_, g)| g).sum::<f64>() / known.len() as f64;
         next.blind_intensity_replica_seconds += total * dt * mean_grams;
         for (r, grams) in known {
-            let entry = next.regions.entry(r.name.clone()).or_default();
+            let entry = next.regions.entry(r.name.to_string()).or_default();
             entry.replica_seconds += f64::from(r.replicas) * dt;
             entry.intensity_replica_seconds += f64::from(r.replicas) * dt * grams;
         }
@@ -117,11 +117,11 @@ impl Ledger {
 mod tests {
     use super::*;
 
-    fn ranked(regions: &[(&str, i32, Option<f64>)]) -> Vec<Ranked> {
+    fn ranked<'a>(regions: &[(&'a str, i32, Option<f64>)]) -> Vec<Ranked<'a>> {
         regions
             .iter()
             .map(|(name, replicas, grams)| Ranked {
-                name: name.to_string(),
+                name,
                 replicas: *replicas,
                 grams: *grams,
                 unhealthy: None,

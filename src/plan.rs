@@ -16,10 +16,10 @@ use crate::render::{cpu_json, flag, ranking_json, settlement_text, TickFields};
 use crate::state::{CarbonEntry, State};
 
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct Plan<'a> {
     pub decision: Decision,
     /// Regions cleanest first, as the rule ranked them.
-    pub ranked: Vec<Ranked>,
+    pub ranked: Vec<Ranked<'a>>,
     /// What became of the previous tick's attempt, if it left one.
     pub settlement: Option<Settlement>,
     /// The state written (compare-and-swap) before anything is changed: the rule's next
@@ -32,13 +32,13 @@ pub struct Plan {
 }
 
 /// Plans one tick. `carbon` is the cache after this tick's fetches.
-pub fn plan(
+pub fn plan<'a>(
     loaded: &State,
-    observation: &Observation,
+    observation: &'a Observation,
     carbon: &BTreeMap<String, CarbonEntry>,
     settings: &Settings,
     now: i64,
-) -> Plan {
+) -> Plan<'a> {
     let (mut settled, settlement) = settle(loaded, |region| {
         let r = observation.regions.iter().find(|r| r.name == region)?;
         Some(r.replicas)
@@ -94,7 +94,7 @@ pub fn plan(
     }
 }
 
-impl Plan {
+impl Plan<'_> {
     /// The state after a change that was claimed but refused (replicas changed, forbidden, the
     /// Deployment gone): the rule's memory goes back to before it (no cooldown, no pending
     /// move for a change that did not happen), the carbon cache and ledger stay as claimed, and

@@ -286,13 +286,19 @@ fn run_scaler(
         under_minutes: 0.0,
         actions: ActionCounts::default(),
     };
+    // Each region's value changes once per step of its series (hourly), not every tick: look
+    // it up again only when the next step begins.
+    let mut next_step = vec![i64::MIN; n];
     for (k, &demand) in r.demand.iter().enumerate() {
         let now = r.from + k as i64 * r.interval;
-        for (c, region) in carbon.iter_mut().zip(r.regions) {
-            *c = region
-                .carbon
-                .at(now)
-                .expect("the replay period lies within every carbon series");
+        for ((c, next), region) in carbon.iter_mut().zip(&mut next_step).zip(r.regions) {
+            if now >= *next {
+                let series = &region.carbon;
+                *c = series
+                    .at(now)
+                    .expect("the replay period lies within every carbon series");
+                *next = series.start + ((now - series.start) / series.step + 1) * series.step;
+            }
         }
         // Blind: every region looks the same, so nothing but demand steers it.
         let serving = scaler.tick(policy, now, demand, |i| if aware { carbon[i] } else { 0.0 });
@@ -303,6 +309,12 @@ fn run_scaler(
     }
     tally.actions = scaler.actions;
     tally
+}
+
+/// The policy's decisions over the replay alone, without counterfactuals or accounting: the
+/// rule's own cost, which the benchmark sets beside a plain CPython loop of the same rule.
+pub fn decisions(r: &Replay) -> ActionCounts {
+    run_scaler(r, true, |_, _, _| {}).actions
 }
 
 /// Emissions and replica-hours of one placement, accumulated tick by tick.
@@ -625,18 +637,44 @@ mod tests {
         p.cooldown_secs = 0;
         // (name, demand per minute, under-provisioned minutes, replica-hours x 60)
         let cases: [(&str, Vec<f64>, f64, f64); 4] = [
-            ("the jump is short of capacity in the minute it is seen", vec![0.5, 1.5, 1.5], 1.0, 1.0 + 2.0 + 3.0),
-            ("the replica added then serves the minute after", vec![0.5, 1.5, 1.5, 1.5], 1.0, 1.0 + 2.0 + 3.0 + 3.0),
+            (
+                "the jump is short of capacity in the minute it is seen",
+                vec![0.5, 1.5, 1.5],
+                1.0,
+                1.0 + 2.0 + 3.0,
+            ),
+            (
+                "the replica added then serves the minute after",
+                vec![0.5, 1.5, 1.5, 1.5],
+                1.0,
+                1.0 + 2.0 + 3.0 + 3.0,
+            ),
             ("a held tier is never short", vec![0.5; 4], 0.0, 4.0),
-            ("power follows the replicas after each change, both ways", vec![1.6, 1.6, 0.2, 0.2], 1.0, 2.0 + 3.0 + 2.0 + 1.0),
+            (
+                "power follows the replicas after each change, both ways",
+                vec![1.6, 1.6, 0.2, 0.2],
+                1.0,
+                2.0 + 3.0 + 2.0 + 1.0,
+            ),
         ];
         for (name, demand, under, hours) in cases {
             let o = run(&one, &p, &demand);
             assert_eq!(o.under_provisioned_minutes.policy, under, "{name}");
-            assert_eq!(o.under_provisioned_minutes.blind, under, "{name}: the same model for blind");
+            assert_eq!(
+                o.under_provisioned_minutes.blind, under,
+                "{name}: the same model for blind"
+            );
             let h = o.regions[0].replica_hours;
-            assert!((h.policy * 60.0 - hours).abs() < 1e-9, "{name}: {}", h.policy * 60.0);
-            assert!((h.blind * 60.0 - hours).abs() < 1e-9, "{name}: blind {}", h.blind * 60.0);
+            assert!(
+                (h.policy * 60.0 - hours).abs() < 1e-9,
+                "{name}: {}",
+                h.policy * 60.0
+            );
+            assert!(
+                (h.blind * 60.0 - hours).abs() < 1e-9,
+                "{name}: blind {}",
+                h.blind * 60.0
+            );
         }
     }
 
@@ -646,7 +684,10 @@ mod tests {
         assert!(close(even_placement(6, &[(1, 5); 3]), &[2.0, 2.0, 2.0]));
         assert!(close(even_placement(4, &[(1, 5); 3]), &[4.0 / 3.0; 3]));
         // A floor above the level and a ceiling below it are kept; the rest share what is left.
-        assert!(close(even_placement(9, &[(4, 5), (1, 5), (1, 2)]), &[4.0, 3.0, 2.0]));
+        assert!(close(
+            even_placement(9, &[(4, 5), (1, 5), (1, 2)]),
+            &[4.0, 3.0, 2.0]
+        ));
         assert!(close(even_placement(3, &[(1, 1); 3]), &[1.0; 3]));
         // Outside what the bounds hold (a replay starting out of bounds): evenly, unbounded.
         assert!(close(even_placement(12, &[(1, 2); 3]), &[4.0; 3]));

@@ -198,9 +198,9 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let bounds = policy.bounds(&r.name);
+            let bounds = policy.bounds(r.name);
             SimRegion {
-                region: r.name.clone(),
+                region: r.name.to_string(),
                 zone: settings
                     .regions
                     .iter()

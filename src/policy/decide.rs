@@ -1,6 +1,6 @@
 use super::decision::{AtItsLimit, Breaching, Change, ChangeWhy, Decision, HoldWhy};
 use super::heal::healing_step;
-use super::rank::{choose, rank, Direction, Ranked};
+use super::rank::{choose, passed_over, rank, Direction, Ranked};
 use super::rebalance::{advance_pending, start, Band, Pending};
 use super::signal::{count_holds, Breach, Signal};
 use super::{Action, Observation, Policy, PolicyState};
@@ -101,7 +101,10 @@ fn decide_ranked_mut(
     let breach = breach.unwrap_or(Breach::None);
     let decision = cpu_rule(obs, ranked, next, policy, &cpu, breach, may_start, now);
     // A cancelled move shows in the tick's own sentence: nothing else would tell anyone.
-    decision.cancelling(cancelled)
+    match cancelled {
+        Some(why) => decision.cancelling(Some(why)),
+        None => decision,
+    }
 }
 
 fn in_band(signal: &Signal, policy: &Policy) -> Decision {
@@ -158,21 +161,21 @@ fn cpu_rule(
         .into();
     }
     let passed = |r: &Ranked| {
-        let bounds = policy.bounds(&r.name);
+        let bounds = policy.bounds(r.name);
         let (limit, at_limit) = match direction {
             Direction::Up => (bounds.max, r.replicas >= bounds.max),
             Direction::Down => (bounds.min, r.replicas <= bounds.min),
         };
         AtItsLimit {
-            region: r.name.clone(),
+            region: r.name.to_string(),
             limit,
             unhealthy: r
                 .unhealthy
                 .filter(|_| direction == Direction::Up && !at_limit),
         }
     };
-    let Some((target, skipped)) = choose(ranked, policy, direction) else {
-        let passed_over: Vec<AtItsLimit> = ranked.iter().map(passed).collect();
+    let passed_over: Vec<AtItsLimit> = passed_over(ranked, policy, direction).map(passed).collect();
+    let Some(target) = choose(ranked, policy, direction) else {
         if passed_over.iter().all(|p| p.unhealthy.is_none()) {
             return HoldWhy::AtLimit(breaching).into();
         }
@@ -182,7 +185,6 @@ fn cpu_rule(
         }
         .into();
     };
-    let passed_over = skipped.iter().map(|r| passed(r)).collect();
     let why = ChangeWhy::Scale {
         breaching,
         passed_over,

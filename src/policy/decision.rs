@@ -225,7 +225,7 @@ impl Change {
     ) -> Change {
         Change {
             action,
-            region: region.name.clone(),
+            region: region.name.to_string(),
             deployment: obs
                 .regions
                 .iter()

@@ -15,16 +15,16 @@ pub(super) fn healing_step(
 ) -> Option<Change> {
     let below = ranked
         .iter()
-        .find(|r| r.replicas < policy.bounds(&r.name).min);
+        .find(|r| r.replicas < policy.bounds(r.name).min);
     if let Some(r) = below {
-        let bound = policy.bounds(&r.name).min;
+        let bound = policy.bounds(r.name).min;
         return Some(step(obs, r, r.replicas + 1, bound));
     }
     let r = ranked
         .iter()
         .rev()
-        .find(|r| r.replicas > policy.bounds(&r.name).max)?;
-    let bound = policy.bounds(&r.name).max;
+        .find(|r| r.replicas > policy.bounds(r.name).max)?;
+    let bound = policy.bounds(r.name).max;
     Some(step(obs, r, r.replicas - 1, bound))
 }
 

@@ -6,9 +6,10 @@ use std::cmp::Ordering;
 use super::{Observation, Policy, Unhealthy};
 
 /// A region in carbon order, with the carbon value the rule may use (None: unknown or too old).
+/// It borrows the region's name from the observation: ranking copies no text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Ranked {
-    pub name: String,
+pub struct Ranked<'a> {
+    pub name: &'a str,
     pub replicas: i32,
     pub grams: Option<f64>,
     /// Why the region cannot take another replica now, if it cannot.
@@ -17,12 +18,12 @@ pub struct Ranked {
 
 /// Regions cleanest first: by usable carbon intensity, ties by name; unknown carbon after
 /// every known value (so the rule never prefers a region it knows nothing about).
-pub fn rank(obs: &Observation, policy: &Policy, now: i64) -> Vec<Ranked> {
+pub fn rank<'a>(obs: &'a Observation, policy: &Policy, now: i64) -> Vec<Ranked<'a>> {
     let mut ranked: Vec<Ranked> = obs
         .regions
         .iter()
         .map(|r| Ranked {
-            name: r.name.clone(),
+            name: &r.name,
             replicas: r.replicas,
             grams: r
                 .carbon
@@ -32,7 +33,7 @@ pub fn rank(obs: &Observation, policy: &Policy, now: i64) -> Vec<Ranked> {
             unhealthy: r.unhealthy(),
         })
         .collect();
-    ranked.sort_by(|a, b| cmp_carbon(a.grams, b.grams).then_with(|| a.name.cmp(&b.name)));
+    ranked.sort_by(|a, b| cmp_carbon(a.grams, b.grams).then_with(|| a.name.cmp(b.name)));
     ranked
 }
 
@@ -61,21 +62,44 @@ impl Direction {
     }
 }
 
+/// Whether a region has room to take (up) or give (down) a replica: below its max and
+/// healthy, or above its min.
+fn has_room(r: &Ranked, policy: &Policy, direction: Direction) -> bool {
+    match direction {
+        Direction::Up => r.replicas < policy.bounds(r.name).max && r.unhealthy.is_none(),
+        Direction::Down => r.replicas > policy.bounds(r.name).min,
+    }
+}
+
+/// The regions in the order a change prefers them: cleanest first to grow, dirtiest first to
+/// shrink.
+fn preferred<'r, 'a>(
+    ranked: &'r [Ranked<'a>],
+    direction: Direction,
+) -> impl Iterator<Item = &'r Ranked<'a>> {
+    let n = ranked.len();
+    (0..n).map(move |i| match direction {
+        Direction::Up => &ranked[i],
+        Direction::Down => &ranked[n - 1 - i],
+    })
+}
+
 /// The cleanest region that can grow (below its max and healthy) or the dirtiest with room to
-/// shrink (above its min), and the preferred regions passed over.
-pub fn choose<'a>(
-    ranked: &'a [Ranked],
+/// shrink (above its min).
+pub fn choose<'r, 'a>(
+    ranked: &'r [Ranked<'a>],
     policy: &Policy,
     direction: Direction,
-) -> Option<(&'a Ranked, Vec<&'a Ranked>)> {
-    let has_room = |r: &&Ranked| match direction {
-        Direction::Up => r.replicas < policy.bounds(&r.name).max && r.unhealthy.is_none(),
-        Direction::Down => r.replicas > policy.bounds(&r.name).min,
-    };
-    let ordered: Vec<&Ranked> = match direction {
-        Direction::Up => ranked.iter().collect(),
-        Direction::Down => ranked.iter().rev().collect(),
-    };
-    let pos = ordered.iter().position(has_room)?;
-    Some((ordered[pos], ordered[..pos].to_vec()))
+) -> Option<&'r Ranked<'a>> {
+    preferred(ranked, direction).find(|r| has_room(r, policy, direction))
+}
+
+/// The preferred regions passed over for lack of room before the chosen one (all of them when
+/// none has room).
+pub fn passed_over<'r, 'a, 'p>(
+    ranked: &'r [Ranked<'a>],
+    policy: &'p Policy,
+    direction: Direction,
+) -> impl Iterator<Item = &'r Ranked<'a>> + use<'r, 'a, 'p> {
+    preferred(ranked, direction).take_while(move |r| !has_room(r, policy, direction))
 }

@@ -76,19 +76,19 @@ pub(super) fn advance_pending(
     };
     if clean.replicas != pending.to_replicas || dirty.replicas != pending.from_replicas {
         return Pending::Cancelled(Cancelled::ChangedBySomeone {
-            clean: clean.name.clone(),
-            dirty: dirty.name.clone(),
+            clean: clean.name.to_string(),
+            dirty: dirty.name.to_string(),
         });
     }
     if band == Band::Above {
         return Pending::Cancelled(Cancelled::CpuAbove {
-            clean: clean.name.clone(),
+            clean: clean.name.to_string(),
         });
     }
-    if dirty.replicas <= policy.bounds(&dirty.name).min {
+    if dirty.replicas <= policy.bounds(dirty.name).min {
         return Pending::Cancelled(Cancelled::DirtyAtMin {
-            dirty: dirty.name.clone(),
-            clean: clean.name.clone(),
+            dirty: dirty.name.to_string(),
+            clean: clean.name.to_string(),
         });
     }
     let ready = obs
@@ -103,7 +103,7 @@ pub(super) fn advance_pending(
         (None, _) => None,
     };
     if band == Band::Below || (ready >= pending.to_replicas && cleaner == Some(true)) {
-        let ready_in = (band != Band::Below).then(|| clean.name.clone());
+        let ready_in = (band != Band::Below).then(|| clean.name.to_string());
         let why = ChangeWhy::RebalanceComplete { ready_in };
         return Pending::Step(step(next, now, obs, dirty, dirty.replicas - 1, why));
     }
@@ -111,7 +111,7 @@ pub(super) fn advance_pending(
     if cleaner == Some(false) || waited >= policy.rebalance_ready_timeout_secs {
         let why = if cleaner == Some(false) {
             Revert::NoLongerCleaner {
-                dirty: dirty.name.clone(),
+                dirty: dirty.name.to_string(),
             }
         } else {
             Revert::TimedOut {
@@ -125,14 +125,14 @@ pub(super) fn advance_pending(
     }
     let waiting = if ready < pending.to_replicas {
         HoldWhy::AwaitingReady {
-            region: clean.name.clone(),
+            region: clean.name.to_string(),
             want: pending.to_replicas,
             ready,
         }
     } else {
         HoldWhy::AwaitingCarbon {
-            clean: clean.name.clone(),
-            dirty: dirty.name.clone(),
+            clean: clean.name.to_string(),
+            dirty: dirty.name.to_string(),
         }
     };
     next.pending_move = Some(pending);
@@ -158,22 +158,22 @@ pub(super) fn start(
     if !quiet(&next.last_scale) || !quiet(&next.last_rebalance) {
         return None;
     }
-    let (clean, _) = choose(ranked, policy, Direction::Up)?;
-    let (dirty, _) = choose(ranked, policy, Direction::Down)?;
+    let clean = choose(ranked, policy, Direction::Up)?;
+    let dirty = choose(ranked, policy, Direction::Down)?;
     let clean_grams = clean.grams?;
     let gap = dirty.grams.map(|g| g - clean_grams);
     if clean.name == dirty.name || gap.is_some_and(|gap| gap <= margin) {
         return None;
     }
     next.pending_move = Some(PendingMove {
-        to: clean.name.clone(),
+        to: clean.name.to_string(),
         to_replicas: clean.replicas + 1,
-        from: dirty.name.clone(),
+        from: dirty.name.to_string(),
         from_replicas: dirty.replicas,
         started: now,
     });
     let why = ChangeWhy::RebalanceStart {
-        dirty: dirty.name.clone(),
+        dirty: dirty.name.to_string(),
         gap,
         clean_grams,
     };

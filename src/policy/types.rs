@@ -35,6 +35,9 @@ pub struct Policy {
 
 impl Policy {
     pub fn bounds(&self, region: &str) -> Bounds {
+        if self.region_bounds.is_empty() {
+            return self.default_bounds;
+        }
         self.region_bounds
             .get(region)
             .copied()

@@ -26,7 +26,7 @@ pub fn cpu_json(cpu: &CpuObservation) -> Value {
 pub fn ranking_json(ranked: &[Ranked], zone: impl Fn(&str) -> Option<String>) -> Value {
     ranked
         .iter()
-        .map(|r| json!({"region": r.name, "zone": zone(&r.name), "gramsPerKwh": r.grams}))
+        .map(|r| json!({"region": r.name, "zone": zone(r.name), "gramsPerKwh": r.grams}))
         .collect()
 }
 

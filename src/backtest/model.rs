@@ -21,8 +21,8 @@
 use serde::Serialize;
 
 use crate::policy::{
-    decide_mut, Action, CarbonReading, CpuObservation, Observation, Policy, PolicyState,
-    RegionObservation,
+    decide_mut, holds_quietly, Action, CarbonReading, CpuObservation, Observation, Policy,
+    PolicyState, RegionObservation,
 };
 
 use super::series::Series;
@@ -115,6 +115,8 @@ pub struct Outcome {
 struct Scaler {
     state: PolicyState,
     obs: Observation,
+    /// The replicas of all regions.
+    total: i32,
     actions: ActionCounts,
 }
 
@@ -141,12 +143,9 @@ impl Scaler {
                     })
                     .collect(),
             },
+            total: replay.regions.iter().map(|r| r.start).sum(),
             actions: ActionCounts::default(),
         }
-    }
-
-    fn total(&self) -> i32 {
-        self.obs.regions.iter().map(|r| r.replicas).sum()
     }
 
     /// One tick: show the scaler its CPU and carbon, let the rule decide, apply the result.
@@ -158,7 +157,7 @@ impl Scaler {
         demand: f64,
         carbon: impl Fn(usize) -> f64,
     ) -> i32 {
-        let before = self.total();
+        let before = self.total;
         let cpu = cpu_percent(demand, before);
         self.obs.cpu = CpuObservation::Known {
             average: cpu,
@@ -166,9 +165,11 @@ impl Scaler {
             nodes: self.obs.regions.len(),
             missing: 0,
         };
+        if holds_quietly(&self.obs, &self.state, policy) {
+            self.state.hold_quietly();
+            return before;
+        }
         for (i, r) in self.obs.regions.iter_mut().enumerate() {
-            r.ready = r.replicas;
-            r.available = r.replicas;
             r.carbon = Some(CarbonReading {
                 grams_per_kwh: carbon(i),
                 fetched_at: now,
@@ -182,11 +183,15 @@ impl Scaler {
                 .iter_mut()
                 .find(|r| r.name == change.region)
             {
+                // Ready by the next tick, as make-before-break rebalancing waits for.
                 r.replicas = change.to;
+                r.ready = change.to;
+                r.available = change.to;
             }
+            self.total += change.to - change.from;
             self.actions.count(change.action);
         }
-        before.min(self.total())
+        before.min(self.total)
     }
 }
 

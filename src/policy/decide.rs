@@ -1,9 +1,11 @@
+use std::borrow::Cow;
+
 use super::decision::{AtItsLimit, Breaching, Change, ChangeWhy, Decision, HoldWhy};
 use super::heal::healing_step;
-use super::rank::{choose, passed_over, rank, Direction, Ranked};
+use super::rank::{choose, has_room, passed_over, rank, Direction, Ranked};
 use super::rebalance::{advance_pending, start, Band, Pending};
 use super::signal::{count_holds, Breach, Signal};
-use super::{Action, Observation, Policy, PolicyState};
+use super::{Action, Observation, Policy, PolicyState, RegionObservation};
 
 /// One tick of the rule: heal floors and ceilings first; then settle a pending rebalancing
 /// move; then (CPU data permitting) scale up the cleanest region or down the dirtiest once a
@@ -21,30 +23,49 @@ pub fn decide(
     (decision, next)
 }
 
-/// `decide`, turning `state` into the state to persist in place. A tick with CPU inside the
-/// band, every region within its bounds, no move pending and rebalancing off can only hold:
-/// it is answered before ranking, so a replay of a year of mostly quiet minutes allocates
-/// nothing for them.
+/// Whether this tick can only hold: CPU inside the band, every region within its bounds, no
+/// move pending and rebalancing off. Such a tick needs no ranking, no carbon and no sentence;
+/// a replay, where most minutes are like this, skips them by this test and
+/// `PolicyState::hold_quietly` instead of asking `decide`.
+#[inline]
+pub fn holds_quietly(obs: &Observation, state: &PolicyState, policy: &Policy) -> bool {
+    state.pending_move.is_none()
+        && policy.rebalance_margin.is_none()
+        && Signal::read(&obs.cpu, policy.trigger).is_ok_and(|s| s.breach(policy) == Breach::None)
+        && within_bounds(obs, policy)
+}
+
+#[inline]
+fn within_bounds(obs: &Observation, policy: &Policy) -> bool {
+    obs.regions.iter().all(|r| {
+        let b = policy.bounds(&r.name);
+        b.min <= r.replicas && r.replicas <= b.max
+    })
+}
+
+/// `decide`, turning `state` into the state to persist in place. While every region is within
+/// its bounds and no move is pending, neither healing nor rebalancing's second step can act, so
+/// the CPU rule decides, and ranks the regions only when it chooses one.
 pub fn decide_mut(
     obs: &Observation,
     state: &mut PolicyState,
     policy: &Policy,
     now: i64,
 ) -> Decision {
-    if let Ok(signal) = Signal::read(&obs.cpu, policy.trigger) {
-        let quiet = signal.breach(policy) == Breach::None
-            && state.pending_move.is_none()
-            && policy.rebalance_margin.is_none()
-            && obs.regions.iter().all(|r| {
-                let b = policy.bounds(&r.name);
-                (b.min..=b.max).contains(&r.replicas)
-            });
-        if quiet {
-            count_holds(state, Some(Breach::None), policy.hold_cycles);
-            return in_band(&signal, policy);
-        }
+    if state.pending_move.is_some() || !within_bounds(obs, policy) {
+        return decide_ranked_mut(obs, &rank(obs, policy, now), state, policy, now);
     }
-    decide_ranked_mut(obs, &rank(obs, policy, now), state, policy, now)
+    let signal = Signal::read(&obs.cpu, policy.trigger);
+    let breach = signal.as_ref().ok().map(|s| s.breach(policy));
+    count_holds(state, breach, policy.hold_cycles);
+    match signal {
+        Ok(cpu) => {
+            let breach = breach.unwrap_or(Breach::None);
+            let ranking = || Cow::Owned(rank(obs, policy, now));
+            cpu_rule(obs, ranking, state, policy, &cpu, breach, true, now)
+        }
+        Err(reason) => no_cpu(reason),
+    }
 }
 
 /// `decide` on a ranking already made from `obs` (a tick ranks once and shows the ranking too).
@@ -73,7 +94,7 @@ fn decide_ranked_mut(
 
     if let Some(change) = healing_step(obs, ranked, policy) {
         next.last_heal = Some(change.record(now));
-        return Decision::Change(change);
+        return change.into();
     }
 
     let band = match breach {
@@ -90,21 +111,30 @@ fn decide_ranked_mut(
     let cpu = match signal {
         Ok(signal) => signal,
         Err(reason) => {
-            let why = HoldWhy::NoCpu {
-                reason: reason.to_string(),
+            let decision = no_cpu(reason);
+            return match cancelled {
+                Some(why) => decision.cancelling(why),
+                None => decision,
             };
-            return Decision::from(why).cancelling(cancelled);
         }
     };
     // A new move waits for the tick after a cancelled one.
     let may_start = cancelled.is_none();
     let breach = breach.unwrap_or(Breach::None);
-    let decision = cpu_rule(obs, ranked, next, policy, &cpu, breach, may_start, now);
+    let ranking = || Cow::Borrowed(ranked);
+    let decision = cpu_rule(obs, ranking, next, policy, &cpu, breach, may_start, now);
     // A cancelled move shows in the tick's own sentence: nothing else would tell anyone.
     match cancelled {
-        Some(why) => decision.cancelling(Some(why)),
+        Some(why) => decision.cancelling(why),
         None => decision,
     }
+}
+
+fn no_cpu(reason: &str) -> Decision {
+    HoldWhy::NoCpu {
+        reason: reason.to_string(),
+    }
+    .into()
 }
 
 fn in_band(signal: &Signal, policy: &Policy) -> Decision {
@@ -117,11 +147,11 @@ fn in_band(signal: &Signal, policy: &Policy) -> Decision {
 }
 
 /// The CPU-driven part: hold, scale up the cleanest, scale down the dirtiest, or (inside the
-/// band) start a rebalancing move.
+/// band) start a rebalancing move. `ranking` is asked for only when a region is to be chosen.
 #[allow(clippy::too_many_arguments)]
-fn cpu_rule(
-    obs: &Observation,
-    ranked: &[Ranked],
+fn cpu_rule<'o: 'r, 'r>(
+    obs: &'o Observation,
+    ranking: impl FnOnce() -> Cow<'r, [Ranked<'o>]>,
     next: &mut PolicyState,
     policy: &Policy,
     signal: &Signal,
@@ -135,7 +165,7 @@ fn cpu_rule(
         Breach::Down => (Direction::Down, next.hold_down, policy.scale_down_threshold),
         Breach::None => {
             let started = may_start
-                .then(|| start(ranked, obs, next, policy, now))
+                .then(|| start(ranking, obs, next, policy, now))
                 .flatten();
             return started.unwrap_or_else(|| in_band(signal, policy));
         }
@@ -174,17 +204,46 @@ fn cpu_rule(
                 .filter(|_| direction == Direction::Up && !at_limit),
         }
     };
-    let passed_over: Vec<AtItsLimit> = passed_over(ranked, policy, direction).map(passed).collect();
+    // Room does not depend on the order: when no region has any, nothing needs ranking.
+    let room = |r: &RegionObservation| {
+        has_room(
+            policy,
+            direction,
+            &r.name,
+            r.replicas,
+            r.unhealthy().is_none(),
+        )
+    };
+    if !obs.regions.iter().any(room) {
+        let held_back = |r: &RegionObservation| {
+            direction == Direction::Up
+                && r.unhealthy().is_some()
+                && r.replicas < policy.bounds(&r.name).max
+        };
+        if !obs.regions.iter().any(held_back) {
+            return HoldWhy::AtLimit(breaching).into();
+        }
+    }
+    let ranked = ranking();
+    let ranked = ranked.as_ref();
     let Some(target) = choose(ranked, policy, direction) else {
-        if passed_over.iter().all(|p| p.unhealthy.is_none()) {
+        // Every region is at its limit, or (growing) held back by its health; the regions are
+        // named only when health is part of the reason.
+        let held_back = |r: &Ranked| {
+            direction == Direction::Up
+                && r.unhealthy.is_some()
+                && r.replicas < policy.bounds(r.name).max
+        };
+        if !ranked.iter().any(held_back) {
             return HoldWhy::AtLimit(breaching).into();
         }
         return HoldWhy::NoRoom {
             breaching,
-            passed_over,
+            passed_over: passed_over(ranked, policy, direction).map(passed).collect(),
         }
         .into();
     };
+    let passed_over = passed_over(ranked, policy, direction).map(passed).collect();
     let why = ChangeWhy::Scale {
         breaching,
         passed_over,
@@ -204,5 +263,5 @@ fn cpu_rule(
     next.hold_up = 0;
     next.hold_down = 0;
     next.last_scale = Some(change.record(now));
-    Decision::Change(change)
+    change.into()
 }

@@ -33,10 +33,11 @@ impl Action {
     }
 }
 
+/// Boxed where rare and large, so that the common answer, a hold, stays small to pass along.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     Hold(Hold),
-    Change(Change),
+    Change(Box<Change>),
 }
 
 impl Decision {
@@ -61,13 +62,14 @@ impl Decision {
     }
 
     /// The same decision, with a pending rebalancing move's cancellation attached.
-    pub(super) fn cancelling(self, cancelled: Option<Cancelled>) -> Decision {
+    pub(super) fn cancelling(self, cancelled: Cancelled) -> Decision {
+        let cancelled = Some(Box::new(cancelled));
         match self {
             Decision::Hold(hold) => Decision::Hold(Hold { cancelled, ..hold }),
-            Decision::Change(change) => Decision::Change(Change {
+            Decision::Change(change) => Decision::Change(Box::new(Change {
                 cancelled,
-                ..change
-            }),
+                ..*change
+            })),
         }
     }
 }
@@ -77,7 +79,7 @@ impl Decision {
 pub struct Hold {
     pub why: HoldWhy,
     /// A pending rebalancing move dropped on this tick.
-    pub cancelled: Option<Cancelled>,
+    pub cancelled: Option<Box<Cancelled>>,
 }
 
 impl From<HoldWhy> for Decision {
@@ -100,7 +102,7 @@ pub struct Change {
     pub to: i32,
     pub why: ChangeWhy,
     /// A pending rebalancing move dropped on this tick.
-    pub cancelled: Option<Cancelled>,
+    pub cancelled: Option<Box<Cancelled>>,
 }
 
 /// The CPU figure the rule compared, and how many nodes it rests on.
@@ -212,6 +214,12 @@ pub enum Cancelled {
     ChangedBySomeone { clean: String, dirty: String },
     CpuAbove { clean: String },
     DirtyAtMin { dirty: String, clean: String },
+}
+
+impl From<Change> for Decision {
+    fn from(change: Change) -> Decision {
+        Decision::Change(Box::new(change))
+    }
 }
 
 impl Change {

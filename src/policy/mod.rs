@@ -14,7 +14,7 @@ mod rebalance;
 mod signal;
 mod types;
 
-pub use decide::{decide, decide_mut, decide_ranked};
+pub use decide::{decide, decide_mut, decide_ranked, holds_quietly};
 pub use decision::{
     Action, AtItsLimit, Breaching, Cancelled, Change, ChangeWhy, CpuFigure, Decision, Hold,
     HoldWhy, Revert,

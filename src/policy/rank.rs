@@ -62,13 +62,24 @@ impl Direction {
     }
 }
 
-/// Whether a region has room to take (up) or give (down) a replica: below its max and
-/// healthy, or above its min.
-fn has_room(r: &Ranked, policy: &Policy, direction: Direction) -> bool {
+/// Whether a region of `replicas` has room to take (up) or give (down) a replica: below its
+/// max and `healthy`, or above its min.
+pub fn has_room(
+    policy: &Policy,
+    direction: Direction,
+    name: &str,
+    replicas: i32,
+    healthy: bool,
+) -> bool {
+    let bounds = policy.bounds(name);
     match direction {
-        Direction::Up => r.replicas < policy.bounds(r.name).max && r.unhealthy.is_none(),
-        Direction::Down => r.replicas > policy.bounds(r.name).min,
+        Direction::Up => replicas < bounds.max && healthy,
+        Direction::Down => replicas > bounds.min,
     }
+}
+
+fn ranked_has_room(r: &Ranked, policy: &Policy, direction: Direction) -> bool {
+    has_room(policy, direction, r.name, r.replicas, r.unhealthy.is_none())
 }
 
 /// The regions in the order a change prefers them: cleanest first to grow, dirtiest first to
@@ -91,7 +102,7 @@ pub fn choose<'r, 'a>(
     policy: &Policy,
     direction: Direction,
 ) -> Option<&'r Ranked<'a>> {
-    preferred(ranked, direction).find(|r| has_room(r, policy, direction))
+    preferred(ranked, direction).find(|r| ranked_has_room(r, policy, direction))
 }
 
 /// The preferred regions passed over for lack of room before the chosen one (all of them when
@@ -101,5 +112,5 @@ pub fn passed_over<'r, 'a, 'p>(
     policy: &'p Policy,
     direction: Direction,
 ) -> impl Iterator<Item = &'r Ranked<'a>> + use<'r, 'a, 'p> {
-    preferred(ranked, direction).take_while(move |r| !has_room(r, policy, direction))
+    preferred(ranked, direction).take_while(move |r| !ranked_has_room(r, policy, direction))
 }

@@ -14,6 +14,8 @@
 //!
 //! Without CPU data a pending move neither completes early nor is cancelled for CPU.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::decision::{Action, Cancelled, Change, ChangeWhy, Decision, HoldWhy, Revert};
@@ -142,9 +144,9 @@ pub(super) fn advance_pending(
 /// Starts a move when the cleanest region with room is cleaner than the dirtiest region above
 /// its min by more than the margin, and no scale or rebalance step happened within COOLDOWN.
 /// The regions are the ones the CPU rule would pick for a scale-up and a scale-down.
-pub(super) fn start(
-    ranked: &[Ranked],
-    obs: &Observation,
+pub(super) fn start<'o: 'r, 'r>(
+    ranking: impl FnOnce() -> Cow<'r, [Ranked<'o>]>,
+    obs: &'o Observation,
     next: &mut PolicyState,
     policy: &Policy,
     now: i64,
@@ -158,6 +160,8 @@ pub(super) fn start(
     if !quiet(&next.last_scale) || !quiet(&next.last_rebalance) {
         return None;
     }
+    let ranked = ranking();
+    let ranked = ranked.as_ref();
     let clean = choose(ranked, policy, Direction::Up)?;
     let dirty = choose(ranked, policy, Direction::Down)?;
     let clean_grams = clean.grams?;
@@ -190,5 +194,5 @@ fn step(
 ) -> Decision {
     let change = Change::of(obs, region, Action::Rebalance, to, why);
     next.last_rebalance = Some(change.record(now));
-    Decision::Change(change)
+    change.into()
 }

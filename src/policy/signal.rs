@@ -27,6 +27,7 @@ pub(super) struct Signal {
 
 impl Signal {
     /// The signal, or why there is none.
+    #[inline]
     pub(super) fn read(cpu: &CpuObservation, trigger: CpuTrigger) -> Result<Signal, &str> {
         match cpu {
             CpuObservation::Known {
@@ -39,6 +40,7 @@ impl Signal {
         }
     }
 
+    #[inline]
     fn of(trigger: CpuTrigger, average: f64, max: f64, nodes: usize, missing: usize) -> Signal {
         let (known, all) = (nodes as f64, (nodes + missing) as f64);
         let (up, down, shown) = match trigger {
@@ -61,6 +63,7 @@ impl Signal {
         }
     }
 
+    #[inline]
     pub(super) fn breach(&self, policy: &Policy) -> Breach {
         if self.up > policy.scale_up_threshold {
             Breach::Up
@@ -88,6 +91,7 @@ impl Signal {
 
 /// Consecutive breaching ticks; anything else (inside the band, the other side, or no data,
 /// which is no evidence either way) starts the count again.
+#[inline]
 pub(super) fn count_holds(next: &mut PolicyState, breach: Option<Breach>, hold_cycles: u32) {
     let (up, down) = match breach {
         Some(Breach::Up) => (next.hold_up.saturating_add(1).min(hold_cycles), 0),

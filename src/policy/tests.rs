@@ -339,12 +339,21 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
 }
 
 proptest! {
-    /// The early answer for quiet ticks is the answer the whole rule gives.
+    /// The early answers (for ticks that need no ranking, and for ticks that hold quietly) are
+    /// the answers the whole rule gives.
     #[test]
     fn the_quiet_path_decides_as_the_whole_rule((o, prev, now) in arb_case(), rebalance in any::<bool>()) {
         let p = if rebalance { rebalancing() } else { policy() };
         let whole = decide_ranked(&o, &rank(&o, &p, now), &prev, &p, now);
-        prop_assert_eq!(decide(&o, &prev, &p, now), whole);
+        prop_assert_eq!(decide(&o, &prev, &p, now), whole.clone());
+        // A tick that holds quietly is exactly a hold inside the band that restarts the holds.
+        if holds_quietly(&o, &prev, &p) {
+            let mut quiet = prev.clone();
+            quiet.hold_quietly();
+            prop_assert_eq!(&whole.1, &quiet);
+            let held_in_band = matches!(&whole.0, Decision::Hold(Hold { why: HoldWhy::InBand { .. }, cancelled: None }));
+            prop_assert!(held_in_band, "{}", whole.0);
+        }
     }
 
     #[test]

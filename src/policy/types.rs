@@ -34,6 +34,7 @@ pub struct Policy {
 }
 
 impl Policy {
+    #[inline]
     pub fn bounds(&self, region: &str) -> Bounds {
         if self.region_bounds.is_empty() {
             return self.default_bounds;
@@ -104,6 +105,7 @@ impl RegionObservation {
     /// Whether the region can take another replica now. A region without any node is not held
     /// back by this rule (a cluster autoscaler adds nodes for pending pods); its pending pod
     /// then holds it back as unavailable.
+    #[inline]
     pub fn unhealthy(&self) -> Option<Unhealthy> {
         if let Some(n) = self.nodes.filter(|n| n.total > 0 && n.ready == 0) {
             return Some(Unhealthy::NoReadyNode { nodes: n.total });
@@ -162,7 +164,15 @@ pub struct PolicyState {
 }
 
 impl PolicyState {
+    /// What a tick that `holds_quietly` does to the state: a tick inside the band starts the
+    /// hold counts again.
+    pub fn hold_quietly(&mut self) {
+        self.hold_up = 0;
+        self.hold_down = 0;
+    }
+
     /// Seconds of cooldown left at `now`, if any.
+    #[inline]
     pub fn cooldown_left(&self, policy: &Policy, now: i64) -> Option<i64> {
         let last = self.last_scale.as_ref()?;
         let left = last.time + policy.cooldown_secs - now;

@@ -214,7 +214,8 @@ impl Settings {
     }
 }
 
-fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigError> {
+/// The rule's parameters from their flags, for the configured `regions`.
+pub fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, ConfigError> {
     let up = percent("SCALE_UP_THRESHOLD", &args.scale_up_threshold)?;
     let down = percent("SCALE_DOWN_THRESHOLD", &args.scale_down_threshold)?;
     if up <= down {

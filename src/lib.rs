@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Tick(args) => cmd::tick::run(&settings, &connect, args),
         Command::Status(args) => cmd::status::run(&settings, &connect, args),
         Command::Simulate(args) => cmd::simulate::run(&settings, &connect, args),
-        Command::Backtest(args) => cmd::backtest::run(&settings, args),
+        Command::Backtest(args) => cmd::backtest::run(&settings, &cli.policy, args),
     }
 }
 

@@ -343,3 +343,78 @@ fn start_replicas_set_where_the_replay_begins() {
         out.stderr
     );
 }
+
+#[test]
+fn a_sweep_replays_every_combination_and_marks_the_pareto_front() {
+    let out = extract(&[
+        "--sweep",
+        "hold-cycles=1,3,5",
+        "--sweep",
+        "cooldown=1m,3m,10m",
+        "--sweep",
+        "rebalance-margin=off,20,50",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let j = out.json();
+    assert_eq!(
+        j["axes"],
+        serde_json::json!(["hold-cycles", "cooldown", "rebalance-margin"])
+    );
+    let rows = j["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 27);
+    let key = |r: &serde_json::Value| {
+        (
+            r["policyKg"].as_f64().unwrap(),
+            r["actionsPerHour"].as_f64().unwrap(),
+            r["underProvisionedMinutes"].as_f64().unwrap(),
+        )
+    };
+    let keys: Vec<_> = rows.iter().map(key).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0].0 <= w[1].0),
+        "sorted by carbon"
+    );
+    for (row, k) in rows.iter().zip(&keys) {
+        let beaten = keys
+            .iter()
+            .any(|o| o.0 <= k.0 && o.1 <= k.1 && o.2 <= k.2 && o != k);
+        assert_eq!(row["pareto"].as_bool().unwrap(), !beaten, "{row}");
+    }
+    // The default settings' row is the plain backtest's figure.
+    let plain = extract(&["-o", "json"]).json();
+    let default = rows
+        .iter()
+        .find(|r| {
+            r["settings"]
+                == serde_json::json!([
+                    ["hold-cycles", "3"],
+                    ["cooldown", "3m"],
+                    ["rebalance-margin", "off"]
+                ])
+        })
+        .unwrap();
+    let plain_kg = plain["emissionsKg"]["policy"].as_f64().unwrap();
+    assert!(
+        (default["policyKg"].as_f64().unwrap() - plain_kg).abs() < 1e-4,
+        "{default} vs {plain_kg}"
+    );
+
+    let out = extract(&["--sweep", "log-format=json,console"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("\"log-format\" is not a setting the replay depends on"),
+        "{}",
+        out.stderr
+    );
+    let out = extract(&["--sweep", "hold-cycles=0,1"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("HOLD_CYCLES (--hold-cycles) = \"0\": too small"),
+        "{}",
+        out.stderr
+    );
+}

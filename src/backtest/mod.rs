@@ -7,3 +7,4 @@ pub mod demand;
 pub mod model;
 pub mod report;
 pub mod series;
+pub mod sweep;

@@ -198,6 +198,10 @@ pub struct BacktestArgs {
     /// Time between replayed ticks, like the CronJob's schedule.
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub interval: String,
+    /// Replay once per combination of values for policy settings, e.g. hold-cycles=1,3,5 (repeat
+    /// for more settings), and show what each costs and saves, the Pareto-optimal ones marked.
+    #[arg(long, value_name = "SETTING=V1,V2,...")]
+    pub sweep: Vec<String>,
     /// Also write an SVG chart of replicas and carbon per region over the period.
     #[arg(long, value_name = "PATH")]
     pub chart: Option<String>,
@@ -264,7 +268,7 @@ pub struct ClusterArgs {
 }
 
 /// The scaling rule's parameters.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// CPU percentage above which a tick counts toward scaling up.
     #[arg(

@@ -2,25 +2,37 @@
 //! the policy (`backtest::model`) and print what it achieved. Reads files, writes only the
 //! chart it is asked for.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::backtest::carbon_csv::{parse_carbon, CarbonFormat, CarbonSeries, Signal};
 use crate::backtest::demand::{self, parse_demand, DemandSource, Scale};
 use crate::backtest::model::{self, Outcome, RegionInput, Replay};
 use crate::backtest::report::{self, Counterfactuals, DemandReport, Period, RegionReport, Report};
 use crate::backtest::series::parse_time;
-use crate::cli::{BacktestArgs, OutputFormat};
+use crate::backtest::sweep;
+use crate::cli::{BacktestArgs, OutputFormat, PolicyArgs};
 use crate::clock::to_rfc3339;
-use crate::config::{bad, choice, region_numbers, region_values, ConfigError, Settings};
+use crate::config::{self, bad, choice, region_numbers, region_values, ConfigError, Settings};
 use crate::duration::{format_secs, parse_secs};
 use crate::error::Error;
+use crate::policy::Policy;
 use crate::render;
 
 /// Points kept for the chart: enough for a smooth line, few enough for a small SVG.
 const CHART_POINTS: usize = 600;
 
-pub fn run(settings: &Settings, args: &BacktestArgs) -> Result<ExitCode, Error> {
+pub fn run(
+    settings: &Settings,
+    policy: &PolicyArgs,
+    args: &BacktestArgs,
+) -> Result<ExitCode, Error> {
+    if !args.sweep.is_empty() {
+        return sweep(settings, policy, args);
+    }
     let (report, outcome) = backtest(settings, args)?;
     let text = match args.output {
         OutputFormat::Table => render::backtest_text(&report),
@@ -37,6 +49,106 @@ pub fn run(settings: &Settings, args: &BacktestArgs) -> Result<ExitCode, Error> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--sweep`: every combination of the swept settings (each checked as the flag would be)
+/// replayed over the same inputs, in parallel, one row each with the Pareto front marked.
+fn sweep(settings: &Settings, base: &PolicyArgs, args: &BacktestArgs) -> Result<ExitCode, Error> {
+    let axes = sweep::axes(&args.sweep)?;
+    if let Some(path) = &args.chart {
+        return Err(bad(
+            "--chart",
+            path,
+            "a sweep draws no chart; drop --chart or --sweep",
+        )
+        .into());
+    }
+    let names: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
+    let combinations = sweep::combinations(&axes);
+    let policies = combinations
+        .iter()
+        .map(|values| config::parse_policy(&sweep::with_values(base, values), &names))
+        .collect::<Result<Vec<Policy>, _>>()?;
+    let prepared = prepare(settings, args)?;
+    let hours = (prepared.ticks as i64 * prepared.x.interval) as f64 / 3600.0;
+    let done = AtomicUsize::new(0);
+    let progress = Progress::new(policies.len());
+    // Each replay runs on two threads (the policy and the carbon-blind rule).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2));
+    let mut rows: Vec<Option<sweep::Row>> = vec![None; policies.len()];
+    std::thread::scope(|scope| {
+        let chunks = rows.chunks_mut(policies.len().div_ceil(workers).max(1));
+        for (c, chunk) in chunks.enumerate() {
+            let first = c * policies.len().div_ceil(workers).max(1);
+            let (prepared, policies, combinations) = (&prepared, &policies, &combinations);
+            let (done, progress) = (&done, &progress);
+            scope.spawn(move || {
+                for (i, slot) in chunk.iter_mut().enumerate() {
+                    let (report, outcome) = prepared.replay(&policies[first + i]);
+                    *slot = Some(sweep::Row {
+                        settings: combinations[first + i].clone(),
+                        // To a tenth of a gram: finer differences are not a reason to prefer one.
+                        policy_kg: round(report.emissions_kg.policy, 4),
+                        blind_kg: round(report.emissions_kg.blind, 4),
+                        share_captured: report.share_captured,
+                        actions_per_hour: round(outcome.policy_actions.total() as f64 / hours, 4),
+                        under_provisioned_minutes: report.under_provisioned_minutes.policy,
+                        replica_hours: report.total_replica_hours.policy,
+                        pareto: false,
+                    });
+                    progress.show(done.fetch_add(1, Ordering::Relaxed) + 1);
+                }
+            });
+        }
+    });
+    progress.finish();
+    let rows = sweep::rank_rows(rows.into_iter().flatten().collect());
+    let (report, _) = prepared.replay(&settings.policy);
+    let result = sweep::Sweep {
+        period: report.period,
+        regions: report
+            .regions
+            .iter()
+            .map(|r| format!("{}={}", r.region, r.zone))
+            .collect(),
+        demand: report.demand.source,
+        axes: axes.iter().map(|a| a.name.clone()).collect(),
+        rows,
+    };
+    let text = match args.output {
+        OutputFormat::Table => render::sweep_table(&result),
+        OutputFormat::Json => render::to_json(&result),
+        OutputFormat::Yaml => render::to_yaml(&result),
+    };
+    render::print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// "sweep: 12/27 replayed" on stderr, rewritten in place, when stderr is a terminal.
+struct Progress {
+    total: usize,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            shown: std::io::stderr().is_terminal() && total > 1,
+        }
+    }
+
+    fn show(&self, done: usize) {
+        if self.shown {
+            eprint!("\rsweep: {done}/{} replayed", self.total);
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
+}
+
 /// The experiment as validated settings.
 struct Experiment {
     signal: Signal,
@@ -50,8 +162,8 @@ struct Experiment {
     to: Option<i64>,
     /// In configured region order.
     carbon_files: Vec<CarbonFile>,
-    /// Replicas at the first tick, in configured region order.
-    start: Vec<i32>,
+    /// Replicas at the first tick where given; other regions start at their floor.
+    start: BTreeMap<String, i32>,
 }
 
 struct CarbonFile {
@@ -62,8 +174,25 @@ struct CarbonFile {
     flag: &'static str,
 }
 
+/// The recorded inputs, read, checked and placed on the period's ticks once: any policy can
+/// replay them (a sweep replays them once per combination of settings).
+pub struct Prepared {
+    x: Experiment,
+    carbon: Vec<CarbonSeries>,
+    from: i64,
+    ticks: usize,
+    demand: Vec<f64>,
+    /// The rescaling applied to the demand, for the report.
+    factor: f64,
+    untimed_start: i64,
+}
+
 /// Reads the inputs, replays, and returns the report with the outcome it summarises.
 pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Outcome), Error> {
+    Ok(prepare(settings, args)?.replay(&settings.policy))
+}
+
+pub fn prepare(settings: &Settings, args: &BacktestArgs) -> Result<Prepared, Error> {
     let x = experiment(settings, args)?;
     let carbon = load_carbon(&x)?;
     unused_starts(args, &x, &carbon)?;
@@ -79,42 +208,60 @@ pub fn backtest(settings: &Settings, args: &BacktestArgs) -> Result<(Report, Out
             "the demand is zero throughout the period, so it cannot be rescaled to a peak",
         )
     })?;
-
-    let inputs: Vec<RegionInput> = x
-        .carbon_files
-        .iter()
-        .zip(&carbon)
-        .zip(&x.start)
-        .map(|((f, c), start)| RegionInput {
-            name: f.region.clone(),
-            carbon: c.series.clone(),
-            start: *start,
-        })
-        .collect();
-    let outcome = model::replay(&Replay {
-        regions: &inputs,
-        policy: &settings.policy,
+    Ok(Prepared {
+        x,
+        carbon,
         from,
-        interval: x.interval,
-        demand: &demand,
-        watts_per_replica: x.watts,
-        timeline_points: CHART_POINTS,
-    });
-    let demand = DemandReport {
-        source: demand_label(&x.demand),
-        note: demand_note(
-            &x.demand,
-            x.scale,
-            factor,
-            untimed_start,
-            from,
-            ticks as i64 * x.interval,
-        ),
-        mean_replicas: round(outcome.mean_demand, 3),
-        peak_replicas: round(demand.iter().copied().fold(0.0, f64::max), 3),
-    };
-    let report = summarise(&x, &carbon, &outcome, demand, from, ticks);
-    Ok((report, outcome))
+        ticks,
+        demand,
+        factor,
+        untimed_start,
+    })
+}
+
+impl Prepared {
+    /// The replay of `policy` over these inputs, and its report.
+    pub fn replay(&self, policy: &Policy) -> (Report, Outcome) {
+        let x = &self.x;
+        let inputs: Vec<RegionInput> = x
+            .carbon_files
+            .iter()
+            .zip(&self.carbon)
+            .map(|(f, c)| RegionInput {
+                name: f.region.clone(),
+                carbon: c.series.clone(),
+                start: x
+                    .start
+                    .get(&f.region)
+                    .copied()
+                    .unwrap_or(policy.bounds(&f.region).min),
+            })
+            .collect();
+        let outcome = model::replay(&Replay {
+            regions: &inputs,
+            policy,
+            from: self.from,
+            interval: x.interval,
+            demand: &self.demand,
+            watts_per_replica: x.watts,
+            timeline_points: CHART_POINTS,
+        });
+        let demand = DemandReport {
+            source: demand_label(&x.demand),
+            note: demand_note(
+                &x.demand,
+                x.scale,
+                self.factor,
+                self.untimed_start,
+                self.from,
+                self.ticks as i64 * x.interval,
+            ),
+            mean_replicas: round(outcome.mean_demand, 3),
+            peak_replicas: round(self.demand.iter().copied().fold(0.0, f64::max), 3),
+        };
+        let report = summarise(x, &self.carbon, &outcome, demand, self.from, self.ticks);
+        (report, outcome)
+    }
 }
 
 /// A start time given for data that carries its own times would be silently ignored: refuse it,
@@ -355,21 +502,11 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
             flag,
         });
     }
-    let given = region_numbers(
+    let start = region_numbers(
         "--start-replicas",
         args.start_replicas.as_deref().unwrap_or(""),
         &names,
     )?;
-    let start = settings
-        .regions
-        .iter()
-        .map(|r| {
-            given
-                .get(&r.name)
-                .copied()
-                .unwrap_or(settings.policy.bounds(&r.name).min)
-        })
-        .collect();
     Ok(Experiment {
         start,
         signal,

@@ -9,6 +9,7 @@ mod flag;
 mod number;
 mod simulation;
 mod status;
+mod sweep;
 mod tick_line;
 mod yaml;
 
@@ -22,6 +23,7 @@ pub use flag::flag;
 pub use number::{pct, round1};
 pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};
 pub use status::{status_table, ActionView, LedgerView, RegionStatus, StatusReport};
+pub use sweep::sweep_table;
 pub use tick_line::{cpu_json, ranking_json, Durations, TickFields};
 pub use yaml::to_yaml;
 

@@ -186,19 +186,7 @@ impl Settings {
             log_format: choice("LOG_FORMAT", &cluster.log_format)?,
             policy: parse_policy(policy, &names)?,
             carbon_cache_ttl_secs: duration("CARBON_CACHE_TTL", &policy.carbon_cache_ttl)?,
-            watts_per_replica: cluster
-                .watts_per_replica
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|w| w.is_finite() && *w > 0.0)
-                .ok_or_else(|| {
-                    bad(
-                        "WATTS_PER_REPLICA",
-                        &cluster.watts_per_replica,
-                        "not a positive number of watts, e.g. 2.4",
-                    )
-                })?,
+            watts_per_replica: watts(&cluster.watts_per_replica)?,
             regions,
         })
     }
@@ -318,6 +306,33 @@ pub fn choice<T: ValueEnum>(setting: &str, text: &str) -> Result<T, ConfigError>
         };
         bad(setting, text, format!("accepted values are {listed}"))
     })
+}
+
+/// The most power one replica is taken to draw: a whole eight-GPU server draws about this, so
+/// a larger figure is a slip of the unit (W, not mW or kW).
+pub const MAX_WATTS_PER_REPLICA: f64 = 10_000.0;
+
+fn watts(text: &str) -> Result<f64, ConfigError> {
+    let watts = text
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|w| w.is_finite() && *w > 0.0)
+        .ok_or_else(|| {
+            bad(
+                "WATTS_PER_REPLICA",
+                text,
+                "not a positive number of watts, e.g. 2.4",
+            )
+        })?;
+    if watts > MAX_WATTS_PER_REPLICA {
+        return Err(bad(
+            "WATTS_PER_REPLICA",
+            text,
+            format!("more than {MAX_WATTS_PER_REPLICA} W for one replica; give the watts of one replica, e.g. 2.4"),
+        ));
+    }
+    Ok(watts)
 }
 
 pub fn percent(setting: &str, text: &str) -> Result<f64, ConfigError> {

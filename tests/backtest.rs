@@ -418,3 +418,60 @@ fn a_sweep_replays_every_combination_and_marks_the_pareto_front() {
         out.stderr
     );
 }
+
+/// Well-formed but absurd inputs are refused at the file, line and value, never replayed into
+/// "inf kg".
+#[test]
+fn absurd_inputs_are_refused_where_they_are() {
+    let dir = temp_dir("absurd");
+    let huge = dir.join("FR.csv");
+    std::fs::write(
+        &huge,
+        "timestamp,value\n2022-10-31T00:00:00Z,100\n2022-10-31T01:00:00Z,1e308\n",
+    )
+    .unwrap();
+    let arg = format!("france={}", huge.display());
+    let out = extract(&["--carbon", &arg]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let want = format!(
+        "{}:3: carbon intensity 1e308 is above 5000 gCO2eq/kWh",
+        huge.display()
+    );
+    assert!(out.stderr.contains(&want), "{}", out.stderr);
+
+    let out = extract(&["--watts-per-replica", "1e308"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("invalid setting WATTS_PER_REPLICA (--watts-per-replica) = \"1e308\": more than 10000 W for one replica"), "{}", out.stderr);
+
+    // A file without timestamps (the umassos layout): every row is the next hour.
+    let umassos = |name: &str, rows: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("slack_0,non_interrupt,interrupt\n{rows}")).unwrap();
+        let arg = format!("france={}", path.display());
+        let out = extract(&["--carbon", &arg, "--carbon-start", "2022-10-31"]);
+        (path, out)
+    };
+    let day: String = (0..24).map(|h| format!("{},1,1\n", 50 + h)).collect();
+    let (_, out) = umassos("whole.csv", &day.repeat(15));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let blank = day.repeat(15).replacen('\n', "\n\n", 1);
+    let (path, out) = umassos("blank.csv", &blank);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains(&format!("{}:3: blank line between rows", path.display())),
+        "{}",
+        out.stderr
+    );
+    let short = day.repeat(15).replacen("60,1,1\n", "", 1);
+    let (path, out) = umassos("short.csv", &short);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains(&format!(
+            "{}: 359 hourly rows, not a whole number of days",
+            path.display()
+        )),
+        "{}",
+        out.stderr
+    );
+}

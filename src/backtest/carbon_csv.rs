@@ -9,6 +9,7 @@ use serde::Serialize;
 pub use crate::choices::Signal;
 
 use super::series::{lines, number, parse_time, Series, SeriesBuilder};
+use crate::carbon::MAX_GRAMS_PER_KWH;
 use crate::error::{data_error, DataError};
 
 const HOUR: i64 = 3600;
@@ -73,13 +74,34 @@ pub fn parse_carbon(
                  --carbon-start (2022-01-01 for the umassos 2022 series)",
             )
         })?;
+        // Without timestamps, every row is the next hour: a blank or a deleted row would
+        // shift every later hour, so the rows must follow each other and make whole days.
         let mut values = Vec::with_capacity(8760);
+        let mut previous = first_no;
         for (no, line) in rows {
+            if no != previous + 1 {
+                return Err(data_error(
+                    file,
+                    previous + 1,
+                    "blank line between rows; in a file without timestamps every row is the next hour, so a gap would shift every later hour",
+                ));
+            }
+            previous = no;
             let cell = line.split(',').next().unwrap_or_default();
             values.push(intensity(file, no, cell)?);
         }
         if values.is_empty() {
             return Err(data_error(file, 0, "no data rows"));
+        }
+        if values.len() % 24 != 0 {
+            return Err(data_error(
+                file,
+                0,
+                format!(
+                    "{} hourly rows, not a whole number of days (24 rows each; a year has 8760, a leap year 8784): a row is missing or extra, which would shift every later hour",
+                    values.len()
+                ),
+            ));
         }
         return Ok(CarbonSeries {
             series: Series {
@@ -252,6 +274,16 @@ fn intensity(file: &str, line: usize, text: &str) -> Result<f64, DataError> {
             file,
             line,
             format!("carbon intensity {v} is negative"),
+        ));
+    }
+    if v > MAX_GRAMS_PER_KWH {
+        return Err(data_error(
+            file,
+            line,
+            format!(
+                "carbon intensity {} is above {MAX_GRAMS_PER_KWH} gCO2eq/kWh, more than any grid emits; check the column and its unit",
+                text.trim()
+            ),
         ));
     }
     Ok(v)

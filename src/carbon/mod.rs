@@ -5,3 +5,4 @@ pub mod cache;
 pub mod electricitymaps;
 
 pub use cache::refresh;
+pub use electricitymaps::MAX_GRAMS_PER_KWH;

@@ -369,10 +369,15 @@ mod tests {
 
     #[test]
     fn reads_umassos_rows_from_the_given_start() {
-        let text = "slack_0,non_interrupt,interrupt\n134.15,42.31,42.31\n138.66,42.31,42.31\n";
+        let rest = "100,42.31,42.31\n".repeat(22);
+        let text = format!(
+            "slack_0,non_interrupt,interrupt\n134.15,42.31,42.31\n138.66,42.31,42.31\n{rest}"
+        );
+        let text = text.as_str();
         let c = parse_carbon("DK-DK1.csv", text, Signal::Lifecycle, Some(JAN1)).unwrap();
         assert_eq!(c.format, CarbonFormat::Umassos);
-        assert_eq!(c.series.values, [134.15, 138.66]);
+        assert_eq!(c.series.values[..3], [134.15, 138.66, 100.0]);
+        assert_eq!(c.series.values.len(), 24);
         assert_eq!(c.series.at(JAN1 + HOUR + 59 * 60), Some(138.66));
         let no_start = parse_carbon("DK-DK1.csv", text, Signal::Lifecycle, None).unwrap_err();
         assert!(no_start.problem.contains("--carbon-start"), "{no_start}");

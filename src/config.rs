@@ -84,6 +84,19 @@ pub struct Connect {
     pub tokens: BTreeMap<String, Token>,
     pub cpu_source: CpuSource,
     pub metrics_max_age_secs: i64,
+    /// One cluster per region, when REGION_CONTEXTS is set.
+    pub fleet: Option<Fleet>,
+}
+
+/// Where each region's own cluster is: a kubeconfig context per region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    /// By region; every configured region has one, each a different context.
+    pub contexts: BTreeMap<String, String>,
+    /// The kubeconfig with those contexts; None: the one the state's cluster comes from.
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// A label selector narrowing the nodes that count in a region's cluster.
+    pub node_selector: Option<String>,
 }
 
 /// The env variable holding a region's ElectricityMaps token: `DENMARK_TOKEN` for denmark.
@@ -159,8 +172,88 @@ impl Connect {
             tokens,
             cpu_source,
             metrics_max_age_secs: duration("METRICS_MAX_AGE", &args.metrics_max_age)?,
+            fleet: fleet(args, regions)?,
         })
     }
+}
+
+/// REGION_CONTEXTS and the settings that go with it; None without it (one cluster).
+fn fleet(args: &ConnectArgs, regions: &[Region]) -> Result<Option<Fleet>, ConfigError> {
+    let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+    let Some(text) = args
+        .region_contexts
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+    else {
+        for (setting, given) in [
+            ("FLEET_KUBECONFIG", &args.fleet_kubeconfig),
+            ("FLEET_NODE_SELECTOR", &args.fleet_node_selector),
+        ] {
+            if let Some(value) = given.as_deref().filter(|v| !v.trim().is_empty()) {
+                return Err(bad(
+                    setting,
+                    value,
+                    "applies only to a fleet of clusters; set REGION_CONTEXTS too, or drop it",
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let contexts = region_values(
+        "REGION_CONTEXTS",
+        text,
+        &names,
+        |v| (!v.is_empty() && !v.contains(char::is_whitespace)).then(|| v.to_string()),
+        "a kubeconfig context name",
+    )?;
+    if let Some(missing) = names.iter().find(|n| !contexts.contains_key(**n)) {
+        return Err(bad(
+            "REGION_CONTEXTS",
+            text,
+            format!("region {missing} has no context; give every region in REGIONS its cluster's context"),
+        ));
+    }
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (region, context) in &contexts {
+        if let Some(other) = seen.insert(context.as_str(), region.as_str()) {
+            return Err(bad(
+                "REGION_CONTEXTS",
+                text,
+                format!(
+                    "regions {other} and {region} name the same context {context}; regions that share a cluster are told apart by REGION_LABEL, so leave REGION_CONTEXTS unset"
+                ),
+            ));
+        }
+    }
+    let node_selector = args
+        .fleet_node_selector
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let ok = s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=!,()".contains(c) || c == ' ');
+            if ok {
+                Ok(s.to_string())
+            } else {
+                Err(bad(
+                    "FLEET_NODE_SELECTOR",
+                    s,
+                    "not a label selector; write it like kubectl -l, e.g. pool=web or pool in (web,api)",
+                ))
+            }
+        })
+        .transpose()?;
+    Ok(Some(Fleet {
+        contexts,
+        kubeconfig: args
+            .fleet_kubeconfig
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(std::path::PathBuf::from),
+        node_selector,
+    }))
 }
 
 #[derive(Debug, Clone)]

@@ -34,6 +34,9 @@ pub enum Error {
     #[error("none of the regional Deployments exists in namespace {namespace} (looked for {names}); check DEPLOYMENT_PATTERN (--deployment-pattern) and the namespace (-n/--namespace)")]
     NoDeployments { namespace: String, names: String },
 
+    #[error("no region's cluster answered ({regions}); check the contexts in REGION_CONTEXTS with `kubectl --context NAME get nodes`")]
+    FleetSilent { regions: String },
+
     #[error("{what}: {}", describe(source))]
     Kube {
         what: String,
@@ -76,6 +79,7 @@ impl Error {
             Error::StateDamaged { .. } => "state_damaged",
             Error::StateUnwritable { .. } => "state_unwritable",
             Error::NoDeployments { .. } => "no_deployments",
+            Error::FleetSilent { .. } => "fleet_silent",
             Error::Kube { .. } => "kube_api",
             Error::ScaleFailed { .. } => "scale_failed",
             Error::Timeout { .. } => "timeout",

@@ -31,11 +31,13 @@ pub struct Plan<'a> {
     pub fields: TickFields,
 }
 
-/// Plans one tick. `carbon` is the cache after this tick's fetches.
+/// Plans one tick. `carbon` is the cache after this tick's fetches; `fleet_nodes` the node
+/// count of each region whose own cluster answered (empty in one cluster).
 pub fn plan<'a>(
     loaded: &State,
     observation: &'a Observation,
     carbon: &BTreeMap<String, CarbonEntry>,
+    fleet_nodes: BTreeMap<String, usize>,
     settings: &Settings,
     now: i64,
 ) -> Plan<'a> {
@@ -65,11 +67,16 @@ pub fn plan<'a>(
     let attempt = decision
         .change()
         .map(|change| Attempt::new(change, decision.to_string(), &settled.policy, now));
+    // A region that did not answer keeps the count it last had.
+    let mut remembered = settled.fleet_nodes.clone();
+    remembered.extend(fleet_nodes);
+    remembered.retain(|region, _| regions.contains(&region.as_str()));
     let claim = State {
         policy,
         carbon: carbon.clone(),
         ledger: Some(ledger),
         attempt,
+        fleet_nodes: remembered,
         ..settled.clone()
     };
     let fields = TickFields {
@@ -202,7 +209,7 @@ mod tests {
             for tick in &ticks {
                 now += tick.2;
                 let obs = observation(&settings, tick, now);
-                let plan = plan(&state, &obs, &BTreeMap::new(), &settings, now);
+                let plan = plan(&state, &obs, &BTreeMap::new(), BTreeMap::new(), &settings, now);
                 for written in [plan.claim.clone(), plan.refused("HTTP 409", now), plan.unanswered("timed out", now)] {
                     let data = written.checked_data().map_err(|e| TestCaseError::fail(e.to_string()))?;
                     prop_assert_eq!(&State::from_data(&data).unwrap(), &written);

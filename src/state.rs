@@ -25,6 +25,7 @@ pub const KEY_LAST_REBALANCE: &str = "lastRebalance";
 pub const KEY_PENDING_MOVE: &str = "pendingMove";
 pub const KEY_LEDGER: &str = "ledger";
 pub const KEY_ATTEMPT: &str = "attempt";
+pub const KEY_FLEET_NODES: &str = "fleetNodes";
 
 /// One region's cached carbon value, and how the last fetch went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -70,6 +71,9 @@ pub struct State {
     pub ledger: Option<Ledger>,
     /// The change this state was claimed for, until the next tick sees whether it took effect.
     pub attempt: Option<Attempt>,
+    /// In a fleet, each region's node count when its cluster last answered: the nodes a
+    /// region that does not answer counts as without CPU data.
+    pub fleet_nodes: BTreeMap<String, usize>,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
@@ -128,6 +132,7 @@ impl State {
             KEY_PENDING_MOVE,
             KEY_LEDGER,
             KEY_ATTEMPT,
+            KEY_FLEET_NODES,
         ];
         Ok(State {
             policy: PolicyState {
@@ -155,6 +160,12 @@ impl State {
                 Some(text) => Some(serde_json::from_str(text).map_err(|e| {
                     err(KEY_ATTEMPT, format!("not a JSON object {{time, action, region, deployment, from, to, reason, before}} or empty: {e}"))
                 })?),
+            },
+            fleet_nodes: match data.get(KEY_FLEET_NODES).map(|v| v.trim()) {
+                None | Some("") => BTreeMap::new(),
+                Some(text) => serde_json::from_str(text).map_err(|e| {
+                    err(KEY_FLEET_NODES, format!("not a JSON object of region -> node count: {e}"))
+                })?,
             },
             last_failure: data
                 .get(KEY_LAST_FAILURE)
@@ -260,6 +271,9 @@ impl State {
         }
         if let Some(attempt) = &self.attempt {
             data.insert(KEY_ATTEMPT.into(), render(attempt));
+        }
+        if !self.fleet_nodes.is_empty() {
+            data.insert(KEY_FLEET_NODES.into(), render(&self.fleet_nodes));
         }
         data
     }
@@ -374,6 +388,7 @@ mod tests {
                 unknown_replica_seconds: 0.0,
                 signals: vec!["lifecycle".into()],
             }),
+            fleet_nodes: [("france".to_string(), 3)].into(),
             attempt: Some(Attempt {
                 time: 1_800_000_120,
                 action: Action::Rebalance,

@@ -125,6 +125,35 @@ pub struct ConnectArgs {
         value_name = "DURATION"
     )]
     pub metrics_max_age: String,
+    /// One cluster per region: each region's kubeconfig context, e.g. denmark=dk-prod,france=fr-prod
+    /// [default: one cluster, regions told apart by REGION_LABEL].
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "REGION_CONTEXTS",
+        value_name = "REGION=CONTEXT,..."
+    )]
+    pub region_contexts: Option<String>,
+    /// The kubeconfig holding the regions' contexts [default: the one the state's cluster comes from].
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "FLEET_KUBECONFIG",
+        value_name = "PATH"
+    )]
+    pub fleet_kubeconfig: Option<String>,
+    /// In a region's own cluster, the nodes that count (a label selector, e.g. pool=web)
+    /// [default: every worker node].
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "FLEET_NODE_SELECTOR",
+        value_name = "SELECTOR"
+    )]
+    pub fleet_node_selector: Option<String>,
 }
 
 #[derive(Debug, Args)]

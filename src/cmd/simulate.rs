@@ -9,7 +9,7 @@ use crate::config::{
     bad, count, percent, region_numbers, region_values, ConfigError, Connect, Settings,
 };
 use crate::error::Error;
-use crate::k8s::Cluster;
+use crate::k8s::Fleet;
 use crate::pipeline;
 use crate::policy::{
     decide, rank, CarbonReading, CpuObservation, Observation, PolicyState, RegionObservation,
@@ -91,15 +91,22 @@ pub fn sample_start(settings: &Settings, note: String, now: i64) -> Start {
 
 /// The live cluster's regions and the state's counters, read the way a tick reads them.
 async fn live_start(settings: &Settings, connect: &Connect, now: i64) -> Result<Start, Error> {
-    let cluster = Cluster::connect(connect).await?;
-    let loaded = cluster.load_state(&settings.state_configmap, now).await?;
-    let observed =
-        pipeline::observe(&cluster, settings, connect, &loaded.state.carbon, now, true).await?;
+    let fleet = Fleet::connect(connect).await?;
+    let loaded = fleet
+        .home
+        .load_state(&settings.state_configmap, now)
+        .await?;
+    let observed = pipeline::observe(&fleet, settings, connect, &loaded.state, now, true).await?;
+    let clusters = if fleet.members.is_empty() {
+        "the cluster".to_string()
+    } else {
+        format!("the fleet of {} clusters", fleet.members.len())
+    };
     Ok(Start {
         source: "cluster",
         note: format!(
-            "read-only from the cluster: Deployments and state in namespace {}, CPU replaced by --cpu",
-            cluster.namespace
+            "read-only from {clusters}: Deployments and state in namespace {}, CPU replaced by --cpu",
+            fleet.home.namespace
         ),
         regions: observed.observation.regions,
         state: loaded.state.policy,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::config::{Connect, LogFormat, Settings};
 use crate::error::Error;
-use crate::k8s::Cluster;
+use crate::k8s::Fleet;
 use crate::pipeline;
 use crate::plan::plan;
 use crate::render::{self, ActionView, LedgerView, RegionStatus, StatusReport};
@@ -30,16 +30,17 @@ async fn gather(
     refresh: bool,
 ) -> Result<StatusReport, Error> {
     let now = crate::clock::now();
-    let cluster = Cluster::connect(connect).await?;
+    let fleet = Fleet::connect(connect).await?;
+    let cluster = &fleet.home;
     let loaded = cluster.load_state(&settings.state_configmap, now).await?;
     let state = &loaded.state;
-    let observed =
-        pipeline::observe(&cluster, settings, connect, &state.carbon, now, refresh).await?;
+    let observed = pipeline::observe(&fleet, settings, connect, state, now, refresh).await?;
     let policy = &settings.policy;
     let plan = plan(
         state,
         &observed.observation,
         &observed.carbon,
+        observed.fleet_nodes(),
         settings,
         now,
     );
@@ -83,6 +84,8 @@ async fn gather(
                 min: bounds.min,
                 max: bounds.max,
                 nodes: node_names.len(),
+                context: fleet.context_of(&r.name).map(str::to_string),
+                unobserved: observed.view.unobserved.get(&r.name).cloned(),
                 not_growing: observed
                     .observation
                     .regions

@@ -1,5 +1,7 @@
 //! `carbonctl tick`: connect, load, observe, plan, claim, act, fall back, record the Event, log.
 //! Every decision is made in `plan`; this file only performs the I/O and handles its failures.
+//! The state lives in the home cluster; a change and its Event go to the cluster of the region
+//! it is made in (the same cluster, unless REGION_CONTEXTS gives each region its own).
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -7,7 +9,7 @@ use std::time::Instant;
 use crate::cli::TickArgs;
 use crate::config::{Connect, Settings};
 use crate::error::Error;
-use crate::k8s::{Cluster, Saved, Scaled};
+use crate::k8s::{Fleet, Saved, Scaled};
 use crate::logging;
 use crate::pipeline;
 use crate::plan::plan;
@@ -22,16 +24,17 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let started = Instant::now();
     let now = crate::clock::now();
     let tick_id = format!("{now}-{}", std::process::id());
-    let cluster = Cluster::connect(connect).await?;
-    let loaded = cluster.load_state(&settings.state_configmap, now).await?;
-    let observed =
-        pipeline::observe(&cluster, settings, connect, &loaded.state.carbon, now, true).await?;
-    observed.require_deployments(settings, &cluster.namespace)?;
+    let fleet = Fleet::connect(connect).await?;
+    let home = &fleet.home;
+    let loaded = home.load_state(&settings.state_configmap, now).await?;
+    let observed = pipeline::observe(&fleet, settings, connect, &loaded.state, now, true).await?;
+    observed.require_deployments(settings, &home.namespace)?;
     let observe_ms = started.elapsed().as_millis();
     let plan = plan(
         &loaded.state,
         &observed.observation,
         &observed.carbon,
+        observed.fleet_nodes(),
         settings,
         now,
     );
@@ -41,10 +44,19 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
             observe_ms,
             total_ms: started.elapsed().as_millis(),
         };
-        let fields = plan
-            .fields
-            .line(&tick_id, &cluster.namespace, outcome, took);
+        let fields = plan.fields.line(&tick_id, &home.namespace, outcome, took);
         logging::event(level, message, flag, fields);
+    };
+    // Regions left out because their cluster did not answer make the tick a failure once it
+    // has done what it could for the others, so a Job history shows it.
+    let done = || {
+        if observed.view.unobserved.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            let regions = observed.unobserved_text();
+            log::error!("the tick went on without some regions: {regions}");
+            ExitCode::from(crate::EXIT_FAILURE)
+        }
     };
 
     if args.dry_run {
@@ -55,10 +67,10 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
             plan.fields.flag.clone(),
             "dry_run",
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(done());
     }
 
-    let claimed = match cluster.save_state(&loaded.object, &plan.claim).await? {
+    let claimed = match home.save_state(&loaded.object, &plan.claim).await? {
         Saved::Won(object) => object,
         Saved::Lost => {
             let message = "another tick wrote the state first; this tick does nothing";
@@ -69,19 +81,24 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
 
     if let Some(settled) = plan.settlement.as_ref().filter(|s| s.owes_event()) {
         let a = &settled.attempt;
-        let uid = observed.deployment_uid(&a.region);
-        let event = cluster.record_event(a.action, &a.deployment, &a.reason, uid, now);
-        if let Err(e) = event.await {
-            log::warn!(
-                "the previous tick's change took effect, but its Event was not recorded: {e}"
-            );
+        if let Some(cluster) = fleet.cluster_of(&a.region) {
+            let uid = observed.deployment_uid(&a.region);
+            let event = cluster.record_event(a.action, &a.deployment, &a.reason, uid, now);
+            if let Err(e) = event.await {
+                log::warn!(
+                    "the previous tick's change took effect, but its Event was not recorded: {e}"
+                );
+            }
         }
     }
 
     let Decision::Change(change) = &plan.decision else {
         report(log::Level::Info, &sentence, None, "held");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(done());
     };
+    let cluster = fleet
+        .cluster_of(&change.region)
+        .expect("the rule only changes regions it observed, so their cluster answered");
     let scaled = cluster
         .scale(&change.deployment, change.from, change.to)
         .await;
@@ -99,7 +116,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
                 plan.fields.flag.clone(),
                 "applied",
             );
-            return Ok(ExitCode::SUCCESS);
+            return Ok(done());
         }
         Ok(Scaled::Changed(message)) => {
             let failure = format!("not applied: replicas changed since observed ({message})");
@@ -116,7 +133,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
             (plan.refused(&failure, now), "scale_failed", failure)
         }
     };
-    if let Err(e) = cluster.save_state(&claimed, &state).await {
+    if let Err(e) = home.save_state(&claimed, &state).await {
         log::warn!("could not record the failed scale in the state: {e}");
     }
     report(
@@ -125,5 +142,5 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         None,
         outcome,
     );
-    scaled.map(|_| ExitCode::SUCCESS)
+    scaled.map(|_| done())
 }

@@ -10,13 +10,14 @@ use kube::{Client, Config};
 use crate::config::Connect;
 use crate::error::Error;
 
-const HINT: &str = "point carbonctl at a cluster with --kubeconfig PATH (or $KUBECONFIG), \
+pub(super) const HINT: &str =
+    "point carbonctl at a cluster with --kubeconfig PATH (or $KUBECONFIG), \
 or run it in-cluster with a service account; `kubectl cluster-info` shows what kubectl would use";
 
 /// The kubeconfig kubectl would use, and where it came from: `--kubeconfig`, else the files
 /// `$KUBECONFIG` lists that exist (merged, the first to set a value wins; missing ones skipped,
 /// as kubectl does), else `~/.kube/config`; None when there is none (in-cluster).
-fn kubeconfig(connect: &Connect) -> Result<Option<(Kubeconfig, String)>, Error> {
+pub(super) fn kubeconfig(connect: &Connect) -> Result<Option<(Kubeconfig, String)>, Error> {
     let read = |path: &Path| {
         Kubeconfig::read_from(path).map_err(|e| Error::NoCluster {
             tried: format!("reading kubeconfig {}: {e}", path.display()),
@@ -111,6 +112,26 @@ impl Cluster {
                 hint: HINT.into(),
             })?,
         };
+        Self::from_config(config, connect)
+    }
+
+    /// A region's own cluster, through `context` of `kubeconfig` (a fleet member). The
+    /// namespace is `-n` when given, else the context's.
+    pub async fn connect_context(
+        kubeconfig: Kubeconfig,
+        context: &str,
+        connect: &Connect,
+    ) -> Result<Cluster, Error> {
+        let options = KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..KubeConfigOptions::default()
+        };
+        let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| Error::NoCluster {
+                tried: format!("context {context:?}: {e}"),
+                hint: HINT.into(),
+            })?;
         Self::from_config(config, connect)
     }
 

@@ -59,16 +59,31 @@ pub fn cluster_cpu(
             (n.name.clone(), pct)
         })
         .collect();
+    let cpu = combine(
+        &per_node,
+        0,
+        "no ready, schedulable node carries a configured region label",
+    );
+    (per_node, cpu)
+}
+
+/// The cluster figure from per-node percentages, with `silent` more nodes known to exist but
+/// not seen (a region whose cluster did not answer) counted as nodes without a sample.
+pub fn combine(
+    per_node: &[(String, Option<f64>)],
+    silent: usize,
+    no_nodes: &str,
+) -> CpuObservation {
     let known: Vec<f64> = per_node.iter().filter_map(|(_, p)| *p).collect();
-    let cpu = if per_node.is_empty() {
+    if per_node.is_empty() && silent == 0 {
         CpuObservation::Missing {
-            reason: "no ready, schedulable node carries a configured region label".into(),
+            reason: no_nodes.into(),
         }
     } else if known.is_empty() {
         CpuObservation::Missing {
             reason: format!(
                 "no fresh NodeMetrics for the {} ready region node(s); check `kubectl top nodes`",
-                per_node.len()
+                per_node.len() + silent
             ),
         }
     } else {
@@ -76,10 +91,9 @@ pub fn cluster_cpu(
             average: known.iter().sum::<f64>() / known.len() as f64,
             max: known.iter().copied().fold(f64::MIN, f64::max),
             nodes: known.len(),
-            missing: per_node.len() - known.len(),
+            missing: per_node.len() + silent - known.len(),
         }
-    };
-    (per_node, cpu)
+    }
 }
 
 #[cfg(test)]

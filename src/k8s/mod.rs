@@ -3,6 +3,7 @@
 mod act;
 mod client;
 pub mod cpu;
+mod fleet;
 mod lists;
 mod observe;
 pub mod quantity;
@@ -10,5 +11,6 @@ mod state_store;
 
 pub use act::{event_reason, Scaled};
 pub use client::Cluster;
+pub use fleet::{Fleet, Member};
 pub use observe::{ClusterView, DeploymentView};
 pub use state_store::{Loaded, Saved};

@@ -1,5 +1,6 @@
-//! Reading the cluster with as few requests as the work needs: one list each of nodes,
-//! NodeMetrics and Deployments, whatever the number of regions, issued concurrently.
+//! Reading a cluster with as few requests as the work needs: one list each of nodes,
+//! NodeMetrics and Deployments, issued concurrently; in one cluster whatever the number of
+//! regions, in a fleet once per region's cluster.
 
 use std::collections::BTreeMap;
 
@@ -31,8 +32,11 @@ pub struct ClusterView {
     /// Per counted node, its CPU percentage when it had a fresh sample.
     pub node_cpu: Vec<(String, Option<f64>)>,
     pub cpu: CpuObservation,
-    /// By region; None when the region's Deployment does not exist.
+    /// By region; None when the region's Deployment does not exist. A region whose cluster did
+    /// not answer has no entry.
     pub deployments: BTreeMap<String, Option<DeploymentView>>,
+    /// Regions whose own cluster did not answer, and why (a fleet only).
+    pub unobserved: BTreeMap<String, String>,
 }
 
 impl ClusterView {
@@ -49,7 +53,52 @@ impl ClusterView {
     }
 }
 
+/// The three lists of one cluster, before they are read for the rule.
+struct Lists {
+    nodes: Vec<SlimNode>,
+    /// NodeMetrics, or why there are none; empty when CPU is simulated.
+    usage: Result<Vec<NodeUsage>, String>,
+    deployments: Vec<SlimDeployment>,
+}
+
+/// One region's own cluster as observed (a fleet member).
+pub struct MemberView {
+    pub nodes: Vec<NodeFacts>,
+    pub node_cpu: Vec<(String, Option<f64>)>,
+    /// Why NodeMetrics could not be read, if they could not.
+    pub metrics_missing: Option<String>,
+    pub deployment: Option<DeploymentView>,
+}
+
 impl Cluster {
+    /// Nodes matching `selector`, their NodeMetrics and the namespace's Deployments, issued
+    /// together.
+    async fn lists(&self, selector: &str, connect: &Connect) -> Result<Lists, Error> {
+        let deployments_path = format!("/apis/apps/v1/namespaces/{}/deployments", self.namespace);
+        let metrics = async {
+            match connect.cpu_source {
+                CpuSource::Metrics => self.node_usage(selector).await,
+                CpuSource::Simulated(_) => Ok(Vec::new()),
+            }
+        };
+        let (nodes, deployments, usage) = tokio::join!(
+            self.list::<SlimNode>("/api/v1/nodes", Some(selector), true),
+            self.list::<SlimDeployment>(&deployments_path, None, false),
+            metrics
+        );
+        Ok(Lists {
+            nodes: nodes.map_err(Error::kube("listing nodes"))?.items,
+            usage,
+            deployments: deployments
+                .map_err(Error::kube(format!(
+                    "listing Deployments in namespace {}",
+                    self.namespace
+                )))?
+                .items,
+        })
+    }
+
+    /// One cluster holding every region, its nodes told apart by REGION_LABEL.
     pub async fn observe(
         &self,
         settings: &Settings,
@@ -57,62 +106,26 @@ impl Cluster {
         now: i64,
     ) -> Result<ClusterView, Error> {
         let selector = format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label);
-        let deployments_path = format!("/apis/apps/v1/namespaces/{}/deployments", self.namespace);
-        let metrics = async {
-            match connect.cpu_source {
-                CpuSource::Metrics => self.node_usage(&selector).await,
-                CpuSource::Simulated(_) => Ok(Vec::new()),
-            }
-        };
-        let (nodes, deployments, usage) = tokio::join!(
-            self.list::<SlimNode>("/api/v1/nodes", Some(&selector), true),
-            self.list::<SlimDeployment>(&deployments_path, None, false),
-            metrics
-        );
-        let nodes: Vec<NodeFacts> = nodes
-            .map_err(Error::kube("listing nodes"))?
-            .items
+        let lists = self.lists(&selector, connect).await?;
+        let nodes: Vec<NodeFacts> = lists
+            .nodes
             .iter()
-            .map(|n| node_facts(n, &settings.region_label))
+            .map(|n| node_facts(n, labelled_region(n, &settings.region_label)))
             .collect();
-        let deployments = deployments.map_err(Error::kube(format!(
-            "listing Deployments in namespace {}",
-            self.namespace
-        )))?;
         let regions: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
-        let (node_cpu, cpu) = match (connect.cpu_source, usage) {
-            (CpuSource::Simulated(pct), _) => (
-                Vec::new(),
-                CpuObservation::Known {
-                    average: pct,
-                    max: pct,
-                    nodes: 0,
-                    missing: 0,
-                },
-            ),
+        let (node_cpu, cpu) = match (connect.cpu_source, lists.usage) {
+            (CpuSource::Simulated(pct), _) => (Vec::new(), simulated(pct)),
             (CpuSource::Metrics, Ok(usage)) => {
                 cluster_cpu(&nodes, &usage, &regions, now, connect.metrics_max_age_secs)
             }
             (CpuSource::Metrics, Err(reason)) => (Vec::new(), CpuObservation::Missing { reason }),
         };
-        let by_name: BTreeMap<&str, &SlimDeployment> = deployments
-            .items
-            .iter()
-            .map(|d| (d.metadata.name.as_str(), d))
-            .collect();
         let deployments = settings
             .regions
             .iter()
             .map(|r| {
                 let name = settings.deployment_name(&r.name);
-                let view = by_name.get(name.as_str()).map(|d| DeploymentView {
-                    name: name.clone(),
-                    uid: d.metadata.uid.clone(),
-                    replicas: d.spec.replicas.unwrap_or(1),
-                    ready: d.status.ready_replicas,
-                    available: d.status.available_replicas,
-                });
-                (r.name.clone(), view)
+                (r.name.clone(), deployment_view(&lists.deployments, &name))
             })
             .collect();
         Ok(ClusterView {
@@ -120,6 +133,53 @@ impl Cluster {
             node_cpu,
             cpu,
             deployments,
+            unobserved: BTreeMap::new(),
+        })
+    }
+
+    /// A region's own cluster: every worker node belongs to the region (narrowed by
+    /// FLEET_NODE_SELECTOR), and its Deployment is the region's. Node names are prefixed with
+    /// `context/`, since clusters name their nodes alike.
+    pub async fn observe_member(
+        &self,
+        region: &str,
+        context: &str,
+        settings: &Settings,
+        connect: &Connect,
+        now: i64,
+    ) -> Result<MemberView, Error> {
+        let mut selector = format!("!{CONTROL_PLANE_LABEL}");
+        if let Some(narrower) = connect
+            .fleet
+            .as_ref()
+            .and_then(|f| f.node_selector.as_deref())
+        {
+            selector = format!("{narrower},{selector}");
+        }
+        let lists = self.lists(&selector, connect).await?;
+        let mut nodes: Vec<NodeFacts> = lists
+            .nodes
+            .iter()
+            .map(|n| node_facts(n, Some(region.to_string())))
+            .collect();
+        let (mut node_cpu, metrics_missing) = match lists.usage {
+            Ok(usage) => {
+                let max_age = connect.metrics_max_age_secs;
+                (cluster_cpu(&nodes, &usage, &[region], now, max_age).0, None)
+            }
+            Err(reason) => (Vec::new(), Some(reason)),
+        };
+        for node in &mut nodes {
+            node.name = format!("{context}/{}", node.name);
+        }
+        for (name, _) in &mut node_cpu {
+            *name = format!("{context}/{name}");
+        }
+        Ok(MemberView {
+            nodes,
+            node_cpu,
+            metrics_missing,
+            deployment: deployment_view(&lists.deployments, &settings.deployment_name(region)),
         })
     }
 
@@ -148,11 +208,35 @@ impl Cluster {
     }
 }
 
-fn node_facts(node: &SlimNode, region_label: &str) -> NodeFacts {
+pub(super) fn simulated(pct: f64) -> CpuObservation {
+    CpuObservation::Known {
+        average: pct,
+        max: pct,
+        nodes: 0,
+        missing: 0,
+    }
+}
+
+fn deployment_view(deployments: &[SlimDeployment], name: &str) -> Option<DeploymentView> {
+    let d = deployments.iter().find(|d| d.metadata.name == name)?;
+    Some(DeploymentView {
+        name: name.to_string(),
+        uid: d.metadata.uid.clone(),
+        replicas: d.spec.replicas.unwrap_or(1),
+        ready: d.status.ready_replicas,
+        available: d.status.available_replicas,
+    })
+}
+
+fn labelled_region(node: &SlimNode, region_label: &str) -> Option<String> {
+    node.metadata.labels.get(region_label).cloned()
+}
+
+fn node_facts(node: &SlimNode, region: Option<String>) -> NodeFacts {
     let labels = &node.metadata.labels;
     NodeFacts {
         name: node.metadata.name.clone(),
-        region: labels.get(region_label).cloned(),
+        region,
         ready: node
             .status
             .conditions

@@ -29,6 +29,12 @@ pub struct RegionStatus {
     /// Why the region is not given another replica now (nodes not ready, replicas not
     /// available); None when it can grow.
     pub not_growing: Option<String>,
+    /// The kubeconfig context of the region's own cluster (REGION_CONTEXTS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Why the region's own cluster was not observed, when it did not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unobserved: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,9 +158,13 @@ impl LedgerView {
 pub fn status_table(report: &StatusReport, console: bool) -> String {
     use crate::duration::format_secs;
     let mut table = table();
-    table.set_header(vec![
-        "region",
-        "zone",
+    // A fleet shows each region's cluster; one cluster has no such column.
+    let fleet = report.regions.iter().any(|r| r.context.is_some());
+    let mut header = vec!["region", "zone"];
+    if fleet {
+        header.push("cluster");
+    }
+    header.extend([
         "carbon gCO2eq/kWh",
         "rank",
         "replicas ready/desired",
@@ -162,6 +172,7 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         "nodes",
         "CPU %",
     ]);
+    table.set_header(header);
     for r in &report.regions {
         let name = if console {
             format!("{} {}", super::flag(&r.zone), r.region)
@@ -175,13 +186,16 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
             }
             _ => "unknown".into(),
         };
-        let replicas = match (r.ready, r.replicas) {
-            (Some(ready), Some(desired)) => format!("{ready}/{desired}"),
+        let replicas = match (r.ready, r.replicas, &r.unobserved) {
+            (_, _, Some(_)) => "no answer".to_string(),
+            (Some(ready), Some(desired), None) => format!("{ready}/{desired}"),
             _ => format!("missing: {}", r.deployment),
         };
-        table.add_row(vec![
-            name,
-            r.zone.clone(),
+        let mut row = vec![name, r.zone.clone()];
+        if fleet {
+            row.push(r.context.clone().unwrap_or_default());
+        }
+        row.extend([
             carbon,
             r.rank.map_or("-".into(), |x| x.to_string()),
             replicas,
@@ -189,8 +203,10 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
             r.nodes.to_string(),
             r.cpu.map_or("-".into(), |c| format!("{c:.1}")),
         ]);
+        table.add_row(row);
     }
-    for col in [3, 4, 6, 7] {
+    let shift = usize::from(fleet);
+    for col in [3 + shift, 4 + shift, 6 + shift, 7 + shift] {
         if let Some(c) = table.column_mut(col) {
             c.set_cell_alignment(CellAlignment::Right);
         }
@@ -263,6 +279,9 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         ));
     }
     for r in &report.regions {
+        if let Some(why) = &r.unobserved {
+            lines.push(format!("not observed: {}: {why}", r.region));
+        }
         if let Some(why) = &r.not_growing {
             lines.push(format!("not given replicas now: {why}"));
         }
@@ -323,6 +342,8 @@ mod tests {
             nodes: 1,
             cpu: Some(82.5),
             not_growing: None,
+            context: None,
+            unobserved: None,
         }
     }
 

@@ -1,0 +1,158 @@
+//! The clusters a tick talks to. The home cluster holds the state ConfigMap and, in one-cluster
+//! mode, every region. With REGION_CONTEXTS each region lives in a cluster of its own, reached
+//! through its kubeconfig context: those clusters are observed concurrently, each bounded by
+//! its own per-call time, and a region whose cluster does not answer is left out of the tick
+//! (named, never acted on) while the others go on.
+
+use std::collections::BTreeMap;
+
+use futures::future::join_all;
+
+use super::client::{kubeconfig, Cluster, HINT};
+use super::cpu::combine;
+use super::observe::{simulated, ClusterView};
+use crate::config::{Connect, CpuSource, Settings};
+use crate::error::Error;
+use crate::policy::CpuObservation;
+
+/// One region's own cluster.
+pub struct Member {
+    pub context: String,
+    /// Its client, or why none could be made (the region is then unobserved this tick).
+    pub cluster: Result<Cluster, String>,
+}
+
+pub struct Fleet {
+    pub home: Cluster,
+    /// By region; empty in one-cluster mode.
+    pub members: BTreeMap<String, Member>,
+}
+
+impl Fleet {
+    pub async fn connect(connect: &Connect) -> Result<Fleet, Error> {
+        let home = Cluster::connect(connect).await?;
+        let Some(fleet) = &connect.fleet else {
+            return Ok(Fleet {
+                home,
+                members: BTreeMap::new(),
+            });
+        };
+        let (config, source) = match &fleet.kubeconfig {
+            Some(path) => {
+                let config = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+                    Error::NoCluster {
+                        tried: format!("reading FLEET_KUBECONFIG {}: {e}", path.display()),
+                        hint: HINT.into(),
+                    }
+                })?;
+                (config, format!("FLEET_KUBECONFIG {}", path.display()))
+            }
+            None => kubeconfig(connect)?.ok_or_else(|| Error::NoCluster {
+                tried: "REGION_CONTEXTS names contexts, but there is no kubeconfig to find them in".into(),
+                hint: "set FLEET_KUBECONFIG to a kubeconfig holding every region's context (the CronJob mounts one from the Secret carbonctl-fleet-kubeconfig)".into(),
+            })?,
+        };
+        let mut members = BTreeMap::new();
+        for (region, context) in &fleet.contexts {
+            if !config.contexts.iter().any(|c| &c.name == context) {
+                return Err(Error::NoCluster {
+                    tried: format!(
+                        "REGION_CONTEXTS gives region {region} the context {context:?}, which {source} does not have"
+                    ),
+                    hint: "list the contexts with `kubectl config get-contexts` and fix REGION_CONTEXTS".into(),
+                });
+            }
+            let cluster = Cluster::connect_context(config.clone(), context, connect)
+                .await
+                .map_err(|e| e.to_string());
+            let member = Member {
+                context: context.clone(),
+                cluster,
+            };
+            members.insert(region.clone(), member);
+        }
+        Ok(Fleet { home, members })
+    }
+
+    /// The cluster a region's Deployment lives in; None for a region whose cluster could not
+    /// be reached.
+    pub fn cluster_of(&self, region: &str) -> Option<&Cluster> {
+        match self.members.get(region) {
+            None => Some(&self.home),
+            Some(member) => member.cluster.as_ref().ok(),
+        }
+    }
+
+    /// The region's kubeconfig context in a fleet.
+    pub fn context_of(&self, region: &str) -> Option<&str> {
+        self.members.get(region).map(|m| m.context.as_str())
+    }
+
+    /// One look at every region. In a fleet, `silent_nodes` says how many nodes a region had
+    /// when it last answered: a region that does not answer now counts that many nodes without
+    /// CPU data (one when never seen), so missing data never argues for an action.
+    pub async fn observe(
+        &self,
+        settings: &Settings,
+        connect: &Connect,
+        silent_nodes: &BTreeMap<String, usize>,
+        now: i64,
+    ) -> Result<ClusterView, Error> {
+        if self.members.is_empty() {
+            return self.home.observe(settings, connect, now).await;
+        }
+        let looks = self.members.iter().map(|(region, member)| async move {
+            let seen = match &member.cluster {
+                Ok(cluster) => cluster
+                    .observe_member(region, &member.context, settings, connect, now)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(why) => Err(why.clone()),
+            };
+            (region, member, seen)
+        });
+        let mut view = ClusterView {
+            nodes: Vec::new(),
+            node_cpu: Vec::new(),
+            cpu: CpuObservation::Missing {
+                reason: String::new(),
+            },
+            deployments: BTreeMap::new(),
+            unobserved: BTreeMap::new(),
+        };
+        let mut silent = 0;
+        let mut metrics_missing = Vec::new();
+        for (region, member, seen) in join_all(looks).await {
+            match seen {
+                Ok(seen) => {
+                    view.nodes.extend(seen.nodes);
+                    view.node_cpu.extend(seen.node_cpu);
+                    view.deployments.insert(region.clone(), seen.deployment);
+                    if let Some(why) = seen.metrics_missing {
+                        metrics_missing.push(format!("{region} ({}): {why}", member.context));
+                    }
+                }
+                Err(why) => {
+                    silent += silent_nodes.get(region).copied().unwrap_or(1).max(1);
+                    let why = format!(
+                        "its cluster (context {}) did not answer: {why}",
+                        member.context
+                    );
+                    view.unobserved.insert(region.clone(), why);
+                }
+            }
+        }
+        view.cpu = match connect.cpu_source {
+            CpuSource::Simulated(pct) => simulated(pct),
+            CpuSource::Metrics if !metrics_missing.is_empty() => CpuObservation::Missing {
+                reason: format!("no NodeMetrics from {}", metrics_missing.join("; ")),
+            },
+            CpuSource::Metrics => combine(
+                &view.node_cpu,
+                silent,
+                "no ready, schedulable worker node in any region's cluster",
+            ),
+        };
+        Ok(view)
+    }
+}

@@ -8,13 +8,16 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::cluster::{Cluster, NS};
+use common::fleet::Fleet;
 
 type Triple = (String, String, String);
 
-/// The rules of every Role and ClusterRole in rbac.yaml. The file writes each rule's lists in
-/// flow style (`verbs: ["get"]`); anything else is refused rather than misread.
-fn granted() -> BTreeSet<Triple> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rbac.yaml")).unwrap();
+/// The rules of every Role and ClusterRole in an RBAC file of the repository. The files write
+/// each rule's lists in flow style (`verbs: ["get"]`); anything else is refused rather than
+/// misread.
+fn granted(file: &str) -> BTreeSet<Triple> {
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
     let mut out = BTreeSet::new();
     for doc in text.split("\n---") {
         if !doc
@@ -57,8 +60,8 @@ fn granted() -> BTreeSet<Triple> {
     out
 }
 
-fn used(c: &Cluster, into: &mut BTreeSet<Triple>) {
-    for r in c.emu.requests() {
+fn used(emulator: &kube_emulator::Emulator, into: &mut BTreeSet<Triple>) {
+    for r in emulator.requests() {
         if let (Some(verb), Some(group), Some(resource)) = (r.verb, r.api_group, r.resource) {
             into.insert((verb, group, resource));
         }
@@ -84,10 +87,10 @@ fn rbac_grants_exactly_what_the_journeys_use() {
     assert_eq!(c.run(&["tick", "--dry-run"]).code, 0);
     assert_eq!(c.run(&["status", "--refresh"]).code, 0);
     assert_eq!(c.run(&["simulate", "--cpu", "80"]).code, 0);
-    used(&c, &mut seen);
+    used(&c.emu, &mut seen);
     assert!(c.emu.events(NS).len() >= 3, "the journey must act and heal");
 
-    let granted = granted();
+    let granted = granted("rbac.yaml");
     let unused: Vec<_> = granted.difference(&seen).collect();
     let missing: Vec<_> = seen.difference(&granted).collect();
     assert!(
@@ -97,5 +100,50 @@ fn rbac_grants_exactly_what_the_journeys_use() {
     assert!(
         unused.is_empty(),
         "granted by rbac.yaml but never used: {unused:?}"
+    );
+}
+
+/// A fleet: the home cluster is asked only for the state (rbac.yaml grants it), each region's
+/// cluster for exactly what rbac-member.yaml grants.
+#[test]
+fn rbac_member_grants_exactly_what_a_region_s_cluster_is_asked() {
+    let mut f = Fleet::start();
+    f.set("HOLD_CYCLES", "1").set("COOLDOWN", "0s");
+    f.set_cpu_everywhere(90.0);
+    for args in [
+        &["tick"][..],
+        &["tick"],
+        &["status"],
+        &["tick", "--dry-run"],
+        &["simulate", "--cpu", "80"],
+    ] {
+        assert_eq!(f.run(args).code, 0, "{args:?}");
+    }
+    let mut home = BTreeSet::new();
+    used(&f.home, &mut home);
+    let mut members = BTreeSet::new();
+    for member in f.members.values() {
+        used(member, &mut members);
+    }
+    assert!(
+        !f.member("france").events(NS).is_empty(),
+        "the journey must act"
+    );
+    let home_granted = granted("rbac.yaml");
+    let not_granted: Vec<_> = home.difference(&home_granted).collect();
+    assert!(
+        not_granted.is_empty(),
+        "home cluster, not in rbac.yaml: {not_granted:?}"
+    );
+    let member = granted("rbac-member.yaml");
+    let missing: Vec<_> = members.difference(&member).collect();
+    let unused: Vec<_> = member.difference(&members).collect();
+    assert!(
+        missing.is_empty(),
+        "used but not granted by rbac-member.yaml: {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "granted by rbac-member.yaml but never used: {unused:?}"
     );
 }

@@ -46,12 +46,18 @@ impl Emulator {
 
     /// Starts on `127.0.0.1:port` (0 picks a free port).
     pub fn start_on_port(seed: Seed, port: u16) -> anyhow::Result<Emulator> {
+        Self::start_with_token(seed, port, random_token())
+    }
+
+    /// As `start_on_port`, requiring `token` (a cluster restarted on its port, reached with
+    /// the kubeconfig its clients already have).
+    pub fn start_with_token(seed: Seed, port: u16, token: String) -> anyhow::Result<Emulator> {
         let world = World::from_seed(&seed).context("invalid seed")?;
         let listener = TcpListener::bind(("127.0.0.1", port))
             .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(world, random_token(), addr.to_string()));
+        let shared = Arc::new(Shared::new(world, token, addr.to_string()));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("kube-emulator")
@@ -99,7 +105,12 @@ impl Emulator {
     }
 
     pub fn write_kubeconfig(&self, path: &Path) -> anyhow::Result<()> {
-        kubeconfig::write(path, &self.base_url(), &self.shared.token)
+        self.write_kubeconfig_named(path, "kube-emulator")
+    }
+
+    /// A kubeconfig whose context, cluster and user are named `name`, to merge with others.
+    pub fn write_kubeconfig_named(&self, path: &Path, name: &str) -> anyhow::Result<()> {
+        kubeconfig::write(path, &self.base_url(), &self.shared.token, name)
     }
 
     /// The whole Deployment object (spec, status, resourceVersion, generation).

@@ -5,35 +5,37 @@ use std::path::Path;
 
 use anyhow::Context;
 
-pub fn render(server: &str, token: &str) -> String {
+/// The context, cluster and user all carry `name`, so kubeconfigs of several emulators merge
+/// (`KUBECONFIG=a:b:c`) without one hiding another.
+pub fn render(server: &str, token: &str, name: &str) -> String {
     format!(
         "apiVersion: v1
 kind: Config
 clusters:
-- name: kube-emulator
+- name: {name}
   cluster:
     server: {server}
 users:
-- name: kube-emulator
+- name: {name}
   user:
     token: {token}
 contexts:
-- name: kube-emulator
+- name: {name}
   context:
-    cluster: kube-emulator
-    user: kube-emulator
+    cluster: {name}
+    user: {name}
     namespace: default
-current-context: kube-emulator
+current-context: {name}
 preferences: {{}}
 "
     )
 }
 
-pub fn write(path: &Path, server: &str, token: &str) -> anyhow::Result<()> {
+pub fn write(path: &Path, server: &str, token: &str, name: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(path, render(server, token))
+    std::fs::write(path, render(server, token, name))
         .with_context(|| format!("cannot write kubeconfig {}", path.display()))
 }
 
@@ -43,7 +45,7 @@ mod tests {
 
     #[test]
     fn names_server_token_and_namespace() {
-        let text = render("http://127.0.0.1:4321", "secret");
+        let text = render("http://127.0.0.1:4321", "secret", "kube-emulator");
         assert!(text.contains("    server: http://127.0.0.1:4321\n"));
         assert!(text.contains("    token: secret\n"));
         assert!(text.contains("    namespace: default\n"));

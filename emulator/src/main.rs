@@ -14,12 +14,17 @@ struct Cli {
     /// Port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// `demo` for the built-in three-region cluster, or a seed JSON file.
+    /// `demo` for the built-in three-region cluster, `region:NAME[:ZONE]` for one region's own
+    /// cluster (a fleet member), or a seed JSON file.
     #[arg(long, default_value = "demo")]
     seed: String,
     /// Write a kubeconfig for this emulator (server and bearer token) to this path.
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
+    /// The name of the kubeconfig's context, cluster and user (distinct names let the
+    /// kubeconfigs of several emulators merge).
+    #[arg(long, default_value = "kube-emulator")]
+    context_name: String,
     /// Answer 401 to Kubernetes requests without the bearer token. Off by default because
     /// kubectl sends no token over plain HTTP; a wrong token is always refused.
     #[arg(long)]
@@ -28,22 +33,28 @@ struct Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let seed = if cli.seed == "demo" {
-        Seed::demo()
-    } else {
-        Seed::from_file(cli.seed.as_ref())?
+    let seed = match cli.seed.split_once(':') {
+        _ if cli.seed == "demo" => Seed::demo(),
+        Some(("region", spec)) => {
+            let (region, zone) = match spec.split_once(':') {
+                Some((region, zone)) => (region, Some(zone)),
+                None => (spec, None),
+            };
+            Seed::region(region, zone)
+        }
+        _ => Seed::from_file(cli.seed.as_ref())?,
     };
     let emulator = Emulator::start_on_port(seed, cli.port)?;
     emulator.set_allow_anonymous(!cli.require_token);
     if let Some(path) = &cli.kubeconfig {
-        emulator.write_kubeconfig(path)?;
+        emulator.write_kubeconfig_named(path, &cli.context_name)?;
     }
     let mut banner = format!(
         "{}\nElectricityMaps API: {} (auth-token header)\n",
         emulator.base_url(),
         emulator.carbon_base_url()
     );
-    if cli.seed == "demo" {
+    if cli.seed == "demo" || cli.seed.starts_with("region:") {
         banner.push_str("demo carbon token: demo-token\n");
     }
     // One write: a reader that stops after the first line (`| head -1`) cannot make a later

@@ -205,6 +205,42 @@ impl Seed {
         seed
     }
 
+    /// One region's own cluster, as a fleet member: a tainted control-plane node, two ready
+    /// workers `worker-1` and `worker-2` at 45% CPU (named as every such cluster names them,
+    /// and without a `region` label: the cluster is the region), the Deployment
+    /// `nginx-<region>` with 2 replicas in `default`, and the demo carbon and tokens. A region
+    /// of the demo (denmark, france, latvia) gets its zone and intensity; another gets `zone`
+    /// ("XX" when none is given) at 100 gCO2eq/kWh.
+    pub fn region(region: &str, zone: Option<&str>) -> Seed {
+        let mut seed = Seed::demo();
+        let control_plane = seed.nodes.remove(0);
+        seed.nodes = vec![control_plane];
+        for n in 1..=2 {
+            let name = format!("worker-{n}");
+            let mut node = NodeSeed::new(&name);
+            node.labels = labels(&[
+                ("kubernetes.io/hostname", &name),
+                ("kubernetes.io/os", "linux"),
+                ("kubernetes.io/arch", "amd64"),
+                ("topology.kubernetes.io/region", region),
+            ]);
+            node.cpu_percent = Some(45.0);
+            seed.nodes.push(node);
+        }
+        let deployment = format!("nginx-{region}");
+        seed.deployments = vec![DeploymentSeed {
+            namespace: default_namespace(),
+            labels: labels(&[("app", &deployment)]),
+            node_selector: BTreeMap::new(),
+            name: deployment,
+            replicas: 2,
+        }];
+        if let Some(zone) = zone.filter(|_| !DEMO_REGIONS.iter().any(|d| d.0 == region)) {
+            seed.carbon.insert(zone.to_string(), 100.0);
+        }
+        seed
+    }
+
     pub fn from_json(text: &str) -> anyhow::Result<Seed> {
         serde_json::from_str(text).context(
             "the seed is not valid seed JSON (see the kube-emulator README for the format)",
@@ -236,6 +272,23 @@ mod tests {
         assert_eq!(seed.carbon["FR"], 38.0);
         assert_eq!(seed.tokens["demo-token"], ["*"]);
         assert_eq!(seed.secrets[0].string_data["france"], "demo-fr");
+    }
+
+    #[test]
+    fn a_region_seed_is_one_region_s_cluster() {
+        let seed = Seed::region("france", None);
+        let workers: Vec<_> = seed
+            .nodes
+            .iter()
+            .filter(|n| n.name.starts_with("worker-"))
+            .collect();
+        assert_eq!(workers.len(), 2);
+        assert!(workers.iter().all(|n| !n.labels.contains_key("region")));
+        assert_eq!(seed.deployments.len(), 1);
+        assert_eq!(seed.deployments[0].name, "nginx-france");
+        assert!(seed.deployments[0].node_selector.is_empty());
+        assert_eq!(seed.carbon["FR"], 38.0);
+        assert_eq!(Seed::region("spain", Some("ES")).carbon["ES"], 100.0);
     }
 
     #[test]

@@ -58,4 +58,5 @@ pub fn carbonctl(args: &[&str]) -> Output {
 }
 
 pub mod cluster;
+pub mod fleet;
 pub mod proxy;

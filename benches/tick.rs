@@ -1,6 +1,7 @@
 //! What one tick costs, printed (never asserted): kube and carbon API requests per tick from the
 //! emulator's request log, wall time and peak RSS of a `carbonctl tick` process next to
-//! `kubectl get nodes` against the same emulator, the same tick on a 5,000-node / 100-region
+//! `kubectl get nodes` against the same emulator, the same tick over a fleet of three clusters
+//! (one per region, plus the home cluster), the same tick on a 5,000-node / 100-region
 //! cluster, and the binary's size. `make bench` runs it; BENCHMARKS.md records a run.
 
 use std::collections::BTreeMap;
@@ -25,13 +26,17 @@ fn initial_state() -> BTreeMap<String, String> {
     carbonctl::state::State::default().to_data()
 }
 
+fn bench_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("carbonctl-bench-{}-{label}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 impl Env {
     fn start(seed: Seed, regions: &str, label: &str) -> Env {
         let emu = Emulator::start(seed).expect("emulator starts");
         emu.put_configmap(NS, STATE, initial_state());
-        let dir =
-            std::env::temp_dir().join(format!("carbonctl-bench-{}-{label}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = bench_dir(label);
         let kubeconfig = dir.join("kubeconfig");
         emu.write_kubeconfig(&kubeconfig).unwrap();
         let vars = vec![
@@ -150,6 +155,60 @@ fn kubectl() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/lib/google-cloud-sdk/bin/kubectl.1.33"))
 }
 
+/// The demo's three regions as a fleet: the home cluster (the state, and the carbon API) and one
+/// emulated cluster per region, their kubeconfigs merged by kubectl as a user would.
+fn start_fleet(regions: &str) -> (Env, Vec<Emulator>) {
+    let mut env = Env::start(Seed::demo(), regions, "fleet");
+    let dir = bench_dir("fleet");
+    let mut files = vec![dir.join("home")];
+    env.emu.write_kubeconfig_named(&files[0], "home").unwrap();
+    let mut members = Vec::new();
+    let mut contexts = Vec::new();
+    for region in ["denmark", "france", "latvia"] {
+        let member = Emulator::start(Seed::region(region, None)).expect("member starts");
+        let file = dir.join(region);
+        member.write_kubeconfig_named(&file, region).unwrap();
+        files.push(file);
+        members.push(member);
+        contexts.push(format!("{region}={region}"));
+    }
+    let merged = Command::new("kubectl")
+        .args(["config", "view", "--flatten"])
+        .env("KUBECONFIG", std::env::join_paths(&files).unwrap())
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        merged.status.success(),
+        "kubectl config view --flatten failed"
+    );
+    env.kubeconfig = dir.join("merged");
+    std::fs::write(&env.kubeconfig, merged.stdout).unwrap();
+    env.vars
+        .push(("REGION_CONTEXTS".into(), contexts.join(",")));
+    (env, members)
+}
+
+/// Requests one tick made of each of several emulators, grouped as `METHOD path`.
+fn fleet_requests(env: &Env, members: &[Emulator]) {
+    let all: Vec<&Emulator> = std::iter::once(&env.emu).chain(members).collect();
+    for emu in &all {
+        emu.clear_requests();
+    }
+    env.tick(&[]);
+    for (name, emu) in ["home", "denmark", "france", "latvia"].iter().zip(all) {
+        let mut kube = BTreeMap::new();
+        let mut carbon = 0;
+        for r in emu.requests() {
+            if r.path.starts_with("/v3/") {
+                carbon += 1;
+            } else {
+                *kube.entry(format!("{} {}", r.method, r.path)).or_insert(0) += 1;
+            }
+        }
+        print_requests(&format!("  {name} cluster"), (kube, carbon));
+    }
+}
+
 /// 5,000 ready workers spread over 100 regions, one Deployment and one zone per region.
 fn large_seed() -> (Seed, String) {
     let mut seed = Seed::demo();
@@ -256,6 +315,30 @@ fn main() {
         "  kubectl.1.33 get nodes {:6.1} MB",
         kubectl_rss.iter().copied().fold(0.0, f64::max) / 1024.0
     );
+
+    // The same tick over a fleet of three clusters, alternating with the one-cluster tick.
+    let (fleet, members) = start_fleet(demo);
+    fleet.tick(&[]);
+    println!("\nfleet of three clusters, holding tick, warm cache, requests per cluster:");
+    fleet_requests(&fleet, &members);
+    let (mut one_ms, mut fleet_ms, mut fleet_rss) = (vec![], vec![], vec![]);
+    for _ in 0..RUNS {
+        one_ms.push(env.tick(&[]).0);
+        let (ms, rss) = fleet.tick(&[]);
+        fleet_ms.push(ms);
+        fleet_rss.push(rss as f64);
+    }
+    let (one, f) = (median(one_ms), median(fleet_ms));
+    println!(
+        "\nfleet of three clusters, holding tick, warm cache, median of {RUNS} alternating runs:"
+    );
+    println!("  one cluster           {one:7.1} ms");
+    println!("  three clusters + home {f:7.1} ms   ratio {:.2}", f / one);
+    println!(
+        "  peak RSS              {:7.1} MB",
+        fleet_rss.iter().copied().fold(0.0, f64::max) / 1024.0
+    );
+    drop(members);
 
     // The same tick on a large cluster.
     let (seed, regions) = large_seed();

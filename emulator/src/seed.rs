@@ -209,8 +209,8 @@ impl Seed {
     /// workers `worker-1` and `worker-2` at 45% CPU (named as every such cluster names them,
     /// and without a `region` label: the cluster is the region), the Deployment
     /// `nginx-<region>` with 2 replicas in `default`, and the demo carbon and tokens. A region
-    /// of the demo (denmark, france, latvia) gets its zone and intensity; another gets `zone`
-    /// ("XX" when none is given) at 100 gCO2eq/kWh.
+    /// of the demo (denmark, france, latvia) keeps its zone and intensity; for another, `zone`
+    /// (when given) is served at 100 gCO2eq/kWh.
     pub fn region(region: &str, zone: Option<&str>) -> Seed {
         let mut seed = Seed::demo();
         let control_plane = seed.nodes.remove(0);

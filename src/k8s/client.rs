@@ -89,6 +89,15 @@ impl std::fmt::Display for CallTimedOut {
 
 impl std::error::Error for CallTimedOut {}
 
+/// A plain-HTTP server (`kubectl proxy`, an emulator) is never spoken TLS to: an empty set of
+/// roots spares the client loading the whole system trust store, which costs more than a
+/// tick's own requests and is paid once per cluster in a fleet. HTTPS is left as configured.
+fn skip_trust_store_for_plain_http(config: &mut Config) {
+    if config.cluster_url.scheme_str() == Some("http") && config.root_cert.is_none() {
+        config.root_cert = Some(Vec::new());
+    }
+}
+
 impl Cluster {
     pub async fn connect(connect: &Connect) -> Result<Cluster, Error> {
         let options = KubeConfigOptions {
@@ -148,6 +157,7 @@ impl Cluster {
         // The CronJob is the retry loop: a failed call ends this tick and the next one starts
         // clean, which keeps request counts predictable for the API server.
         config.default_retry = false;
+        skip_trust_store_for_plain_http(&mut config);
         let namespace = connect
             .namespace
             .clone()
@@ -171,6 +181,32 @@ impl Cluster {
         match tokio::time::timeout(self.per_call, call).await {
             Ok(answer) => answer,
             Err(_) => Err(kube::Error::Service(Box::new(CallTimedOut(self.per_call)))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str, root_cert: Option<Vec<Vec<u8>>>) -> Config {
+        let mut config = Config::new(url.parse().unwrap());
+        config.root_cert = root_cert;
+        config
+    }
+
+    #[test]
+    fn only_a_plain_http_server_without_roots_skips_the_trust_store() {
+        let ca = Some(vec![b"ca".to_vec()]);
+        for (url, given, expected) in [
+            ("http://127.0.0.1:8001", None, Some(vec![])),
+            ("http://127.0.0.1:8001", ca.clone(), ca.clone()),
+            ("https://api.example:6443", None, None),
+            ("https://api.example:6443", ca.clone(), ca.clone()),
+        ] {
+            let mut config = config(url, given);
+            skip_trust_store_for_plain_http(&mut config);
+            assert_eq!(config.root_cert, expected, "{url}");
         }
     }
 }

@@ -121,7 +121,23 @@ def main(helm, out_dir):
     problems = [] if code and "tokenSecret.tokens.france" in err else [f"exit {code}: {err.strip()}"]
     case("tokenSecret.create without a token for every region is refused", problems)
 
+    code, objs, _, err = render(helm, "--set", "settings.SCALE_TARGET=hpa-min")
+    problems = [err] if code else []
+    if code == 0:
+        role = objs.get(("Role", "carbonctl-hpa-floors"))
+        rules = [(r["apiGroups"], r["resources"], r["verbs"]) for r in role["rules"]] if role else None
+        want = [(["autoscaling"], ["horizontalpodautoscalers"], ["patch"]), (["keda.sh"], ["scaledobjects"], ["list", "patch"])]
+        if rules != want:
+            problems.append(f"Role carbonctl-hpa-floors rules {rules}, want {want}")
+        if ("RoleBinding", "carbonctl-hpa-floors") not in objs:
+            problems.append("no RoleBinding carbonctl-hpa-floors")
+    code, objs, _, err = render(helm)
+    if code == 0 and ("Role", "carbonctl-hpa-floors") in objs:
+        problems.append("the default render grants the floors rights")
+    case("settings.SCALE_TARGET=hpa-min adds the rights of rbac-hpa-floors.yaml, and only then", problems)
+
     every_option = [
+        "--set", "settings.SCALE_TARGET=hpa-min",
         "--set", "tokenSecret.create=true,tokenSecret.name=carbon-tokens",
         "--set", "tokenSecret.tokens.denmark=dk-token,tokenSecret.tokens.france=fr-token,tokenSecret.tokens.latvia=lv-token",
         "--set", f"image.repository=registry.example.com/carbonctl,image.digest={DIGEST}",
@@ -145,7 +161,7 @@ def main(helm, out_dir):
             problems.append(f"imagePullSecrets {pod.get('imagePullSecrets')}")
         # The rendered Secret is for the schema and checkov checks; its tokens are made up.
         Path(out_dir, "chart-options.yaml").write_text(text)
-    case("every option on: the token Secret, digest, pull secret, scheduling", problems)
+    case("every option on: the token Secret, digest, pull secret, scheduling, HPA floors", problems)
 
     failed = 0
     for name, problems in results:

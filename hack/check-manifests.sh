@@ -112,7 +112,7 @@ main() {
   command -v kubectl >/dev/null 2>&1 || die "kubectl is needed for 'kubectl kustomize'"
 
   # Everything that gets applied to a cluster, as files and as rendered.
-  local manifests=(cronjob.yaml rbac.yaml rbac-member.yaml state-configmap.yaml settings-configmap.yaml)
+  local manifests=(cronjob.yaml rbac.yaml rbac-member.yaml rbac-hpa-floors.yaml state-configmap.yaml settings-configmap.yaml)
   local examples=() f
   for f in examples/*.yaml; do
     [[ "$(basename "$f")" == kustomization.yaml ]] || examples+=("$f")

@@ -61,6 +61,22 @@ pub enum CpuSourceKind {
     Simulated,
 }
 
+/// What carbonctl changes in a region (`SCALE_TARGET`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScaleTarget {
+    /// The Deployment's replicas, through the scale subresource; a Deployment an HPA manages
+    /// is left alone.
+    #[value(help = "the Deployment's replicas")]
+    Replicas,
+    /// The floor of the region's HPA (`spec.minReplicas`), or of its KEDA ScaledObject
+    /// (`spec.minReplicaCount`): the autoscaler keeps scaling above it on local load.
+    #[value(
+        name = "hpa-min",
+        help = "the floor of the region's HPA or KEDA ScaledObject"
+    )]
+    HpaMin,
+}
+
 /// What a command prints (`-o`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

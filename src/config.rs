@@ -6,6 +6,7 @@ use std::fmt;
 
 use clap::ValueEnum;
 
+use crate::choices::ScaleTarget;
 use crate::cli::{ClusterArgs, ConnectArgs, CpuSourceKind, PolicyArgs};
 use crate::duration::parse_secs;
 pub use crate::logging::LogFormat;
@@ -261,6 +262,7 @@ pub struct Settings {
     pub regions: Vec<Region>,
     pub region_label: String,
     pub deployment_pattern: String,
+    pub scale_target: ScaleTarget,
     pub state_configmap: String,
     pub log_format: LogFormat,
     pub policy: Policy,
@@ -275,6 +277,7 @@ impl Settings {
         Ok(Settings {
             region_label: label_key("REGION_LABEL", &cluster.region_label)?,
             deployment_pattern: deployment_pattern(&cluster.deployment_pattern, &regions)?,
+            scale_target: choice("SCALE_TARGET", &cluster.scale_target)?,
             state_configmap: object_name("STATE_CONFIGMAP", &cluster.state_configmap)?,
             log_format: choice("LOG_FORMAT", &cluster.log_format)?,
             policy: parse_policy(policy, &names)?,

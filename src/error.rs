@@ -44,13 +44,14 @@ pub enum Error {
         source: kube::Error,
     },
 
-    #[error("scaling {deployment} {from}->{to} failed: {}; {}", describe(source), if *unknown {
+    #[error("scaling {target} {from}->{to} failed: {}; {}", describe(source), if *unknown {
         "it may still have been applied: the next tick checks which and never repeats it"
     } else {
         "the state records the failure and the next tick decides afresh"
     })]
     ScaleFailed {
-        deployment: String,
+        /// The Deployment, or the autoscaler floor ("HPA web (minReplicas)").
+        target: String,
         from: i32,
         to: i32,
         /// The write may have been applied (no readable answer, or a server-side error).

@@ -1,13 +1,15 @@
 //! Observe -> carbon -> the rule's input: the part of a tick shared by `tick`, `tick --dry-run`,
 //! `status` and a live `simulate`. Everything after it is either pure or a write.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::carbon;
+use crate::choices::ScaleTarget;
 use crate::config::{Connect, Settings};
 use crate::error::Error;
-use crate::k8s::{ClusterView, Fleet};
-use crate::policy::{CarbonReading, Observation, RegionObservation};
+use crate::k8s::{deployment_ref, Autoscaler, ClusterView, Fleet, ObjectRef, Target};
+use crate::policy::{Bounds, CarbonReading, Observation, RegionObservation};
 use crate::state::{CarbonEntry, State};
 
 pub struct Observed {
@@ -71,6 +73,102 @@ impl Observed {
     pub fn deployment_uid(&self, region: &str) -> Option<String> {
         self.view.deployments.get(region)?.as_ref()?.uid.clone()
     }
+
+    /// The autoscaler of a region's Deployment, when autoscalers were read and it has one.
+    pub fn autoscaler(&self, region: &str) -> Option<&Autoscaler> {
+        self.view.autoscalers.as_ref()?.get(region)
+    }
+
+    /// What a change to `region` is made to: its autoscaler's floor with
+    /// SCALE_TARGET=hpa-min, else its Deployment's replicas.
+    pub fn target<'a>(
+        &'a self,
+        settings: &Settings,
+        region: &str,
+        deployment: &'a str,
+    ) -> Target<'a> {
+        match self.autoscaler(region) {
+            Some(a) if settings.scale_target == ScaleTarget::HpaMin => Target::Floor(a),
+            _ => Target::Replicas(deployment),
+        }
+    }
+
+    /// The object a change to `target` is recorded on, as an Event's subject.
+    pub fn subject(&self, target: &Target, region: &str) -> ObjectRef {
+        match target {
+            Target::Floor(a) => a.floor_object().clone(),
+            Target::Replicas(d) => deployment_ref(d, self.deployment_uid(region)),
+        }
+    }
+
+    /// With SCALE_TARGET=hpa-min, the rule's bounds for this tick and the regions it must leave
+    /// alone. A region's floor stays within its HPA's `maxReplicas` and, for a plain HPA, at 1
+    /// or more (the API refuses 0; KEDA allows it). A region whose Deployment has no
+    /// autoscaler, or whose KEDA ScaledObject was not found, is left alone. In `replicas` mode
+    /// the settings are used as they are.
+    pub fn floors<'s>(
+        &self,
+        settings: &'s Settings,
+    ) -> (Cow<'s, Settings>, BTreeMap<String, String>) {
+        let Some(found) = self
+            .view
+            .autoscalers
+            .as_ref()
+            .filter(|_| settings.scale_target == ScaleTarget::HpaMin)
+        else {
+            return (Cow::Borrowed(settings), BTreeMap::new());
+        };
+        let mut steered = settings.clone();
+        let mut hands_off = BTreeMap::new();
+        for r in &self.observation.regions {
+            let bounds = settings.policy.bounds(&r.name);
+            match found.get(&r.name) {
+                Some(a) if a.floor().is_some() => {
+                    let lowest = if a.keda.is_some() { 0 } else { 1 };
+                    let max = bounds.max.min(a.max);
+                    let min = bounds.min.max(lowest).min(max);
+                    steered
+                        .policy
+                        .region_bounds
+                        .insert(r.name.clone(), Bounds { min, max });
+                }
+                Some(a) => {
+                    hands_off.insert(
+                        r.name.clone(),
+                        format!(
+                            "{} has no ScaledObject to read its floor from",
+                            a.describe()
+                        ),
+                    );
+                }
+                None => {
+                    hands_off.insert(
+                        r.name.clone(),
+                        format!(
+                            "no HPA targets Deployment {}; with SCALE_TARGET=hpa-min carbonctl moves only autoscaler floors",
+                            r.deployment
+                        ),
+                    );
+                }
+            }
+        }
+        (Cow::Owned(steered), hands_off)
+    }
+}
+
+/// With SCALE_TARGET=replicas, the regions carbonctl must not change because an autoscaler
+/// owns their replicas (it would undo the change within seconds, and the two would fight).
+pub fn managed(found: &BTreeMap<String, Autoscaler>) -> BTreeMap<String, String> {
+    found
+        .iter()
+        .map(|(region, a)| {
+            let why = format!(
+                "its replicas belong to {}; carbonctl leaves them alone (SCALE_TARGET=hpa-min steers the autoscaler's floor instead)",
+                a.describe()
+            );
+            (region.clone(), why)
+        })
+        .collect()
 }
 
 /// One look at the clusters and, when `fetch` is set, the carbon API for due regions.
@@ -122,7 +220,8 @@ pub async fn observe(
 }
 
 /// The rule's input: regions whose Deployment exists, with their cached carbon when it is for
-/// the configured zone.
+/// the configured zone. With SCALE_TARGET=hpa-min a region's replicas, for the rule, are its
+/// autoscaler's floor.
 pub fn observation(
     settings: &Settings,
     view: &ClusterView,
@@ -135,10 +234,15 @@ pub fn observation(
             .iter()
             .filter_map(|r| {
                 let deployment = view.deployments.get(&r.name)?.as_ref()?;
+                let floor = view
+                    .autoscalers
+                    .as_ref()
+                    .filter(|_| settings.scale_target == ScaleTarget::HpaMin)
+                    .and_then(|found| found.get(&r.name)?.floor());
                 Some(RegionObservation {
                     name: r.name.clone(),
                     deployment: deployment.name.clone(),
-                    replicas: deployment.replicas,
+                    replicas: floor.unwrap_or(deployment.replicas),
                     ready: deployment.ready,
                     available: deployment.available,
                     nodes: Some(view.node_count(&r.name)),
@@ -155,4 +259,140 @@ fn reading(entry: Option<&CarbonEntry>, zone: &str) -> Option<CarbonReading> {
         grams_per_kwh: entry.grams_per_kwh?,
         fetched_at: entry.fetched_at?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::k8s::{DeploymentView, Keda, ObjectRef};
+    use crate::policy::CpuObservation;
+
+    fn object(kind: &str, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v".into(),
+            kind: kind.into(),
+            name: name.into(),
+            uid: None,
+        }
+    }
+
+    fn autoscaler(min: i32, max: i32, keda: Option<Option<i32>>) -> Autoscaler {
+        Autoscaler {
+            hpa: object("HorizontalPodAutoscaler", "hpa"),
+            min,
+            max,
+            current: None,
+            desired: None,
+            conditions: Vec::new(),
+            keda: keda.map(|floor| Keda {
+                scaled_object: object("ScaledObject", "so"),
+                min: floor.map(|value| crate::k8s::MinReplicaCount {
+                    value,
+                    set: true,
+                    resource_version: None,
+                }),
+            }),
+        }
+    }
+
+    /// The demo's three regions, each with a Deployment of 4 replicas, and `autoscalers`.
+    fn observed(settings: &Settings, autoscalers: Vec<(&str, Autoscaler)>) -> Observed {
+        let deployments = settings
+            .regions
+            .iter()
+            .map(|r| {
+                let view = DeploymentView {
+                    name: settings.deployment_name(&r.name),
+                    uid: None,
+                    replicas: 4,
+                    ready: 4,
+                    available: 4,
+                };
+                (r.name.clone(), Some(view))
+            })
+            .collect();
+        let view = ClusterView {
+            nodes: Vec::new(),
+            node_cpu: Vec::new(),
+            cpu: CpuObservation::Missing {
+                reason: "none".into(),
+            },
+            deployments,
+            unobserved: BTreeMap::new(),
+            autoscalers: Some(
+                autoscalers
+                    .into_iter()
+                    .map(|(r, a)| (r.to_string(), a))
+                    .collect(),
+            ),
+        };
+        let observation = observation(settings, &view, &BTreeMap::new());
+        Observed {
+            view,
+            fleet: false,
+            carbon: BTreeMap::new(),
+            observation,
+        }
+    }
+
+    #[test]
+    fn steering_floors_bounds_each_region_by_its_autoscaler_and_leaves_the_rest_alone() {
+        let mut settings = crate::config::defaults();
+        settings.scale_target = ScaleTarget::HpaMin;
+        settings.policy.default_bounds = Bounds { min: 0, max: 5 };
+        let seen = observed(
+            &settings,
+            vec![
+                ("denmark", autoscaler(2, 3, None)),
+                ("france", autoscaler(1, 8, Some(Some(0)))),
+                ("latvia", autoscaler(1, 8, Some(None))),
+            ],
+        );
+        let replicas: Vec<i32> = seen
+            .observation
+            .regions
+            .iter()
+            .map(|r| r.replicas)
+            .collect();
+        assert_eq!(
+            replicas,
+            [2, 0, 4],
+            "a region's replicas are its floor when it has one"
+        );
+        let (steered, alone) = seen.floors(&settings);
+        let bounds = |r: &str| steered.policy.bounds(r);
+        assert_eq!(
+            bounds("denmark"),
+            Bounds { min: 1, max: 3 },
+            "an HPA floor is 1 or more and at most its max"
+        );
+        assert_eq!(bounds("france"), Bounds { min: 0, max: 5 }, "KEDA allows 0");
+        assert_eq!(alone.keys().collect::<Vec<_>>(), ["latvia"]);
+        assert!(
+            alone["latvia"].contains("no ScaledObject"),
+            "{}",
+            alone["latvia"]
+        );
+
+        let (_, alone) = observed(&settings, Vec::new()).floors(&settings);
+        assert!(alone["denmark"].contains("no HPA targets Deployment nginx-denmark"));
+    }
+
+    #[test]
+    fn in_replicas_mode_the_settings_stand_and_autoscaled_regions_are_left_alone() {
+        let settings = crate::config::defaults();
+        let observed = observed(&settings, vec![("france", autoscaler(2, 6, None))]);
+        let replicas: Vec<i32> = observed
+            .observation
+            .regions
+            .iter()
+            .map(|r| r.replicas)
+            .collect();
+        assert_eq!(replicas, [4, 4, 4], "replicas are the Deployment's own");
+        let (steered, alone) = observed.floors(&settings);
+        assert!(matches!(steered, Cow::Borrowed(_)) && alone.is_empty());
+        let found = observed.view.autoscalers.clone().unwrap();
+        let managed = managed(&found);
+        assert!(managed["france"].starts_with("its replicas belong to HPA hpa"));
+    }
 }

@@ -32,12 +32,15 @@ pub struct Plan<'a> {
 }
 
 /// Plans one tick. `carbon` is the cache after this tick's fetches; `fleet_nodes` the node
-/// count of each region whose own cluster answered (empty in one cluster).
+/// count of each region whose own cluster answered (empty in one cluster); `hands_off` the
+/// regions the rule must not change this tick, and why (an autoscaler owns their replicas, or
+/// has no floor to move). They are still ranked, shown and counted in the ledger.
 pub fn plan<'a>(
     loaded: &State,
     observation: &'a Observation,
     carbon: &BTreeMap<String, CarbonEntry>,
     fleet_nodes: BTreeMap<String, usize>,
+    hands_off: &BTreeMap<String, String>,
     settings: &Settings,
     now: i64,
 ) -> Plan<'a> {
@@ -57,8 +60,21 @@ pub fn plan<'a>(
         ));
     }
     let ranked = rank(observation, &settings.policy, now);
-    let (decision, policy) =
-        decide_ranked(observation, &ranked, &settled.policy, &settings.policy, now);
+    let (decision, policy) = if hands_off.is_empty() {
+        decide_ranked(observation, &ranked, &settled.policy, &settings.policy, now)
+    } else {
+        let writable = Observation {
+            cpu: observation.cpu.clone(),
+            regions: observation
+                .regions
+                .iter()
+                .filter(|r| !hands_off.contains_key(&r.name))
+                .cloned()
+                .collect(),
+        };
+        let ranked = rank(&writable, &settings.policy, now);
+        decide_ranked(&writable, &ranked, &settled.policy, &settings.policy, now)
+    };
     let regions: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
     let signal = carbon
         .values()
@@ -209,11 +225,33 @@ mod tests {
             for tick in &ticks {
                 now += tick.2;
                 let obs = observation(&settings, tick, now);
-                let plan = plan(&state, &obs, &BTreeMap::new(), BTreeMap::new(), &settings, now);
+                let plan = plan(&state, &obs, &BTreeMap::new(), BTreeMap::new(), &BTreeMap::new(), &settings, now);
                 for written in [plan.claim.clone(), plan.refused("HTTP 409", now), plan.unanswered("timed out", now)] {
                     let data = written.checked_data().map_err(|e| TestCaseError::fail(e.to_string()))?;
                     prop_assert_eq!(&State::from_data(&data).unwrap(), &written);
                 }
+                state = plan.claim;
+            }
+        }
+
+        /// A region left alone (an autoscaler owns its replicas) is never the one changed,
+        /// whatever the ticks observe, and is still ranked.
+        #[test]
+        fn a_region_left_alone_is_never_changed(ticks in prop::collection::vec(arb_tick(), 1..12), alone in 0usize..3, margin in prop::option::of(0.0f64..500.0)) {
+            let mut settings = crate::config::defaults();
+            settings.policy.rebalance_margin = margin;
+            settings.policy.hold_cycles = 1;
+            settings.policy.cooldown_secs = 0;
+            let region = settings.regions[alone].name.clone();
+            let hands_off = BTreeMap::from([(region.clone(), "HPA web".to_string())]);
+            let mut state = State::default();
+            let mut now = NOW;
+            for tick in &ticks {
+                now += tick.2;
+                let obs = observation(&settings, tick, now);
+                let plan = plan(&state, &obs, &BTreeMap::new(), BTreeMap::new(), &hands_off, &settings, now);
+                prop_assert_ne!(plan.decision.region(), Some(region.as_str()));
+                prop_assert!(plan.ranked.iter().any(|r| r.name == region));
                 state = plan.claim;
             }
         }

@@ -40,7 +40,7 @@ fn each_region_is_scaled_in_its_own_cluster_with_its_event_there() {
     );
     assert!(f.state()["lastScale"].contains(r#""region":"france""#));
     // The home cluster holds the state; each region's cluster answers three lists (and the
-    // acting one its scale and Event).
+    // acting one its list of HPAs, the scale and the Event).
     assert_eq!(
         requests(&f.home)
             .iter()
@@ -50,7 +50,7 @@ fn each_region_is_scaled_in_its_own_cluster_with_its_event_there() {
         "{:?}",
         requests(&f.home)
     );
-    for (region, writes) in [("denmark", 0), ("france", 2), ("latvia", 0)] {
+    for (region, writes) in [("denmark", 0), ("france", 3), ("latvia", 0)] {
         let seen = requests(f.member(region));
         assert_eq!(seen.len(), 3 + writes, "{region}: {seen:?}");
     }

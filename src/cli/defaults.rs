@@ -11,6 +11,7 @@ pub const METRICS_MAX_AGE: &str = "3m";
 pub const REGIONS: &str = "denmark=DK,france=FR,latvia=LV";
 pub const REGION_LABEL: &str = "region";
 pub const DEPLOYMENT_PATTERN: &str = "nginx-{region}";
+pub const SCALE_TARGET: &str = "replicas";
 pub const STATE_CONFIGMAP: &str = "carbonctl-state";
 pub const WATTS_PER_REPLICA: &str = "2.4";
 pub const LOG_FORMAT: &str = "json";

@@ -8,7 +8,7 @@ mod parsers;
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::choices::{CpuSourceKind, OutputFormat};
-use crate::choices::{CpuTrigger, LogFormat, Signal};
+use crate::choices::{CpuTrigger, LogFormat, ScaleTarget, Signal};
 pub use parsers::{OneOf, Text};
 
 #[derive(Debug, Parser)]
@@ -264,6 +264,17 @@ pub struct ClusterArgs {
         default_value = defaults::DEPLOYMENT_PATTERN
     )]
     pub deployment_pattern: String,
+    /// What a change moves: each region's replicas, or the floor of its HPA (or KEDA
+    /// ScaledObject), living alongside the autoscaler.
+    #[arg(
+        value_parser = OneOf::<ScaleTarget>::new(),
+        long,
+        global = true,
+        env = "SCALE_TARGET",
+        default_value = defaults::SCALE_TARGET,
+        value_name = "TARGET"
+    )]
+    pub scale_target: String,
     /// Name of the ConfigMap that holds carbonctl's state.
     #[arg(
         value_parser = Text,
@@ -447,6 +458,7 @@ impl Default for ClusterArgs {
             regions: defaults::REGIONS.into(),
             region_label: defaults::REGION_LABEL.into(),
             deployment_pattern: defaults::DEPLOYMENT_PATTERN.into(),
+            scale_target: defaults::SCALE_TARGET.into(),
             state_configmap: defaults::STATE_CONFIGMAP.into(),
             watts_per_replica: defaults::WATTS_PER_REPLICA.into(),
             log_format: defaults::LOG_FORMAT.into(),

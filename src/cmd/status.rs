@@ -3,13 +3,14 @@
 use std::collections::HashSet;
 use std::process::ExitCode;
 
+use crate::choices::ScaleTarget;
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::config::{Connect, LogFormat, Settings};
 use crate::error::Error;
 use crate::k8s::Fleet;
-use crate::pipeline;
+use crate::pipeline::{self, managed};
 use crate::plan::plan;
-use crate::render::{self, ActionView, LedgerView, RegionStatus, StatusReport};
+use crate::render::{self, ActionView, AutoscalerStatus, LedgerView, RegionStatus, StatusReport};
 
 pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<ExitCode, Error> {
     let report = super::block_on_bounded(connect, gather(settings, connect, args.refresh))?;
@@ -35,13 +36,31 @@ async fn gather(
     let loaded = cluster.load_state(&settings.state_configmap, now).await?;
     let state = &loaded.state;
     let observed = pipeline::observe(&fleet, settings, connect, state, now, refresh).await?;
-    let policy = &settings.policy;
+    // In `replicas` mode a tick reads HPAs only when it would act; status always shows them.
+    // A failure to read them is shown, not fatal: status changes nothing.
+    let (rule_settings, mut hands_off) = observed.floors(settings);
+    let mut autoscalers_error = None;
+    let autoscalers = match &observed.view.autoscalers {
+        Some(found) => found.clone(),
+        None => match fleet.autoscalers(settings, &observed.view.unobserved, None).await {
+            Ok(found) => {
+                hands_off = managed(&found);
+                found
+            }
+            Err(e) => {
+                autoscalers_error = Some(e.to_string());
+                Default::default()
+            }
+        },
+    };
+    let policy = &rule_settings.policy;
     let plan = plan(
         state,
         &observed.observation,
         &observed.carbon,
         observed.fleet_nodes(),
-        settings,
+        &hands_off,
+        &rule_settings,
         now,
     );
     let ranked = &plan.ranked;
@@ -68,7 +87,12 @@ async fn gather(
                 .filter_map(|(_, c)| *c)
                 .collect();
             let bounds = policy.bounds(&r.name);
+            let floors = settings.scale_target == ScaleTarget::HpaMin;
             RegionStatus {
+                autoscaler: autoscalers
+                    .get(&r.name)
+                    .map(|a| AutoscalerStatus::new(a, floors)),
+                left_alone: hands_off.get(&r.name).cloned(),
                 region: r.name.clone(),
                 zone: r.zone.clone(),
                 grams_per_kwh: entry.and_then(|e| e.grams_per_kwh),
@@ -99,6 +123,12 @@ async fn gather(
         })
         .collect();
     Ok(StatusReport {
+        scale_target: match settings.scale_target {
+            ScaleTarget::Replicas => "replicas",
+            ScaleTarget::HpaMin => "hpa-min",
+        }
+        .into(),
+        autoscalers_error,
         namespace: cluster.namespace.clone(),
         state_configmap: settings.state_configmap.clone(),
         regions,

@@ -1,17 +1,19 @@
 //! `carbonctl tick`: connect, load, observe, plan, claim, act, fall back, record the Event, log.
 //! Every decision is made in `plan`; this file only performs the I/O and handles its failures.
 //! The state lives in the home cluster; a change and its Event go to the cluster of the region
-//! it is made in (the same cluster, unless REGION_CONTEXTS gives each region its own).
+//! it is made in (the same cluster, unless REGION_CONTEXTS gives each region its own). A tick
+//! about to change replicas first looks for HPAs, and plans again without the regions they own.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::choices::ScaleTarget;
 use crate::cli::TickArgs;
 use crate::config::{Connect, Settings};
 use crate::error::Error;
-use crate::k8s::{Fleet, Saved, Scaled};
+use crate::k8s::{Cluster, Fleet, Saved, Scaled};
 use crate::logging;
-use crate::pipeline;
+use crate::pipeline::{self, managed};
 use crate::plan::plan;
 use crate::policy::Decision;
 use crate::render::Durations;
@@ -29,15 +31,49 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let loaded = home.load_state(&settings.state_configmap, now).await?;
     let observed = pipeline::observe(&fleet, settings, connect, &loaded.state, now, true).await?;
     observed.require_deployments(settings, &home.namespace)?;
+    let (rule_settings, mut hands_off) = observed.floors(settings);
+    let planned = |hands_off: &_| {
+        plan(
+            &loaded.state,
+            &observed.observation,
+            &observed.carbon,
+            observed.fleet_nodes(),
+            hands_off,
+            &rule_settings,
+            now,
+        )
+    };
+    let mut plan = planned(&hands_off);
+    // Only a tick that would change replicas asks for HPAs, so a holding tick keeps its five
+    // requests; the HPA list of the changed region's cluster costs an acting tick one more.
+    // A region an HPA owns is left alone and the tick plans again; the new choice may lie in
+    // another cluster of a fleet, whose HPAs are read in turn.
+    let mut looked: Vec<&Cluster> = Vec::new();
+    while settings.scale_target == ScaleTarget::Replicas {
+        let Some(change) = plan.decision.change() else {
+            break;
+        };
+        let Some(cluster) = fleet.cluster_of(&change.region) else {
+            break;
+        };
+        if looked.iter().any(|c| std::ptr::eq(*c, cluster)) {
+            break;
+        }
+        looked.push(cluster);
+        let unobserved = &observed.view.unobserved;
+        let found = fleet
+            .autoscalers(settings, unobserved, Some(&change.region))
+            .await?;
+        if found.is_empty() {
+            break;
+        }
+        hands_off.extend(managed(&found));
+        plan = planned(&hands_off);
+    }
+    for (region, why) in &hands_off {
+        log::warn!("region {region} left alone: {why}");
+    }
     let observe_ms = started.elapsed().as_millis();
-    let plan = plan(
-        &loaded.state,
-        &observed.observation,
-        &observed.carbon,
-        observed.fleet_nodes(),
-        settings,
-        now,
-    );
     let sentence = plan.decision.to_string();
     let report = |level, message: &str, flag: Option<String>, outcome: &str| {
         let took = Durations {
@@ -82,8 +118,9 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     if let Some(settled) = plan.settlement.as_ref().filter(|s| s.owes_event()) {
         let a = &settled.attempt;
         if let Some(cluster) = fleet.cluster_of(&a.region) {
-            let uid = observed.deployment_uid(&a.region);
-            let event = cluster.record_event(a.action, &a.deployment, &a.reason, uid, now);
+            let target = observed.target(settings, &a.region, &a.deployment);
+            let object = observed.subject(&target, &a.region);
+            let event = cluster.record_event(a.action, &object, &a.reason, now);
             if let Err(e) = event.await {
                 log::warn!(
                     "the previous tick's change took effect, but its Event was not recorded: {e}"
@@ -99,14 +136,12 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     let cluster = fleet
         .cluster_of(&change.region)
         .expect("the rule only changes regions it observed, so their cluster answered");
-    let scaled = cluster
-        .scale(&change.deployment, change.from, change.to)
-        .await;
+    let target = observed.target(settings, &change.region, &change.deployment);
+    let scaled = cluster.change(&target, change.from, change.to).await;
     let (state, outcome, failure) = match &scaled {
         Ok(Scaled::Applied) => {
-            let uid = observed.deployment_uid(&change.region);
-            let event =
-                cluster.record_event(change.action, &change.deployment, &sentence, uid, now);
+            let object = observed.subject(&target, &change.region);
+            let event = cluster.record_event(change.action, &object, &sentence, now);
             if let Err(e) = event.await {
                 log::warn!("scaled, but the Event was not recorded: {e}");
             }
@@ -119,7 +154,10 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
             return Ok(done());
         }
         Ok(Scaled::Changed(message)) => {
-            let failure = format!("not applied: replicas changed since observed ({message})");
+            let failure = format!(
+                "not applied: {} changed since observed ({message})",
+                target.describe()
+            );
             (plan.refused(&failure, now), "replicas_changed", failure)
         }
         // No readable answer: the write may have been applied, so the claim stands and the

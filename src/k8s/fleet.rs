@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use futures::future::join_all;
 
+use super::autoscalers::Autoscaler;
 use super::client::{kubeconfig, Cluster, HINT};
 use super::cpu::combine;
 use super::observe::{simulated, ClusterView};
@@ -119,6 +120,7 @@ impl Fleet {
             },
             deployments: BTreeMap::new(),
             unobserved: BTreeMap::new(),
+            autoscalers: None,
         };
         let mut silent = 0;
         let mut metrics_missing = Vec::new();
@@ -128,6 +130,10 @@ impl Fleet {
                     view.nodes.extend(seen.nodes);
                     view.node_cpu.extend(seen.node_cpu);
                     view.deployments.insert(region.clone(), seen.deployment);
+                    if let Some(autoscaler) = seen.autoscaler {
+                        let found = view.autoscalers.get_or_insert_with(BTreeMap::new);
+                        found.extend(autoscaler.map(|a| (region.clone(), a)));
+                    }
                     if let Some(why) = seen.metrics_missing {
                         metrics_missing.push(format!("{region} ({}): {why}", member.context));
                     }
@@ -154,5 +160,54 @@ impl Fleet {
             ),
         };
         Ok(view)
+    }
+
+    /// The autoscaler of each region's Deployment that has one, read from every cluster that
+    /// holds a region (one list of HPAs each, concurrently), or with `near` only from the
+    /// cluster of that region. A cluster that cannot list them fails the whole look: a tick
+    /// about to change replicas must not guess.
+    pub async fn autoscalers(
+        &self,
+        settings: &Settings,
+        unobserved: &BTreeMap<String, String>,
+        near: Option<&str>,
+    ) -> Result<BTreeMap<String, Autoscaler>, Error> {
+        let regions = settings.regions.iter().map(|r| r.name.as_str());
+        let only = near.and_then(|region| self.cluster_of(region));
+        let mut by_cluster: Vec<(&Cluster, Vec<&str>)> = Vec::new();
+        for region in regions.filter(|r| !unobserved.contains_key(*r)) {
+            let Some(cluster) = self.cluster_of(region) else {
+                continue;
+            };
+            if only.is_some_and(|only| !std::ptr::eq(only, cluster)) {
+                continue;
+            }
+            match by_cluster
+                .iter_mut()
+                .find(|(c, _)| std::ptr::eq(*c, cluster))
+            {
+                Some((_, regions)) => regions.push(region),
+                None => by_cluster.push((cluster, vec![region])),
+            }
+        }
+        let looks = by_cluster.into_iter().map(|(cluster, regions)| async move {
+            let names: Vec<String> = regions
+                .iter()
+                .map(|r| settings.deployment_name(r))
+                .collect();
+            let mut found = cluster.autoscalers(&names, false).await?;
+            Ok::<_, Error>(
+                regions
+                    .into_iter()
+                    .zip(names)
+                    .filter_map(|(region, name)| Some((region.to_string(), found.remove(&name)?)))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        let mut all = BTreeMap::new();
+        for found in join_all(looks).await {
+            all.extend(found?);
+        }
+        Ok(all)
     }
 }

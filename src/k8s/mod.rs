@@ -1,6 +1,7 @@
 //! The Kubernetes edge: connecting, observing, the state register, scaling and events.
 
 mod act;
+mod autoscalers;
 mod client;
 pub mod cpu;
 mod fleet;
@@ -9,7 +10,8 @@ mod observe;
 pub mod quantity;
 mod state_store;
 
-pub use act::{event_reason, Scaled};
+pub use act::{deployment_ref, event_reason, Scaled, Target};
+pub use autoscalers::{Autoscaler, HpaCondition, Keda, MinReplicaCount, ObjectRef};
 pub use client::Cluster;
 pub use fleet::{Fleet, Member};
 pub use observe::{ClusterView, DeploymentView};

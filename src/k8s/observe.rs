@@ -1,13 +1,15 @@
 //! Reading a cluster with as few requests as the work needs: one list each of nodes,
-//! NodeMetrics and Deployments, issued concurrently; in one cluster whatever the number of
-//! regions, in a fleet once per region's cluster.
+//! NodeMetrics and Deployments (and HPAs when SCALE_TARGET=hpa-min), issued concurrently; in
+//! one cluster whatever the number of regions, in a fleet once per region's cluster.
 
 use std::collections::BTreeMap;
 
+use super::autoscalers::Autoscaler;
 use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
 use super::lists::{SlimDeployment, SlimNode, SlimNodeMetrics};
 use super::quantity::cpu_cores;
 use super::Cluster;
+use crate::choices::ScaleTarget;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
@@ -37,6 +39,9 @@ pub struct ClusterView {
     pub deployments: BTreeMap<String, Option<DeploymentView>>,
     /// Regions whose own cluster did not answer, and why (a fleet only).
     pub unobserved: BTreeMap<String, String>,
+    /// The autoscaler of each region's Deployment that has one, when they were read
+    /// (SCALE_TARGET=hpa-min reads them every tick).
+    pub autoscalers: Option<BTreeMap<String, Autoscaler>>,
 }
 
 impl ClusterView {
@@ -59,6 +64,8 @@ struct Lists {
     /// NodeMetrics, or why there are none; empty when CPU is simulated.
     usage: Result<Vec<NodeUsage>, String>,
     deployments: Vec<SlimDeployment>,
+    /// By Deployment name, when asked for.
+    autoscalers: Option<BTreeMap<String, Autoscaler>>,
 }
 
 /// One region's own cluster as observed (a fleet member).
@@ -68,12 +75,19 @@ pub struct MemberView {
     /// Why NodeMetrics could not be read, if they could not.
     pub metrics_missing: Option<String>,
     pub deployment: Option<DeploymentView>,
+    /// Read when SCALE_TARGET=hpa-min: the outer None means not read.
+    pub autoscaler: Option<Option<Autoscaler>>,
 }
 
 impl Cluster {
-    /// Nodes matching `selector`, their NodeMetrics and the namespace's Deployments, issued
-    /// together.
-    async fn lists(&self, selector: &str, connect: &Connect) -> Result<Lists, Error> {
+    /// Nodes matching `selector`, their NodeMetrics and the namespace's Deployments, and with
+    /// `floors` the autoscalers of those Deployments, issued together.
+    async fn lists(
+        &self,
+        selector: &str,
+        connect: &Connect,
+        floors: Option<&[String]>,
+    ) -> Result<Lists, Error> {
         let deployments_path = format!("/apis/apps/v1/namespaces/{}/deployments", self.namespace);
         let metrics = async {
             match connect.cpu_source {
@@ -81,12 +95,20 @@ impl Cluster {
                 CpuSource::Simulated(_) => Ok(Vec::new()),
             }
         };
-        let (nodes, deployments, usage) = tokio::join!(
+        let autoscalers = async {
+            match floors {
+                Some(deployments) => self.autoscalers(deployments, true).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (nodes, deployments, usage, autoscalers) = tokio::join!(
             self.list::<SlimNode>("/api/v1/nodes", Some(selector), true),
             self.list::<SlimDeployment>(&deployments_path, None, false),
-            metrics
+            metrics,
+            autoscalers
         );
         Ok(Lists {
+            autoscalers: autoscalers?,
             nodes: nodes.map_err(Error::kube("listing nodes"))?.items,
             usage,
             deployments: deployments
@@ -106,7 +128,13 @@ impl Cluster {
         now: i64,
     ) -> Result<ClusterView, Error> {
         let selector = format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label);
-        let lists = self.lists(&selector, connect).await?;
+        let names: Vec<String> = settings
+            .regions
+            .iter()
+            .map(|r| settings.deployment_name(&r.name))
+            .collect();
+        let floors = (settings.scale_target == ScaleTarget::HpaMin).then_some(names.as_slice());
+        let lists = self.lists(&selector, connect, floors).await?;
         let nodes: Vec<NodeFacts> = lists
             .nodes
             .iter()
@@ -128,12 +156,23 @@ impl Cluster {
                 (r.name.clone(), deployment_view(&lists.deployments, &name))
             })
             .collect();
+        let autoscalers = lists.autoscalers.map(|mut found| {
+            settings
+                .regions
+                .iter()
+                .filter_map(|r| {
+                    let a = found.remove(&settings.deployment_name(&r.name))?;
+                    Some((r.name.clone(), a))
+                })
+                .collect()
+        });
         Ok(ClusterView {
             nodes,
             node_cpu,
             cpu,
             deployments,
             unobserved: BTreeMap::new(),
+            autoscalers,
         })
     }
 
@@ -156,7 +195,9 @@ impl Cluster {
         {
             selector = format!("{narrower},{selector}");
         }
-        let lists = self.lists(&selector, connect).await?;
+        let name = [settings.deployment_name(region)];
+        let floors = (settings.scale_target == ScaleTarget::HpaMin).then_some(name.as_slice());
+        let mut lists = self.lists(&selector, connect, floors).await?;
         let mut nodes: Vec<NodeFacts> = lists
             .nodes
             .iter()
@@ -179,7 +220,8 @@ impl Cluster {
             nodes,
             node_cpu,
             metrics_missing,
-            deployment: deployment_view(&lists.deployments, &settings.deployment_name(region)),
+            deployment: deployment_view(&lists.deployments, &name[0]),
+            autoscaler: lists.autoscalers.as_mut().map(|a| a.remove(&name[0])),
         })
     }
 

@@ -22,7 +22,9 @@ pub use decision::{health_text, trigger_label, words};
 pub use flag::flag;
 pub use number::{pct, round1};
 pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};
-pub use status::{status_table, ActionView, LedgerView, RegionStatus, StatusReport};
+pub use status::{
+    status_table, ActionView, AutoscalerStatus, LedgerView, RegionStatus, StatusReport,
+};
 pub use sweep::sweep_table;
 pub use tick_line::{cpu_json, ranking_json, Durations, TickFields};
 pub use yaml::to_yaml;

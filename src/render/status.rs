@@ -35,6 +35,59 @@ pub struct RegionStatus {
     /// Why the region's own cluster was not observed, when it did not answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unobserved: Option<String>,
+    /// The HPA (or KEDA ScaledObject) whose target the region's Deployment is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<AutoscalerStatus>,
+    /// Why the rule leaves the region alone (an autoscaler owns its replicas, or it has no
+    /// floor to move).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_alone: Option<String>,
+}
+
+/// A region's autoscaler as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoscalerStatus {
+    /// "HPA web" or "KEDA ScaledObject web (HPA keda-hpa-web)".
+    pub name: String,
+    /// The floor carbonctl moves with SCALE_TARGET=hpa-min (the ScaledObject's for KEDA).
+    pub floor: Option<i32>,
+    pub hpa_min: i32,
+    pub hpa_max: i32,
+    pub current_replicas: Option<i32>,
+    pub desired_replicas: Option<i32>,
+    /// "AbleToScale=True (ReadyForNewScale)", ...
+    pub conditions: Vec<String>,
+    /// Whether carbonctl steers its floor (SCALE_TARGET=hpa-min).
+    pub steered: bool,
+}
+
+impl AutoscalerStatus {
+    pub fn new(a: &crate::k8s::Autoscaler, steered: bool) -> Self {
+        AutoscalerStatus {
+            name: a.describe(),
+            floor: a.floor(),
+            hpa_min: a.min,
+            hpa_max: a.max,
+            current_replicas: a.current,
+            desired_replicas: a.desired,
+            conditions: a
+                .conditions
+                .iter()
+                .map(|c| match &c.reason {
+                    Some(reason) => format!("{}={} ({reason})", c.type_, c.status),
+                    None => format!("{}={}", c.type_, c.status),
+                })
+                .collect(),
+            steered,
+        }
+    }
+
+    /// The table cell: "HPA web: floor 2, max 6".
+    fn cell(&self) -> String {
+        let floor = self.floor.map_or("?".into(), |f| f.to_string());
+        format!("{}: floor {floor}, max {}", self.name, self.hpa_max)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,6 +129,11 @@ impl ActionView {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {
+    /// SCALE_TARGET: "replicas" or "hpa-min".
+    pub scale_target: String,
+    /// Why the HPAs could not be read, when they could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscalers_error: Option<String>,
     pub namespace: String,
     pub state_configmap: String,
     pub regions: Vec<RegionStatus>,
@@ -160,6 +218,8 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
     let mut table = table();
     // A fleet shows each region's cluster; one cluster has no such column.
     let fleet = report.regions.iter().any(|r| r.context.is_some());
+    // Regions with an HPA show it; without any, the column is left out.
+    let autoscaled = report.regions.iter().any(|r| r.autoscaler.is_some());
     let mut header = vec!["region", "zone"];
     if fleet {
         header.push("cluster");
@@ -172,6 +232,9 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         "nodes",
         "CPU %",
     ]);
+    if autoscaled {
+        header.push("autoscaler");
+    }
     table.set_header(header);
     for r in &report.regions {
         let name = if console {
@@ -203,6 +266,13 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
             r.nodes.to_string(),
             r.cpu.map_or("-".into(), |c| format!("{c:.1}")),
         ]);
+        if autoscaled {
+            row.push(
+                r.autoscaler
+                    .as_ref()
+                    .map_or("-".into(), AutoscalerStatus::cell),
+            );
+        }
         table.add_row(row);
     }
     let shift = usize::from(fleet);
@@ -232,8 +302,14 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
     };
     let mut lines = vec![
         format!(
-            "namespace {}, state ConfigMap {}",
-            report.namespace, report.state_configmap
+            "namespace {}, state ConfigMap {}{}",
+            report.namespace,
+            report.state_configmap,
+            if report.scale_target == "hpa-min" {
+                ", steering HPA floors (SCALE_TARGET=hpa-min)"
+            } else {
+                ""
+            }
         ),
         table.to_string(),
         format!(
@@ -285,6 +361,26 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
         if let Some(why) = &r.not_growing {
             lines.push(format!("not given replicas now: {why}"));
         }
+        if let Some(why) = &r.left_alone {
+            lines.push(format!("left alone: {}: {why}", r.region));
+        }
+        if let Some(a) = r.autoscaler.as_ref().filter(|a| !a.conditions.is_empty()) {
+            let now = match (a.current_replicas, a.desired_replicas) {
+                (Some(current), Some(desired)) => {
+                    format!(" ({current} replicas, wants {desired})")
+                }
+                _ => String::new(),
+            };
+            lines.push(format!(
+                "{} of {}{now}: {}",
+                a.name,
+                r.region,
+                a.conditions.join(", ")
+            ));
+        }
+    }
+    if let Some(why) = &report.autoscalers_error {
+        lines.push(format!("HPAs: could not be read: {why}"));
     }
     if let Some(failure) = &report.last_failure {
         lines.push(format!("last failure: {failure}"));
@@ -344,6 +440,8 @@ mod tests {
             not_growing: None,
             context: None,
             unobserved: None,
+            autoscaler: None,
+            left_alone: None,
         }
     }
 
@@ -353,6 +451,8 @@ mod tests {
         let mut latvia = region("latvia", "LV", None, 3, 2);
         latvia.carbon_error = Some("zone LV: HTTP 401 (token not accepted for this zone)".into());
         let report = StatusReport {
+            scale_target: "replicas".into(),
+            autoscalers_error: None,
             namespace: "default".into(),
             state_configmap: "carbonctl-state".into(),
             regions: vec![
@@ -433,5 +533,65 @@ mod tests {
         };
         insta::assert_snapshot!("status_table_plain", status_table(&report, false));
         insta::assert_snapshot!("status_table_console", status_table(&report, true));
+    }
+
+    fn autoscaler(name: &str, floor: i32, keda: bool) -> AutoscalerStatus {
+        AutoscalerStatus {
+            name: if keda {
+                format!("KEDA ScaledObject {name} (HPA keda-hpa-{name})")
+            } else {
+                format!("HPA {name}")
+            },
+            floor: Some(floor),
+            hpa_min: floor.max(1),
+            hpa_max: 6,
+            current_replicas: Some(floor + 1),
+            desired_replicas: Some(floor + 1),
+            conditions: vec![
+                "AbleToScale=True (ReadyForNewScale)".into(),
+                "ScalingActive=True (ValidMetricFound)".into(),
+                "ScalingLimited=False (DesiredWithinRange)".into(),
+            ],
+            steered: true,
+        }
+    }
+
+    #[test]
+    fn the_status_table_steering_hpa_floors() {
+        let mut regions = vec![
+            region("denmark", "DK", Some(142.0), 2, 3),
+            region("france", "FR", Some(38.0), 1, 4),
+            region("latvia", "LV", Some(265.0), 3, 3),
+        ];
+        regions[0].autoscaler = Some(autoscaler("web-denmark", 2, false));
+        regions[1].autoscaler = Some(autoscaler("web-france", 3, false));
+        regions[2].left_alone = Some("no HPA targets Deployment nginx-latvia; with SCALE_TARGET=hpa-min carbonctl moves only autoscaler floors".into());
+        let report = StatusReport {
+            scale_target: "hpa-min".into(),
+            autoscalers_error: None,
+            namespace: "default".into(),
+            state_configmap: "carbonctl-state".into(),
+            regions,
+            cpu: serde_json::json!({"average": 50.0, "max": 55.0, "nodes": 3}),
+            trigger: "avg".into(),
+            scale_up_threshold: 70.0,
+            scale_down_threshold: 30.0,
+            hold_up: 0,
+            hold_down: 0,
+            hold_cycles: 3,
+            cooldown_remaining_secs: None,
+            last_scale: None,
+            last_heal: None,
+            last_rebalance: None,
+            pending_move: None,
+            last_failure: None,
+            carbon_cache_ttl_secs: 300,
+            ledger: None,
+            next_tick: HoldWhy::NoCpu {
+                reason: "none".into(),
+            }
+            .into(),
+        };
+        insta::assert_snapshot!("status_table_hpa_floors", status_table(&report, false));
     }
 }

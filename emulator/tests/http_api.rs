@@ -435,7 +435,13 @@ fn unknown_paths_wrong_methods_and_discovery() {
         .collect();
     assert_eq!(
         group_names,
-        ["apps", "authorization.k8s.io", "metrics.k8s.io"]
+        [
+            "apps",
+            "authorization.k8s.io",
+            "autoscaling",
+            "keda.sh",
+            "metrics.k8s.io"
+        ]
     );
 }
 

@@ -321,14 +321,14 @@ fn secret_errors(obj: &Value) -> Vec<FieldError> {
     errors
 }
 
-/// Whether two objects differ only in metadata (and status): a custom resource's generation
-/// moves with every other change.
+/// Whether two objects differ only in metadata and status (or in `kind` and `apiVersion`,
+/// which the server sets): a custom resource's generation moves with every other change.
 fn same_outside_metadata(a: &Value, b: &Value) -> bool {
     let rest = |v: &Value| -> Map<String, Value> {
         v.as_object()
             .into_iter()
             .flatten()
-            .filter(|(k, _)| k.as_str() != "metadata" && k.as_str() != "status")
+            .filter(|(k, _)| !["metadata", "status", "kind", "apiVersion"].contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     };
@@ -1650,6 +1650,65 @@ mod tests {
             .insert("bad key!".into(), "v".into());
         let err = World::from_seed(&seed).err().unwrap();
         assert!(format!("{err:#}").contains("data[bad key!]"), "{err:#}");
+    }
+
+    #[test]
+    fn a_custom_resource_s_generation_follows_its_spec_and_status_is_kept() {
+        let mut w = World::from_seed(&Seed::demo().with_keda("latvia")).unwrap();
+        let so = |w: &World| {
+            w.get(&resources::SCALED_OBJECTS, "default", "nginx-latvia")
+                .unwrap()
+                .clone()
+        };
+        let mut body = so(&w);
+        assert_eq!(body["metadata"]["generation"], 1);
+        let map = body.as_object_mut().unwrap();
+        map.remove("kind");
+        map.remove("apiVersion");
+        map.remove("status");
+        body["metadata"]["labels"]["team"] = "web".into();
+        let out = w
+            .update(
+                &resources::SCALED_OBJECTS,
+                "default",
+                "nginx-latvia",
+                body.clone(),
+            )
+            .unwrap();
+        assert_eq!(out["metadata"]["generation"], 1, "metadata alone");
+        assert_eq!(out["status"], so(&w)["status"]);
+        assert!(out["status"]["hpaName"].is_string());
+        body["spec"]["maxReplicaCount"] = 5.into();
+        body["metadata"]["resourceVersion"] = Value::Null;
+        let out = w
+            .update(&resources::SCALED_OBJECTS, "default", "nginx-latvia", body)
+            .unwrap();
+        assert_eq!(out["metadata"]["generation"], 2);
+        let hpa = w
+            .get(&resources::HPAS, "default", "keda-hpa-nginx-latvia")
+            .unwrap();
+        assert_eq!(hpa["spec"]["maxReplicas"], 5);
+    }
+
+    #[test]
+    fn pods_cpu_is_the_average_of_the_nodes_they_can_run_on() {
+        let mut seed = Seed::region("france", None);
+        seed.nodes[2].cpu_percent = Some(80.0);
+        let mut w = World::from_seed(&seed).unwrap();
+        let deployment = |w: &World| {
+            w.get(&resources::DEPLOYMENTS, "default", "nginx-france")
+                .unwrap()
+                .clone()
+        };
+        // worker-1 at 45%, worker-2 at 80%; the tainted control plane does not count.
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), Some(62));
+        w.set_node_ready("worker-2", false).unwrap();
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), Some(45));
+        w.metrics_available = false;
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), None);
+        w.metrics_available = true;
+        w.set_node_ready("worker-1", false).unwrap();
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), None);
     }
 
     #[test]

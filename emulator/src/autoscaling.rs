@@ -279,7 +279,7 @@ struct Plan {
     rescale: Option<(i64, String)>,
     /// `status.desiredReplicas`; None keeps the previous value (the metrics failed).
     desired: Option<i64>,
-    /// `status.currentMetrics`; None keeps the previous value.
+    /// `status.currentMetrics` (one entry per readable metric); None keeps the previous value.
     metrics: Option<Vec<Value>>,
     conditions: Vec<Condition>,
     /// A metric that could not be read: a Warning event.
@@ -582,16 +582,8 @@ fn sync_one(world: &mut World, ns: &str, name: &str) -> Value {
             if let Some(desired) = plan.desired {
                 status["desiredReplicas"] = desired.into();
             }
-            match &plan.metrics {
-                Some(metrics) if !metrics.is_empty() => {
-                    status["currentMetrics"] = Value::Array(metrics.clone())
-                }
-                Some(_) => {
-                    if let Some(map) = status.as_object_mut() {
-                        map.remove("currentMetrics");
-                    }
-                }
-                None => {}
+            if let Some(metrics) = &plan.metrics {
+                status["currentMetrics"] = Value::Array(metrics.clone());
             }
             if plan.rescale.is_some() {
                 status["lastScaleTime"] = now.clone().into();

@@ -112,6 +112,10 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             shared.faults().add(fault);
             Ok(Response::json(201, &json!({"added": true})))
         }),
+        ("POST", "/_emulator/hpa-sync") => {
+            let hpas = crate::autoscaling::sync(&mut shared.world());
+            Ok(Response::ok(&json!({"hpas": hpas})))
+        }
         ("DELETE", "/_emulator/faults") => {
             shared.faults().clear();
             Ok(Response::ok(&json!({"cleared": true})))
@@ -131,6 +135,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             | "/_emulator/carbon"
             | "/_emulator/metrics"
             | "/_emulator/faults"
+            | "/_emulator/hpa-sync"
             | "/_emulator/requests",
         ) => Err(Response::json(
             405,

@@ -15,8 +15,9 @@ use anyhow::Context;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
+use crate::autoscaling;
 use crate::faults::Fault;
-use crate::k8s::resources::{CONFIGMAPS, DEPLOYMENTS, EVENTS};
+use crate::k8s::resources::{CONFIGMAPS, DEPLOYMENTS, EVENTS, HPAS, SCALED_OBJECTS};
 use crate::kubeconfig;
 use crate::requests::RequestRecord;
 use crate::seed::Seed;
@@ -248,6 +249,43 @@ impl Emulator {
                 .unwrap_or(0)
         });
         events
+    }
+
+    /// The whole HorizontalPodAutoscaler object (spec, status with conditions, metadata).
+    pub fn hpa(&self, ns: &str, name: &str) -> Option<Value> {
+        self.shared.world().get(&HPAS, ns, name).cloned()
+    }
+
+    /// The whole KEDA ScaledObject (spec, status with conditions, metadata).
+    pub fn scaled_object(&self, ns: &str, name: &str) -> Option<Value> {
+        self.shared.world().get(&SCALED_OBJECTS, ns, name).cloned()
+    }
+
+    /// Someone else sets an HPA's `spec.minReplicas` (a human, or KEDA on its own HPA):
+    /// an unconditional update that bumps resourceVersion, validated as any write (panics if
+    /// the HPA is missing or `n` is refused).
+    pub fn set_hpa_min(&self, ns: &str, name: &str, n: i32) {
+        self.shared
+            .world()
+            .modify(&HPAS, ns, name, |h| h["spec"]["minReplicas"] = n.into())
+            .unwrap_or_else(|e| panic!("set_hpa_min {ns}/{name}: {e}"));
+    }
+
+    /// Someone else sets a ScaledObject's `spec.minReplicaCount`; KEDA's HPA follows at once.
+    pub fn set_scaled_object_min(&self, ns: &str, name: &str, n: i32) {
+        self.shared
+            .world()
+            .modify(&SCALED_OBJECTS, ns, name, |so| {
+                so["spec"]["minReplicaCount"] = n.into()
+            })
+            .unwrap_or_else(|e| panic!("set_scaled_object_min {ns}/{name}: {e}"));
+    }
+
+    /// One pass of KEDA's reconcile over every ScaledObject, then of the HPA controller over
+    /// every HPA (the model is in the crate README): targets' replicas may change, whoever
+    /// set them.
+    pub fn sync_hpas(&self) {
+        autoscaling::sync(&mut self.shared.world());
     }
 
     pub fn inject_fault(&self, fault: Fault) {

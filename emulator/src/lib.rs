@@ -4,6 +4,7 @@
 //! against the real kubectl in `tests/kubectl_fidelity.rs`.
 
 mod admin;
+mod autoscaling;
 mod carbon;
 mod clock;
 mod emulator;
@@ -11,6 +12,7 @@ mod faults;
 mod fields;
 mod http;
 mod k8s;
+mod keda;
 mod kubeconfig;
 mod patch;
 mod protobuf;
@@ -27,4 +29,6 @@ mod world;
 pub use emulator::Emulator;
 pub use faults::{Fault, FaultKind};
 pub use requests::RequestRecord;
-pub use seed::{ConfigMapSeed, DeploymentSeed, NodeSeed, SecretSeed, Seed};
+pub use seed::{
+    ConfigMapSeed, DeploymentSeed, HpaSeed, NodeSeed, ScaledObjectSeed, SecretSeed, Seed,
+};

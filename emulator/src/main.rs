@@ -29,6 +29,10 @@ struct Cli {
     /// kubectl sends no token over plain HTTP; a wrong token is always refused.
     #[arg(long)]
     require_token: bool,
+    /// Run KEDA's reconcile and the HPA controller's pass every N seconds (the real
+    /// controller's period is 15). Off by default: tests call `POST /_emulator/hpa-sync`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    hpa_sync_seconds: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,7 +68,13 @@ fn main() -> anyhow::Result<()> {
         .and_then(|()| out.flush())
         .context("cannot write to stdout")?;
     drop(out);
-    loop {
-        std::thread::park();
+    match cli.hpa_sync_seconds {
+        Some(seconds) => loop {
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+            emulator.sync_hpas();
+        },
+        None => loop {
+            std::thread::park();
+        },
     }
 }

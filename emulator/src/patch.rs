@@ -28,6 +28,14 @@ impl PatchType {
         "application/strategic-merge-patch+json",
     ];
 
+    /// What the API server lists for a custom resource, apply patches (not served here)
+    /// included.
+    pub const ACCEPTED_BY_CUSTOM_RESOURCES: [&'static str; 3] = [
+        "application/json-patch+json",
+        "application/merge-patch+json",
+        "application/apply-patch+yaml",
+    ];
+
     pub fn from_content_type(content_type: &str) -> Option<PatchType> {
         let media = content_type.split(';').next().unwrap_or("").trim();
         match media.to_ascii_lowercase().as_str() {

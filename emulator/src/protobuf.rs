@@ -200,6 +200,94 @@ fn self_subject_access_review(bytes: &[u8]) -> Result<Value, String> {
     Ok(review)
 }
 
+/// An int32 field: negative values arrive as ten-byte two's complement varints.
+fn int32(v: u64) -> i64 {
+    i64::from(v as i32)
+}
+
+/// autoscaling/v2 MetricTarget {1: type, 2: value, 3: averageValue, 4: averageUtilization};
+/// quantities are {1: string}.
+fn metric_target(bytes: &[u8]) -> Result<Value, String> {
+    let mut target = Value::Object(Map::new());
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(b)) => target["type"] = text(b)?.into(),
+            (n @ (2 | 3), Field::Bytes(b)) => {
+                let quantity = strings(b, &[(1, "string")])?;
+                target[if n == 2 { "value" } else { "averageValue" }] = quantity["string"].clone();
+            }
+            (4, Field::Varint(v)) => target["averageUtilization"] = int32(v).into(),
+            _ => {}
+        }
+    }
+    Ok(target)
+}
+
+/// autoscaling/v2 HorizontalPodAutoscaler as `kubectl autoscale` sends it: metadata, the
+/// scale target, the bounds and resource metrics (other metric sources and `behavior` are
+/// refused: send JSON for those).
+fn horizontal_pod_autoscaler(bytes: &[u8]) -> Result<Value, String> {
+    let mut hpa = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                         "metadata": {}, "spec": {}});
+    for field in fields(bytes) {
+        match field? {
+            (1, Field::Bytes(b)) => hpa["metadata"] = object_meta(b)?,
+            (2, Field::Bytes(spec)) => {
+                for f in fields(spec) {
+                    match f? {
+                        (1, Field::Bytes(b)) => {
+                            hpa["spec"]["scaleTargetRef"] =
+                                strings(b, &[(1, "kind"), (2, "name"), (3, "apiVersion")])?
+                        }
+                        (2, Field::Varint(v)) => hpa["spec"]["minReplicas"] = int32(v).into(),
+                        (3, Field::Varint(v)) => hpa["spec"]["maxReplicas"] = int32(v).into(),
+                        (4, Field::Bytes(b)) => {
+                            let mut metric = Value::Object(Map::new());
+                            for m in fields(b) {
+                                match m? {
+                                    (1, Field::Bytes(t)) => metric["type"] = text(t)?.into(),
+                                    (4, Field::Bytes(r)) => {
+                                        let mut resource = Value::Object(Map::new());
+                                        for rf in fields(r) {
+                                            match rf? {
+                                                (1, Field::Bytes(n)) => {
+                                                    resource["name"] = text(n)?.into()
+                                                }
+                                                (2, Field::Bytes(t)) => {
+                                                    resource["target"] = metric_target(t)?
+                                                }
+                                                _ => {}
+                                            }
+                                        }
+                                        metric["resource"] = resource;
+                                    }
+                                    (n, Field::Bytes(_)) => {
+                                        return Err(format!("kube-emulator decodes only resource metrics of HorizontalPodAutoscalers in protobuf (field {n}); send JSON"))
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            if !hpa["spec"]["metrics"].is_array() {
+                                hpa["spec"]["metrics"] = json!([]);
+                            }
+                            hpa["spec"]["metrics"]
+                                .as_array_mut()
+                                .expect("made an array above")
+                                .push(metric);
+                        }
+                        (5, Field::Bytes(_)) => {
+                            return Err("kube-emulator does not decode HorizontalPodAutoscaler behavior in protobuf; send JSON".into())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(hpa)
+}
+
 /// Decodes a protobuf request body into the JSON the API would have received, for the
 /// kinds kubectl sends as protobuf. Errors read like the API server's decoding errors.
 pub fn decode(body: &[u8]) -> Result<Value, String> {
@@ -226,8 +314,9 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
         ("v1", "ConfigMap") => config_map(raw),
         ("v1", "Namespace") => namespace(raw),
         ("authorization.k8s.io/v1", "SelfSubjectAccessReview") => self_subject_access_review(raw),
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => horizontal_pod_autoscaler(raw),
         _ => Err(format!(
-            "kube-emulator decodes protobuf only for v1 ConfigMap, v1 Namespace and authorization.k8s.io/v1 SelfSubjectAccessReview, not {api_version} {kind}; send JSON"
+            "kube-emulator decodes protobuf only for v1 ConfigMap, v1 Namespace, authorization.k8s.io/v1 SelfSubjectAccessReview and autoscaling/v2 HorizontalPodAutoscaler, not {api_version} {kind}; send JSON"
         )),
     }
 }
@@ -338,6 +427,47 @@ mod tests {
             decode(&envelope("v1", "Namespace", &raw)).unwrap(),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}})
         );
+    }
+
+    #[test]
+    fn decodes_an_hpa_as_kubectl_autoscale_sends_it() {
+        let target_ref = [
+            field(1, b"Deployment"),
+            field(2, b"nginx-france"),
+            field(3, b"apps/v1"),
+        ]
+        .concat();
+        let target = [field(1, b"Utilization"), vec![0x20, 60]].concat();
+        let resource = [field(1, b"cpu"), field(2, &target)].concat();
+        let metric = [field(1, b"Resource"), field(4, &resource)].concat();
+        let spec = [
+            field(1, &target_ref),
+            vec![0x10, 2, 0x18, 6],
+            field(4, &metric),
+        ]
+        .concat();
+        let raw = [field(1, &field(1, b"nginx-france")), field(2, &spec)].concat();
+        let hpa = decode(&envelope("autoscaling/v2", "HorizontalPodAutoscaler", &raw)).unwrap();
+        assert_eq!(
+            hpa["spec"],
+            json!({"scaleTargetRef": {"kind": "Deployment", "name": "nginx-france", "apiVersion": "apps/v1"},
+                   "minReplicas": 2, "maxReplicas": 6,
+                   "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                                "target": {"type": "Utilization", "averageUtilization": 60}}}]})
+        );
+        assert_eq!(hpa["metadata"]["name"], "nginx-france");
+        let negative = [vec![0x10], vec![0xff; 9], vec![0x01]].concat();
+        let raw = field(2, &negative);
+        let hpa = decode(&envelope("autoscaling/v2", "HorizontalPodAutoscaler", &raw)).unwrap();
+        assert_eq!(hpa["spec"]["minReplicas"], -1);
+        let external = field(2, &field(4, &field(5, b"")));
+        assert!(decode(&envelope(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            &external
+        ))
+        .unwrap_err()
+        .contains("only resource metrics"));
     }
 
     #[test]

@@ -23,6 +23,12 @@ pub struct Seed {
     pub config_maps: Vec<ConfigMapSeed>,
     #[serde(default)]
     pub secrets: Vec<SecretSeed>,
+    /// HorizontalPodAutoscalers (autoscaling/v2) on seeded Deployments.
+    #[serde(default)]
+    pub hpas: Vec<HpaSeed>,
+    /// KEDA ScaledObjects; each brings its HPA `keda-hpa-<name>`, as KEDA's operator would.
+    #[serde(default)]
+    pub scaled_objects: Vec<ScaledObjectSeed>,
     /// gCO2eq/kWh per ElectricityMaps zone key ("FR", "DK-DK1", ...).
     #[serde(default)]
     pub carbon: BTreeMap<String, f64>,
@@ -98,6 +104,47 @@ pub struct SecretSeed {
     /// Plain values, served base64-encoded under `data` as the API server does.
     #[serde(default)]
     pub string_data: BTreeMap<String, String>,
+}
+
+/// An HPA as `kubectl autoscale deployment TARGET --min MIN --max MAX --cpu-percent N`
+/// makes it (named after its target unless given a name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HpaSeed {
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    /// The Deployment it scales, in the same namespace.
+    pub target: String,
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    /// Target average CPU utilization; without it the API server's default (80%) applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_target_percent: Option<i32>,
+}
+
+/// A KEDA ScaledObject with one `cpu` trigger (`metricType: Utilization`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScaledObjectSeed {
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    pub name: String,
+    /// The Deployment it scales, in the same namespace.
+    pub target: String,
+    /// `spec.minReplicaCount`; absent, KEDA reads 0 (and gives its HPA a floor of 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replica_count: Option<i32>,
+    /// `spec.maxReplicaCount`; absent, KEDA reads 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replica_count: Option<i32>,
+    /// The cpu trigger's `value` (target utilization, percent).
+    #[serde(default = "default_cpu_target")]
+    pub cpu_target_percent: i32,
+}
+
+fn default_cpu_target() -> i32 {
+    60
 }
 
 fn default_cpu() -> String {
@@ -241,6 +288,54 @@ impl Seed {
         seed
     }
 
+    /// Puts an HPA on each seeded Deployment, named after it, with `minReplicas` 2,
+    /// `maxReplicas` 6 and a CPU target of 60%: the demo as a cluster where HPA already
+    /// runs (`Seed::demo().with_hpas()`). Deployments that already have an HPA or a
+    /// ScaledObject keep theirs.
+    pub fn with_hpas(mut self) -> Seed {
+        for d in &self.deployments {
+            let taken = self
+                .hpas
+                .iter()
+                .any(|h| h.namespace == d.namespace && h.target == d.name)
+                || self
+                    .scaled_objects
+                    .iter()
+                    .any(|s| s.namespace == d.namespace && s.target == d.name);
+            if !taken {
+                self.hpas.push(HpaSeed {
+                    namespace: d.namespace.clone(),
+                    name: d.name.clone(),
+                    target: d.name.clone(),
+                    min_replicas: 2,
+                    max_replicas: 6,
+                    cpu_target_percent: Some(60),
+                });
+            }
+        }
+        self
+    }
+
+    /// Makes `nginx-<region>` KEDA-managed: a ScaledObject `nginx-<region>` (min 2, max 6,
+    /// one cpu trigger at 60%) in place of any HPA the seed gave that Deployment; KEDA's
+    /// HPA is then `keda-hpa-nginx-<region>`. With `with_hpas`, in either order, the other
+    /// regions keep plain HPAs: `Seed::demo().with_hpas().with_keda("latvia")`.
+    pub fn with_keda(mut self, region: &str) -> Seed {
+        let target = format!("nginx-{region}");
+        let namespace = default_namespace();
+        self.hpas
+            .retain(|h| !(h.namespace == namespace && h.target == target));
+        self.scaled_objects.push(ScaledObjectSeed {
+            namespace,
+            name: target.clone(),
+            target,
+            min_replica_count: Some(2),
+            max_replica_count: Some(6),
+            cpu_target_percent: default_cpu_target(),
+        });
+        self
+    }
+
     pub fn from_json(text: &str) -> anyhow::Result<Seed> {
         serde_json::from_str(text).context(
             "the seed is not valid seed JSON (see the kube-emulator README for the format)",
@@ -295,6 +390,40 @@ mod tests {
     fn demo_round_trips_through_the_file_format() {
         let text = serde_json::to_string_pretty(&Seed::demo()).unwrap();
         assert_eq!(Seed::from_json(&text).unwrap(), Seed::demo());
+        let keda = Seed::demo().with_hpas().with_keda("latvia");
+        let text = serde_json::to_string(&keda).unwrap();
+        assert_eq!(Seed::from_json(&text).unwrap(), keda);
+    }
+
+    #[test]
+    fn hpas_on_every_demo_deployment_and_keda_on_one() {
+        assert!(Seed::demo().hpas.is_empty() && Seed::demo().scaled_objects.is_empty());
+        let seed = Seed::demo().with_hpas();
+        let targets: Vec<_> = seed.hpas.iter().map(|h| h.target.as_str()).collect();
+        assert_eq!(targets, ["nginx-denmark", "nginx-france", "nginx-latvia"]);
+        assert!(seed
+            .hpas
+            .iter()
+            .all(|h| (h.min_replicas, h.max_replicas, h.cpu_target_percent) == (2, 6, Some(60))));
+        for seed in [
+            Seed::demo().with_hpas().with_keda("latvia"),
+            Seed::demo().with_keda("latvia").with_hpas(),
+        ] {
+            let targets: Vec<_> = seed.hpas.iter().map(|h| h.target.as_str()).collect();
+            assert_eq!(targets, ["nginx-denmark", "nginx-france"]);
+            assert_eq!(seed.scaled_objects.len(), 1);
+            assert_eq!(seed.scaled_objects[0].target, "nginx-latvia");
+            assert_eq!(seed.scaled_objects[0].min_replica_count, Some(2));
+        }
+        let file = Seed::from_json(
+            r#"{"hpas":[{"name":"h","target":"web","minReplicas":1,"maxReplicas":3}],
+                "scaledObjects":[{"name":"s","target":"api"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(file.hpas[0].namespace, "default");
+        assert_eq!(file.hpas[0].cpu_target_percent, None);
+        assert_eq!(file.scaled_objects[0].cpu_target_percent, 60);
+        assert_eq!(file.scaled_objects[0].max_replica_count, None);
     }
 
     #[test]

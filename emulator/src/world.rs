@@ -17,7 +17,7 @@ use crate::status::ApiError;
 use crate::validation::{self, FieldError, NameRule};
 use base64::Engine;
 
-use crate::{clock, quantity, seed::Seed};
+use crate::{autoscaling, clock, keda, quantity, seed::Seed};
 
 /// Namespaces every cluster has.
 pub const BUILT_IN_NAMESPACES: [&str; 4] =
@@ -212,6 +212,17 @@ fn check_fields(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
                 return Err(invalid_replicas(def, meta_str(obj, "name"), replicas));
             }
         }
+        ResourceId::HorizontalPodAutoscaler => {
+            for field in ["minReplicas", "maxReplicas"] {
+                let v = &obj["spec"][field];
+                if !v.is_null() && v.as_i64().and_then(|n| i32::try_from(n).ok()).is_none() {
+                    return Err(decode_error(
+                        def,
+                        &format!("json: cannot unmarshal into Go struct field HorizontalPodAutoscalerSpec.spec.{field} of type int32"),
+                    ));
+                }
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -223,9 +234,12 @@ fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
     let rule = match def.id {
         ResourceId::Event => NameRule::PathSegment,
         ResourceId::Namespace => NameRule::Label,
-        ResourceId::Node | ResourceId::ConfigMap | ResourceId::Secret | ResourceId::Deployment => {
-            NameRule::Subdomain
-        }
+        ResourceId::Node
+        | ResourceId::ConfigMap
+        | ResourceId::Secret
+        | ResourceId::Deployment
+        | ResourceId::HorizontalPodAutoscaler
+        | ResourceId::ScaledObject => NameRule::Subdomain,
         _ => return Ok(()),
     };
     let name = meta_str(obj, "name");
@@ -233,6 +247,8 @@ fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
     match def.id {
         ResourceId::ConfigMap => errors.extend(config_map_errors(obj)),
         ResourceId::Secret => errors.extend(secret_errors(obj)),
+        ResourceId::HorizontalPodAutoscaler => errors.extend(autoscaling::spec_errors(obj)),
+        ResourceId::ScaledObject => errors.extend(keda::schema_errors(obj)),
         _ => {}
     }
     if errors.is_empty() {
@@ -305,6 +321,20 @@ fn secret_errors(obj: &Value) -> Vec<FieldError> {
     errors
 }
 
+/// Whether two objects differ only in metadata and status (or in `kind` and `apiVersion`,
+/// which the server sets): a custom resource's generation moves with every other change.
+fn same_outside_metadata(a: &Value, b: &Value) -> bool {
+    let rest = |v: &Value| -> Map<String, Value> {
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !["metadata", "status", "kind", "apiVersion"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    rest(a) == rest(b)
+}
+
 fn invalid_replicas(def: &ResourceDef, name: &str, value: &Value) -> ApiError {
     let cause = format!("Invalid value: {value}: must be greater than or equal to 0");
     ApiError {
@@ -342,7 +372,9 @@ impl World {
             .iter()
             .map(|d| &d.namespace)
             .chain(seed.config_maps.iter().map(|c| &c.namespace))
-            .chain(seed.secrets.iter().map(|s| &s.namespace));
+            .chain(seed.secrets.iter().map(|s| &s.namespace))
+            .chain(seed.hpas.iter().map(|h| &h.namespace))
+            .chain(seed.scaled_objects.iter().map(|s| &s.namespace));
         let mut namespaces: Vec<&str> = BUILT_IN_NAMESPACES.to_vec();
         namespaces.extend(
             seed.namespaces
@@ -487,6 +519,44 @@ impl World {
                 .create(&resources::SECRETS, &s.namespace, obj)
                 .with_context(|| format!("secret {}/{}", s.namespace, s.name))?;
         }
+        for h in &seed.hpas {
+            let mut spec = json!({
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": h.target},
+                "minReplicas": h.min_replicas,
+                "maxReplicas": h.max_replicas,
+            });
+            if let Some(percent) = h.cpu_target_percent {
+                spec["metrics"] = json!([{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": percent}}}]);
+            }
+            world
+                .create(
+                    &resources::HPAS,
+                    &h.namespace,
+                    json!({"metadata": {"name": h.name}, "spec": spec}),
+                )
+                .with_context(|| format!("hpa {}/{}", h.namespace, h.name))?;
+        }
+        for so in &seed.scaled_objects {
+            let mut spec = json!({
+                "scaleTargetRef": {"name": so.target},
+                "triggers": [{"type": "cpu", "metricType": "Utilization",
+                              "metadata": {"value": so.cpu_target_percent.to_string()}}],
+            });
+            if let Some(min) = so.min_replica_count {
+                spec["minReplicaCount"] = min.into();
+            }
+            if let Some(max) = so.max_replica_count {
+                spec["maxReplicaCount"] = max.into();
+            }
+            world
+                .create(
+                    &resources::SCALED_OBJECTS,
+                    &so.namespace,
+                    json!({"metadata": {"name": so.name}, "spec": spec}),
+                )
+                .with_context(|| format!("scaledObject {}/{}", so.namespace, so.name))?;
+        }
         Ok(world)
     }
 
@@ -587,13 +657,12 @@ impl World {
         }
     }
 
-    /// How many pods the nodes a pod template selects can run: the sum of `allocatable.pods`
-    /// over ready nodes that are not cordoned, carry no NoSchedule or NoExecute taint (the
-    /// emulator's pods tolerate none) and have every label of `node_selector`. Pods of one
-    /// Deployment do not compete with others' here; a region without a usable node runs none.
-    fn pod_room(&self, node_selector: &Value) -> i64 {
+    /// The nodes a pod template's pods can run on: ready nodes that are not cordoned, carry
+    /// no NoSchedule or NoExecute taint (the emulator's pods tolerate none) and have every
+    /// label of `node_selector`.
+    fn pod_nodes<'a>(&'a self, node_selector: &'a Value) -> impl Iterator<Item = &'a Value> {
         let wanted = node_selector.as_object();
-        let usable = |node: &Value| {
+        let usable = move |node: &Value| {
             let ready = node["status"]["conditions"].as_array().is_some_and(|cs| {
                 cs.iter()
                     .any(|c| c["type"] == "Ready" && c["status"] == "True")
@@ -609,7 +678,14 @@ impl World {
         self.list_stored(&resources::NODES, None, &Selector::default())
             .into_iter()
             .map(Stored::value)
-            .filter(|node| usable(node))
+            .filter(move |node| usable(node))
+    }
+
+    /// How many pods the nodes a pod template selects can run: the sum of their
+    /// `allocatable.pods`. Pods of one Deployment do not compete with others' here; a
+    /// region without a usable node runs none.
+    fn pod_room(&self, node_selector: &Value) -> i64 {
+        self.pod_nodes(node_selector)
             .map(|node| {
                 node["status"]["allocatable"]["pods"]
                     .as_str()
@@ -617,6 +693,31 @@ impl World {
                     .unwrap_or(110)
             })
             .sum()
+    }
+
+    /// The CPU utilization of a Deployment's pods, as the HPA would read it from
+    /// metrics.k8s.io: the emulator has no pods, so it is the average CPU usage (as a
+    /// percentage of allocatable, truncated) of the nodes its pods can run on. None when
+    /// metrics.k8s.io is gone or no such node exists.
+    pub fn pod_cpu_percent(&self, deployment: &Value) -> Option<u32> {
+        if !self.metrics_available {
+            return None;
+        }
+        let selector = &deployment["spec"]["template"]["spec"]["nodeSelector"];
+        // Hundredths of a percent, in integers, so that 45% is 45 and not 44.99...
+        let shares: Vec<u64> = self
+            .pod_nodes(selector)
+            .filter_map(|node| {
+                let name = meta_str(node, "name");
+                let allocatable = self.allocatable_cpu_millis(name).filter(|m| *m > 0)?;
+                Some(self.usage(name)?.cpu_millis * 10_000 / allocatable)
+            })
+            .collect();
+        if shares.is_empty() {
+            return None;
+        }
+        let average = shares.iter().sum::<u64>() / shares.len() as u64 / 100;
+        Some(u32::try_from(average).unwrap_or(u32::MAX))
     }
 
     /// After a node changes, every Deployment's availability follows the room its pods have.
@@ -661,6 +762,15 @@ impl World {
             name = self.generated_name(prefix);
             obj["metadata"]["name"] = name.clone().into();
         }
+        if def.id == ResourceId::HorizontalPodAutoscaler {
+            autoscaling::set_defaults(&mut obj);
+        }
+        if def.status {
+            // Status is written through /status only: a created object has none yet.
+            if let Some(map) = obj.as_object_mut() {
+                map.remove("status");
+            }
+        }
         validate(def, &obj)?;
         let key = World::key(def, ns, &name);
         if self.objects.contains_key(&key) {
@@ -669,19 +779,28 @@ impl World {
         let uid = self.uid();
         let rv = self.next_rv();
         let m = &mut obj["metadata"];
-        m["name"] = name.into();
+        m["name"] = name.clone().into();
         if def.namespaced {
             m["namespace"] = ns.into();
         }
         m["uid"] = uid.into();
         m["resourceVersion"] = rv.into();
         m["creationTimestamp"] = clock::rfc3339(SystemTime::now()).into();
-        if def.id == ResourceId::Deployment {
+        if def.id == ResourceId::Deployment || def.custom {
             m["generation"] = 1.into();
         }
         self.finish(def, &mut obj);
         self.objects.insert(key, Stored::new(obj.clone()));
+        self.after_write(def, ns, &name);
         Ok(obj)
+    }
+
+    /// What controllers do at once after a write, in place of watching for it: KEDA's
+    /// operator reconciles a written ScaledObject (and so its HPA).
+    fn after_write(&mut self, def: &ResourceDef, ns: &str, name: &str) {
+        if def.id == ResourceId::ScaledObject {
+            keda::reconcile(self, ns, name);
+        }
     }
 
     /// PUT: a stale `metadata.resourceVersion` is a Conflict, an absent one an unconditional
@@ -731,14 +850,26 @@ impl World {
             }
         }
         m["resourceVersion"] = current_rv.clone().into();
+        if def.id == ResourceId::HorizontalPodAutoscaler {
+            autoscaling::set_defaults(&mut obj);
+        }
         validate(def, &obj)?;
-        if def.id == ResourceId::Deployment {
+        if def.id == ResourceId::Deployment || def.status {
             // Status is written through /status only; the main resource keeps the old one.
-            obj["status"] = current["status"].clone();
-            if obj["spec"] != current["spec"] {
-                let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
-                obj["metadata"]["generation"] = generation.into();
+            match current.get("status") {
+                Some(status) => obj["status"] = status.clone(),
+                None => {
+                    if let Some(map) = obj.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
             }
+        }
+        if (def.id == ResourceId::Deployment && obj["spec"] != current["spec"])
+            || (def.custom && !same_outside_metadata(&obj, current))
+        {
+            let generation = current["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
+            obj["metadata"]["generation"] = generation.into();
         }
         self.finish(def, &mut obj);
         if &obj == self.objects[&key].value() {
@@ -749,7 +880,64 @@ impl World {
         if def.id == ResourceId::Node {
             self.replace_pods();
         }
+        self.after_write(def, ns, name);
         Ok(obj)
+    }
+
+    /// PUT (or PATCH) on `/status`: only the status changes (the rest of the body is
+    /// ignored, as the status strategies do); a stale resourceVersion is a Conflict.
+    pub fn update_status(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
+        prepare_body(def, &mut obj)?;
+        let Some(current) = self.get(def, ns, name).cloned() else {
+            return Err(ApiError::not_found(def.gr, name));
+        };
+        let body_rv = meta_str(&obj, "resourceVersion");
+        if !body_rv.is_empty() && body_rv != meta_str(&current, "resourceVersion") {
+            return Err(ApiError::conflict(def.gr, name));
+        }
+        if def.id == ResourceId::HorizontalPodAutoscaler {
+            let errors = autoscaling::status_errors(&obj);
+            if !errors.is_empty() {
+                return Err(validation::invalid(def.kind, def.gr.group, name, &errors));
+            }
+        }
+        let status = obj.get("status").cloned();
+        Ok(self
+            .controller_write(def, ns, name, |o| match status {
+                Some(status) => o["status"] = status,
+                None => {
+                    if let Some(map) = o.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            })
+            .expect("the object exists: it was read above"))
+    }
+
+    /// A controller's write (an HPA's status, KEDA's label and status on its ScaledObject):
+    /// `change` applied to the stored object, stored with a new resourceVersion if it
+    /// changed anything. None if the object does not exist.
+    pub fn controller_write(
+        &mut self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) -> Option<Value> {
+        let key = World::key(def, ns, name);
+        let mut obj = self.objects.get(&key)?.value().clone();
+        change(&mut obj);
+        if &obj != self.objects[&key].value() {
+            obj["metadata"]["resourceVersion"] = self.next_rv().into();
+            self.objects.insert(key, Stored::new(obj.clone()));
+        }
+        Some(obj)
     }
 
     /// DELETE: answers with the Success Status the API server sends for resources that do not
@@ -760,6 +948,9 @@ impl World {
             return Err(ApiError::not_found(def.gr, name));
         };
         self.next_rv();
+        if def.id == ResourceId::ScaledObject {
+            keda::collect_garbage(self, ns, &old);
+        }
         let mut details =
             json!({"name": name, "kind": def.gr.resource, "uid": meta_str(&old, "uid")});
         if !def.gr.group.is_empty() {
@@ -771,7 +962,7 @@ impl World {
     }
 
     /// Rewrites an object through `update`, so every test-side change follows the same rules.
-    fn modify(
+    pub fn modify(
         &mut self,
         def: &ResourceDef,
         ns: &str,
@@ -1459,6 +1650,65 @@ mod tests {
             .insert("bad key!".into(), "v".into());
         let err = World::from_seed(&seed).err().unwrap();
         assert!(format!("{err:#}").contains("data[bad key!]"), "{err:#}");
+    }
+
+    #[test]
+    fn a_custom_resource_s_generation_follows_its_spec_and_status_is_kept() {
+        let mut w = World::from_seed(&Seed::demo().with_keda("latvia")).unwrap();
+        let so = |w: &World| {
+            w.get(&resources::SCALED_OBJECTS, "default", "nginx-latvia")
+                .unwrap()
+                .clone()
+        };
+        let mut body = so(&w);
+        assert_eq!(body["metadata"]["generation"], 1);
+        let map = body.as_object_mut().unwrap();
+        map.remove("kind");
+        map.remove("apiVersion");
+        map.remove("status");
+        body["metadata"]["labels"]["team"] = "web".into();
+        let out = w
+            .update(
+                &resources::SCALED_OBJECTS,
+                "default",
+                "nginx-latvia",
+                body.clone(),
+            )
+            .unwrap();
+        assert_eq!(out["metadata"]["generation"], 1, "metadata alone");
+        assert_eq!(out["status"], so(&w)["status"]);
+        assert!(out["status"]["hpaName"].is_string());
+        body["spec"]["maxReplicaCount"] = 5.into();
+        body["metadata"]["resourceVersion"] = Value::Null;
+        let out = w
+            .update(&resources::SCALED_OBJECTS, "default", "nginx-latvia", body)
+            .unwrap();
+        assert_eq!(out["metadata"]["generation"], 2);
+        let hpa = w
+            .get(&resources::HPAS, "default", "keda-hpa-nginx-latvia")
+            .unwrap();
+        assert_eq!(hpa["spec"]["maxReplicas"], 5);
+    }
+
+    #[test]
+    fn pods_cpu_is_the_average_of_the_nodes_they_can_run_on() {
+        let mut seed = Seed::region("france", None);
+        seed.nodes[2].cpu_percent = Some(80.0);
+        let mut w = World::from_seed(&seed).unwrap();
+        let deployment = |w: &World| {
+            w.get(&resources::DEPLOYMENTS, "default", "nginx-france")
+                .unwrap()
+                .clone()
+        };
+        // worker-1 at 45%, worker-2 at 80%; the tainted control plane does not count.
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), Some(62));
+        w.set_node_ready("worker-2", false).unwrap();
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), Some(45));
+        w.metrics_available = false;
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), None);
+        w.metrics_available = true;
+        w.set_node_ready("worker-1", false).unwrap();
+        assert_eq!(w.pod_cpu_percent(&deployment(&w)), None);
     }
 
     #[test]

@@ -141,3 +141,50 @@ fn bad_seed_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read seed file"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn hpa_sync_seconds_runs_the_hpa_pass_on_its_own() {
+    let dir = temp_dir("hpa-sync");
+    let seed = dir.join("seed.json");
+    // ceil(2 replicas * 95% / 50%) = 4, the ceiling, where later passes leave it.
+    std::fs::write(
+        &seed,
+        r#"{"nodes": [{"name": "n1", "labels": {"region": "x"}, "cpuPercent": 95}],
+            "deployments": [{"name": "web", "replicas": 2}],
+            "hpas": [{"name": "web", "target": "web", "minReplicas": 1, "maxReplicas": 4,
+                      "cpuTargetPercent": 50}]}"#,
+    )
+    .unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    let running = start(&[
+        "--seed",
+        seed.to_str().unwrap(),
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--hpa-sync-seconds",
+        "1",
+    ]);
+    let replicas = || {
+        let args = ["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"];
+        let (ok, out, err) = kubectl(&kubeconfig, &dir, &args);
+        assert!(ok, "{err}");
+        out
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while replicas() != "4" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no HPA pass in 10 s: {}",
+            replicas()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop(running);
+    let refused = Command::new(env!("CARGO_BIN_EXE_kube-emulator"))
+        .args(["--hpa-sync-seconds", "0"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

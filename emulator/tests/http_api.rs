@@ -435,7 +435,13 @@ fn unknown_paths_wrong_methods_and_discovery() {
         .collect();
     assert_eq!(
         group_names,
-        ["apps", "authorization.k8s.io", "metrics.k8s.io"]
+        [
+            "apps",
+            "authorization.k8s.io",
+            "autoscaling",
+            "keda.sh",
+            "metrics.k8s.io"
+        ]
     );
 }
 
@@ -1181,4 +1187,576 @@ fn self_subject_access_reviews_are_allowed_and_logged() {
         client.get("/apis/authorization.k8s.io").json()["preferredVersion"]["version"],
         "v1"
     );
+}
+
+const HPAS: &str = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+const SCALED_OBJECTS: &str = "/apis/keda.sh/v1alpha1/namespaces/default/scaledobjects";
+
+fn hpa_body(name: &str, min: i64, max: i64) -> Value {
+    json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+           "metadata": {"name": name, "labels": {"tier": "web"}},
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "nginx-france"},
+                    "minReplicas": min, "maxReplicas": max}})
+}
+
+fn causes(answer: &Answer) -> Vec<String> {
+    answer.json()["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {}",
+                c["field"].as_str().unwrap(),
+                c["message"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hpas_are_defaulted_validated_and_written_with_optimistic_concurrency() {
+    let (emu, client) = demo();
+    let refused = client.send(
+        "POST",
+        HPAS,
+        "application/json",
+        &json!({"metadata": {"name": "web"}, "spec": {"minReplicas": 0, "scaleTargetRef": {"name": "x"}}}),
+    );
+    assert_eq!(
+        (refused.status, refused.json()["reason"].as_str()),
+        (422, Some("Invalid"))
+    );
+    assert_eq!(
+        refused.json()["message"],
+        "HorizontalPodAutoscaler.autoscaling \"web\" is invalid: [spec.minReplicas: Invalid value: 0: must be greater than or equal to 1, spec.maxReplicas: Invalid value: 0: must be greater than 0, spec.scaleTargetRef.kind: Required value]"
+    );
+    assert_eq!(refused.json()["details"]["group"], "autoscaling");
+    let inverted = client.send("POST", HPAS, "application/json", &hpa_body("web", 3, 2));
+    assert_eq!(
+        causes(&inverted),
+        ["spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`"]
+    );
+    let typed = client.send(
+        "POST",
+        HPAS,
+        "application/json",
+        &json!({"metadata": {"name": "web"}, "spec": {"maxReplicas": "six"}}),
+    );
+    assert_eq!(typed.status, 400);
+
+    // Created: defaults filled in, any status sent is dropped.
+    let mut body = hpa_body("web", 2, 6);
+    body["spec"].as_object_mut().unwrap().remove("minReplicas");
+    body["status"] = json!({"currentReplicas": 9});
+    let created = client.send("POST", HPAS, "application/json", &body);
+    assert_eq!(created.status, 201, "{}", created.text);
+    let created = created.json();
+    assert_eq!(created["spec"]["minReplicas"], 1);
+    assert_eq!(
+        created["spec"]["metrics"],
+        json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}])
+    );
+    assert!(created.get("status").is_none());
+    assert_eq!(
+        client
+            .send("POST", HPAS, "application/json", &hpa_body("web", 2, 6))
+            .status,
+        409
+    );
+
+    // A stale PUT conflicts; a current one writes.
+    let path = format!("{HPAS}/web");
+    let mut update = created.clone();
+    update["spec"]["minReplicas"] = 2.into();
+    assert_eq!(
+        client
+            .send("PUT", &path, "application/json", &update)
+            .status,
+        200
+    );
+    let stale = client.send("PUT", &path, "application/json", &update);
+    assert_eq!(stale.status, 409);
+    assert_eq!(
+        stale.json()["message"],
+        "Operation cannot be fulfilled on horizontalpodautoscalers.autoscaling \"web\": the object has been modified; please apply your changes to the latest version and try again"
+    );
+
+    // JSON patch with a failing test changes nothing; a passing one writes.
+    let rv = emu.hpa("default", "web").unwrap()["metadata"]["resourceVersion"].clone();
+    let failed = client.call(
+        "PATCH",
+        &path,
+        Some("application/json-patch+json"),
+        Some(r#"[{"op":"test","path":"/spec/minReplicas","value":3},{"op":"replace","path":"/spec/minReplicas","value":4}]"#),
+    ).unwrap();
+    assert_eq!(
+        (failed.status, failed.json()["reason"].as_str()),
+        (422, Some("Invalid"))
+    );
+    assert_eq!(
+        emu.hpa("default", "web").unwrap()["metadata"]["resourceVersion"],
+        rv
+    );
+    let passed = client.call(
+        "PATCH",
+        &path,
+        Some("application/json-patch+json"),
+        Some(r#"[{"op":"test","path":"/spec/minReplicas","value":2},{"op":"replace","path":"/spec/minReplicas","value":4}]"#),
+    ).unwrap();
+    assert_eq!(passed.status, 200, "{}", passed.text);
+    assert_eq!(emu.hpa("default", "web").unwrap()["spec"]["minReplicas"], 4);
+    let merge = client.send(
+        "PATCH",
+        &path,
+        "application/merge-patch+json",
+        &json!({"spec": {"maxReplicas": 3}}),
+    );
+    assert_eq!(
+        causes(&merge),
+        ["spec.maxReplicas: Invalid value: 3: must be greater than or equal to `minReplicas`"]
+    );
+    let strategic = client.send(
+        "PATCH",
+        &path,
+        "application/strategic-merge-patch+json",
+        &json!({"spec": {"maxReplicas": 8}}),
+    );
+    assert_eq!(strategic.json()["spec"]["maxReplicas"], 8);
+
+    // Someone else's change bumps the resourceVersion, so a write based on the old one conflicts.
+    let before = emu.hpa("default", "web").unwrap();
+    emu.set_hpa_min("default", "web", 5);
+    let after = emu.hpa("default", "web").unwrap();
+    assert_ne!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    assert_eq!(
+        client
+            .send("PUT", &path, "application/json", &before)
+            .status,
+        409
+    );
+
+    // Status goes through /status only.
+    let mut with_status = after.clone();
+    with_status["status"] = json!({"currentReplicas": 3, "desiredReplicas": 3});
+    let main = client
+        .send("PUT", &path, "application/json", &with_status)
+        .json();
+    assert!(main.get("status").is_none(), "{main}");
+    let status = client.send(
+        "PUT",
+        &format!("{path}/status"),
+        "application/json",
+        &with_status,
+    );
+    assert_eq!(status.json()["status"]["desiredReplicas"], 3);
+    let negative = client.send(
+        "PATCH",
+        &format!("{path}/status"),
+        "application/merge-patch+json",
+        &json!({"status": {"desiredReplicas": -1}}),
+    );
+    assert_eq!(
+        causes(&negative),
+        ["status.desiredReplicas: Invalid value: -1: must be greater than or equal to 0"]
+    );
+    assert_eq!(
+        client.get(&format!("{path}/status")).json()["status"]["currentReplicas"],
+        3
+    );
+
+    // Lists select and page like the other resources; delete answers Success.
+    client.send("POST", HPAS, "application/json", &hpa_body("api", 1, 2));
+    assert_eq!(
+        names(
+            &client
+                .get(&format!("{HPAS}?labelSelector=tier%3Dweb"))
+                .json()
+        ),
+        ["api", "web"]
+    );
+    assert_eq!(
+        names(
+            &client
+                .get(&format!("{HPAS}?fieldSelector=metadata.name%3Dweb"))
+                .json()
+        ),
+        ["web"]
+    );
+    let all = client
+        .get("/apis/autoscaling/v2/horizontalpodautoscalers")
+        .json();
+    assert_eq!(all["kind"], "HorizontalPodAutoscalerList");
+    let (paged, _) = pages(&client, &format!("{HPAS}?limit=1"));
+    assert_eq!(paged, ["api", "web"]);
+    let deleted = client.call("DELETE", &path, None, None).unwrap();
+    assert_eq!(deleted.json()["status"], "Success");
+    let gone = client.get(&path);
+    assert_eq!(
+        gone.json()["message"],
+        "horizontalpodautoscalers.autoscaling \"web\" not found"
+    );
+}
+
+#[test]
+fn scaled_objects_are_served_as_keda_s_crd_and_own_their_hpa() {
+    let emu = Emulator::start(Seed::demo().with_keda("latvia")).unwrap();
+    let client = Client::new(&emu);
+    let so = client.get(&format!("{SCALED_OBJECTS}/nginx-latvia")).json();
+    assert_eq!(so["kind"], "ScaledObject");
+    assert_eq!(
+        so["metadata"]["labels"]["scaledobject.keda.sh/name"],
+        "nginx-latvia"
+    );
+    assert_eq!(so["status"]["scaleTargetKind"], "apps/v1.Deployment");
+    assert_eq!(so["status"]["hpaName"], "keda-hpa-nginx-latvia");
+    let conditions: Vec<(&str, &str)> = so["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["type"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        conditions,
+        [
+            ("Ready", "True"),
+            ("Active", "True"),
+            ("Fallback", "False"),
+            ("Paused", "False")
+        ]
+    );
+    assert_eq!(
+        so["status"]["conditions"][0]["message"],
+        "ScaledObject is defined correctly and is ready for scaling"
+    );
+
+    let hpa = emu.hpa("default", "keda-hpa-nginx-latvia").unwrap();
+    assert_eq!(
+        (&hpa["spec"]["minReplicas"], &hpa["spec"]["maxReplicas"]),
+        (&json!(2), &json!(6))
+    );
+    let owner = &hpa["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (&owner["kind"], &owner["controller"], &owner["uid"]),
+        (&json!("ScaledObject"), &json!(true), &so["metadata"]["uid"])
+    );
+    assert_eq!(
+        hpa["metadata"]["labels"]["scaledobject.keda.sh/name"],
+        "nginx-latvia"
+    );
+    assert_eq!(
+        hpa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "keda-operator"
+    );
+
+    // The ScaledObject's bounds reach its HPA at once; min 0 is a floor of 1 for the HPA.
+    let path = format!("{SCALED_OBJECTS}/nginx-latvia");
+    let patched = client.send(
+        "PATCH",
+        &path,
+        "application/merge-patch+json",
+        &json!({"spec": {"minReplicaCount": 3}}),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.json()["metadata"]["generation"], 2);
+    assert_eq!(
+        emu.hpa("default", "keda-hpa-nginx-latvia").unwrap()["spec"]["minReplicas"],
+        3
+    );
+    emu.set_scaled_object_min("default", "nginx-latvia", 0);
+    assert_eq!(
+        emu.hpa("default", "keda-hpa-nginx-latvia").unwrap()["spec"]["minReplicas"],
+        1
+    );
+    let json_patch = client.call("PATCH", &path, Some("application/json-patch+json"),
+        Some(r#"[{"op":"test","path":"/spec/minReplicaCount","value":0},{"op":"replace","path":"/spec/minReplicaCount","value":4}]"#)).unwrap();
+    assert_eq!(json_patch.status, 200);
+    assert_eq!(
+        emu.hpa("default", "keda-hpa-nginx-latvia").unwrap()["spec"]["minReplicas"],
+        4
+    );
+    let failed = client
+        .call(
+            "PATCH",
+            &path,
+            Some("application/json-patch+json"),
+            Some(r#"[{"op":"test","path":"/spec/minReplicaCount","value":0}]"#),
+        )
+        .unwrap();
+    assert_eq!(failed.status, 422);
+
+    // A custom resource has no strategic merge patch.
+    let strategic = client.send(
+        "PATCH",
+        &path,
+        "application/strategic-merge-patch+json",
+        &json!({"spec": {"minReplicaCount": 2}}),
+    );
+    assert_eq!(
+        (strategic.status, strategic.json()["reason"].as_str()),
+        (415, Some("UnsupportedMediaType"))
+    );
+    assert_eq!(strategic.json()["message"], "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
+
+    // The CRD's schema and CEL rule.
+    let bad = client.send(
+        "PATCH",
+        &path,
+        "application/merge-patch+json",
+        &json!({"spec": {"minReplicaCount": 7}}),
+    );
+    assert_eq!(bad.json()["message"], "ScaledObject.keda.sh \"nginx-latvia\" is invalid: spec: Invalid value: \"object\": minReplicaCount must be less than or equal to maxReplicaCount");
+    let empty = client.send("POST", SCALED_OBJECTS, "application/json",
+        &json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "x"}, "spec": {"scaleTargetRef": {"name": "nginx-france"}}}));
+    assert_eq!(causes(&empty), ["spec.triggers: Required value"]);
+
+    // A write to KEDA's HPA is accepted, then reverted by KEDA's next reconcile.
+    let hpa_path = format!("{HPAS}/keda-hpa-nginx-latvia");
+    let own = client.send(
+        "PATCH",
+        &hpa_path,
+        "application/merge-patch+json",
+        &json!({"spec": {"minReplicas": 5}}),
+    );
+    assert_eq!(own.json()["spec"]["minReplicas"], 5);
+    emu.sync_hpas();
+    assert_eq!(
+        emu.hpa("default", "keda-hpa-nginx-latvia").unwrap()["spec"]["minReplicas"],
+        4
+    );
+    emu.set_hpa_min("default", "keda-hpa-nginx-latvia", 6);
+    client.send(
+        "PATCH",
+        &path,
+        "application/merge-patch+json",
+        &json!({"metadata": {"labels": {"team": "web"}}}),
+    );
+    let reverted = emu.hpa("default", "keda-hpa-nginx-latvia").unwrap();
+    assert_eq!(
+        reverted["spec"]["minReplicas"], 4,
+        "a ScaledObject write reconciles too"
+    );
+    assert_eq!(reverted["metadata"]["labels"]["team"], "web");
+
+    // A ScaledObject whose target is missing is not Ready and makes no HPA.
+    let orphan = json!({"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "orphan"},
+                        "spec": {"scaleTargetRef": {"name": "nginx-mars"}, "triggers": [{"type": "cpu", "metadata": {"value": "50"}}]}});
+    assert_eq!(
+        client
+            .send("POST", SCALED_OBJECTS, "application/json", &orphan)
+            .status,
+        201
+    );
+    let orphan = emu.scaled_object("default", "orphan").unwrap();
+    assert_eq!(orphan["status"]["conditions"][0]["status"], "False");
+    assert_eq!(orphan["status"]["conditions"][0]["message"], "ScaledObject doesn't have correct scaleTargetRef specification: deployments.apps \"nginx-mars\" not found");
+    assert!(emu.hpa("default", "keda-hpa-orphan").is_none());
+
+    // Status is KEDA's: writes to the main resource keep it. Deleting the ScaledObject
+    // deletes its HPA, as the garbage collector would.
+    let mut overwrite = emu.scaled_object("default", "nginx-latvia").unwrap();
+    overwrite["status"] = json!({});
+    let kept = client
+        .send("PUT", &path, "application/json", &overwrite)
+        .json();
+    assert_eq!(kept["status"]["hpaName"], "keda-hpa-nginx-latvia");
+    assert_eq!(
+        client.call("DELETE", &path, None, None).unwrap().status,
+        200
+    );
+    assert!(emu.hpa("default", "keda-hpa-nginx-latvia").is_none());
+    assert_eq!(names(&client.get(SCALED_OBJECTS).json()), ["orphan"]);
+}
+
+fn condition<'a>(hpa: &'a Value, kind: &str) -> (&'a str, &'a str) {
+    let c = hpa["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {hpa}"));
+    (c["status"].as_str().unwrap(), c["reason"].as_str().unwrap())
+}
+
+#[test]
+fn the_hpa_loop_overwrites_replicas_from_node_cpu() {
+    let emu = Emulator::start(Seed::demo().with_hpas().with_keda("latvia")).unwrap();
+    let client = Client::new(&emu);
+    assert!(
+        emu.hpa("default", "nginx-france")
+            .unwrap()
+            .get("status")
+            .is_none(),
+        "no pass yet"
+    );
+
+    // 45% on a 60% target: ceil(2 * 45 / 60) = 2, so nothing moves.
+    let sync = client
+        .call("POST", "/_emulator/hpa-sync", None, None)
+        .unwrap()
+        .json();
+    assert_eq!(sync["hpas"].as_array().unwrap().len(), 3);
+    assert_eq!(sync["hpas"][0]["name"], "keda-hpa-nginx-latvia");
+    let france = emu.hpa("default", "nginx-france").unwrap();
+    assert_eq!(
+        france["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"],
+        45
+    );
+    assert_eq!(
+        (
+            &france["status"]["currentReplicas"],
+            &france["status"]["desiredReplicas"]
+        ),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(
+        condition(&france, "AbleToScale"),
+        ("True", "ReadyForNewScale")
+    );
+    assert_eq!(
+        condition(&france, "ScalingActive"),
+        ("True", "ValidMetricFound")
+    );
+    assert_eq!(
+        condition(&france, "ScalingLimited"),
+        ("False", "DesiredWithinRange")
+    );
+    let rv = france["metadata"]["resourceVersion"].clone();
+    emu.sync_hpas();
+    assert_eq!(
+        emu.hpa("default", "nginx-france").unwrap()["metadata"]["resourceVersion"],
+        rv,
+        "a pass that changes nothing writes nothing"
+    );
+
+    // France's node at 95%: ceil(2 * 95 / 60) = 4.
+    emu.set_cpu_percent(Some("worker-france"), 95.0);
+    emu.sync_hpas();
+    assert_eq!(emu.replicas("default", "nginx-france"), Some(4));
+    let france = emu.hpa("default", "nginx-france").unwrap();
+    assert_eq!(
+        condition(&france, "AbleToScale"),
+        ("True", "SucceededRescale")
+    );
+    assert!(france["status"]["lastScaleTime"].is_string());
+    assert_eq!(emu.replicas("default", "nginx-denmark"), Some(2));
+
+    // The fight: a write by anyone else is overwritten on the next pass.
+    emu.set_replicas("default", "nginx-france", 1);
+    emu.sync_hpas();
+    assert_eq!(
+        emu.replicas("default", "nginx-france"),
+        Some(2),
+        "below minReplicas"
+    );
+    emu.set_replicas("default", "nginx-france", 9);
+    emu.sync_hpas();
+    assert_eq!(
+        emu.replicas("default", "nginx-france"),
+        Some(6),
+        "above maxReplicas"
+    );
+    emu.sync_hpas();
+    let france = emu.hpa("default", "nginx-france").unwrap();
+    assert_eq!(
+        condition(&france, "ScalingLimited"),
+        ("True", "TooManyReplicas"),
+        "ceil(6 * 95 / 60) = 10 > 6"
+    );
+    emu.set_cpu_percent(Some("worker-france"), 10.0);
+    emu.sync_hpas();
+    assert_eq!(emu.replicas("default", "nginx-france"), Some(2));
+    assert_eq!(
+        condition(
+            &emu.hpa("default", "nginx-france").unwrap(),
+            "ScalingLimited"
+        ),
+        ("True", "TooFewReplicas")
+    );
+
+    // KEDA's HPA follows the same loop; its floor is the ScaledObject's.
+    emu.set_cpu_percent(Some("worker-latvia"), 100.0);
+    emu.sync_hpas();
+    assert_eq!(emu.replicas("default", "nginx-latvia"), Some(4));
+
+    // The controller's events, on the HPA (with its uid, as kubectl describe looks them up).
+    let uid = emu.hpa("default", "nginx-france").unwrap()["metadata"]["uid"].clone();
+    let rescales: Vec<String> = emu
+        .events("default")
+        .into_iter()
+        .filter(|e| e["involvedObject"]["uid"] == uid)
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        rescales,
+        [
+            "New size: 4; reason: cpu resource utilization (percentage of request) above target",
+            "New size: 2; reason: Current number of replicas below Spec.MinReplicas",
+            "New size: 6; reason: Current number of replicas above Spec.MaxReplicas",
+            "New size: 2; reason: All metrics below target",
+        ]
+    );
+
+    // Without metrics.k8s.io nothing moves, and the HPA says why (its Warning counted, not repeated).
+    emu.set_replicas("default", "nginx-france", 3);
+    emu.set_metrics_available(false);
+    emu.sync_hpas();
+    emu.sync_hpas();
+    assert_eq!(emu.replicas("default", "nginx-france"), Some(3));
+    let france = emu.hpa("default", "nginx-france").unwrap();
+    assert_eq!(
+        condition(&france, "ScalingActive"),
+        ("False", "FailedGetResourceMetric")
+    );
+    let warnings: Vec<Value> = emu
+        .events("default")
+        .into_iter()
+        .filter(|e| e["involvedObject"]["uid"] == uid && e["type"] == "Warning")
+        .collect();
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(
+        (&warnings[0]["reason"], &warnings[0]["count"]),
+        (&json!("FailedGetResourceMetric"), &json!(2))
+    );
+}
+
+#[test]
+fn events_about_hpas_and_scaled_objects_are_found_by_their_involved_object() {
+    let emu = Emulator::start(Seed::demo().with_hpas().with_keda("latvia")).unwrap();
+    let client = Client::new(&emu);
+    let path = "/api/v1/namespaces/default/events";
+    let hpa = emu.hpa("default", "nginx-france").unwrap();
+    let so = emu.scaled_object("default", "nginx-latvia").unwrap();
+    for (kind, api_version, object) in [
+        ("HorizontalPodAutoscaler", "autoscaling/v2", &hpa),
+        ("ScaledObject", "keda.sh/v1alpha1", &so),
+    ] {
+        let name = object["metadata"]["name"].as_str().unwrap();
+        let event = json!({"metadata": {"generateName": format!("{name}.")},
+            "involvedObject": {"kind": kind, "apiVersion": api_version, "name": name,
+                               "namespace": "default", "uid": object["metadata"]["uid"]},
+            "reason": "CarbonFloor", "message": "minReplicas 2->3", "type": "Normal",
+            "source": {"component": "carbonctl"}});
+        assert_eq!(
+            client.send("POST", path, "application/json", &event).status,
+            201
+        );
+        // What kubectl describe sends.
+        let selector = format!(
+            "involvedObject.name%3D{name},involvedObject.namespace%3Ddefault,involvedObject.kind%3D{kind},involvedObject.uid%3D{}",
+            object["metadata"]["uid"].as_str().unwrap()
+        );
+        let found = client
+            .get(&format!("{path}?fieldSelector={selector}"))
+            .json();
+        assert_eq!(
+            found["items"].as_array().unwrap().len(),
+            1,
+            "{kind}: {found}"
+        );
+        assert_eq!(found["items"][0]["involvedObject"]["kind"], kind);
+    }
 }

@@ -44,6 +44,13 @@ impl Kubectl {
         }
     }
 
+    /// Whether this kubectl is 1.`minor` or later (the dispatcher runs the server's 1.33).
+    fn at_least(&self, minor: u32) -> bool {
+        self.label
+            .strip_prefix("kubectl.1.")
+            .is_none_or(|m| m.parse::<u32>().is_ok_and(|m| m >= minor))
+    }
+
     /// The `kubectl` on PATH, which picks a versioned binary after asking `/version`.
     fn dispatcher() -> Kubectl {
         Kubectl {
@@ -69,7 +76,11 @@ struct Session {
 
 impl Session {
     fn new() -> Session {
-        let emu = Emulator::start(Seed::demo()).unwrap();
+        Session::with_seed(Seed::demo())
+    }
+
+    fn with_seed(seed: Seed) -> Session {
+        let emu = Emulator::start(seed).unwrap();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir =
             std::env::temp_dir().join(format!("kube-emulator-fidelity-{}-{n}", std::process::id()));
@@ -772,4 +783,333 @@ fn auth_can_i_is_answered_yes() {
             && r.api_group.as_deref() == Some("authorization.k8s.io")
             && r.status == 201));
     }
+}
+
+/// The HPA and ScaledObject commands every supported kubectl must agree with the emulator
+/// on. `kubectl get hpa` prints the server's Table, so its TARGETS cell is in the format of
+/// the server's version (1.30 and later name the resource: `cpu: 45%/60%`) whatever the
+/// kubectl version.
+fn autoscaler_journey(k: &Kubectl) {
+    let s = Session::with_seed(Seed::demo().with_hpas().with_keda("latvia"));
+
+    let out = s.ok(k, &["get", "hpa"]);
+    assert_eq!(
+        header(&out),
+        [
+            "NAME",
+            "REFERENCE",
+            "TARGETS",
+            "MINPODS",
+            "MAXPODS",
+            "REPLICAS",
+            "AGE"
+        ],
+        "{}",
+        k.label
+    );
+    let listed = rows(&out);
+    assert_eq!(
+        listed[0][..7],
+        [
+            "keda-hpa-nginx-latvia",
+            "Deployment/nginx-latvia",
+            "cpu:",
+            "<unknown>/60%",
+            "2",
+            "6",
+            "0"
+        ],
+        "{}: before the first pass: {out}",
+        k.label
+    );
+    s.emu.set_cpu_percent(Some("worker-france"), 95.0);
+    s.emu.sync_hpas();
+    let out = s.ok(k, &["get", "hpa", "nginx-france"]);
+    assert_eq!(
+        rows(&out)[0][..7],
+        [
+            "nginx-france",
+            "Deployment/nginx-france",
+            "cpu:",
+            "95%/60%",
+            "2",
+            "6",
+            "2"
+        ],
+        "{}: {out}",
+        k.label
+    );
+    assert_eq!(s.emu.replicas("default", "nginx-france"), Some(4));
+
+    let out = s.ok(k, &["get", "scaledobjects"]);
+    assert_eq!(
+        header(&out),
+        [
+            "NAME",
+            "SCALETARGETKIND",
+            "SCALETARGETNAME",
+            "MIN",
+            "MAX",
+            "READY",
+            "ACTIVE",
+            "FALLBACK",
+            "PAUSED",
+            "TRIGGERS",
+            "AUTHENTICATIONS",
+            "AGE"
+        ],
+        "{}",
+        k.label
+    );
+    assert_eq!(
+        rows(&out)[0][..10],
+        [
+            "nginx-latvia",
+            "apps/v1.Deployment",
+            "nginx-latvia",
+            "2",
+            "6",
+            "True",
+            "True",
+            "False",
+            "False",
+            "cpu"
+        ],
+        "{}: {out}",
+        k.label
+    );
+
+    // describe: the reference, bounds, conditions and the events on the HPA (the
+    // controller's and one a client posts), found by involvedObject field selector.
+    let uid = s.emu.hpa("default", "nginx-france").unwrap()["metadata"]["uid"].clone();
+    let event = serde_json::json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"generateName": "nginx-france.", "namespace": "default"},
+        "involvedObject": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                           "name": "nginx-france", "namespace": "default", "uid": uid},
+        "reason": "CarbonFloor", "message": "minReplicas 2 -> 3: cleanest region", "type": "Normal",
+        "source": {"component": "carbonctl"}});
+    s.ok(
+        k,
+        &[
+            "create",
+            "-f",
+            &s.file("hpa-event.json", &event.to_string()),
+        ],
+    );
+    let out = s.ok(k, &["describe", "hpa", "nginx-france"]);
+    let line = |label: &str| {
+        out.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{}: no {label} in {out}", k.label))
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(line("Reference:"), "Deployment/nginx-france", "{}", k.label);
+    assert_eq!(line("Min replicas:"), "2", "{}", k.label);
+    assert_eq!(line("Max replicas:"), "6", "{}", k.label);
+    assert!(
+        out.contains("(as a percentage of request):  95% (95m) / 60%"),
+        "{}: {out}",
+        k.label
+    );
+    let conditions = &out[out.find("Conditions:").expect("describe prints Conditions")..];
+    for (kind, status, reason) in [
+        ("AbleToScale", "True", "SucceededRescale"),
+        ("ScalingActive", "True", "ValidMetricFound"),
+        ("ScalingLimited", "False", "DesiredWithinRange"),
+    ] {
+        assert!(
+            conditions
+                .lines()
+                .any(|l| l.split_whitespace().take(3).eq([kind, status, reason])),
+            "{}: {kind} {status} {reason} in {conditions}",
+            k.label
+        );
+    }
+    let events = &out[out.find("Events:").expect("describe prints Events")..];
+    assert!(
+        events.contains(
+            "New size: 4; reason: cpu resource utilization (percentage of request) above target"
+        ),
+        "{}: {events}",
+        k.label
+    );
+    assert!(
+        events.contains("minReplicas 2 -> 3: cleanest region"),
+        "{}: {events}",
+        k.label
+    );
+
+    // A conditional write whose test fails: the API server's generic 422.
+    let err = s.fails(
+        k,
+        &["patch", "hpa", "nginx-france", "--type=json", "-p",
+          r#"[{"op":"test","path":"/spec/minReplicas","value":3},{"op":"replace","path":"/spec/minReplicas","value":3}]"#],
+    );
+    assert_eq!(
+        err.trim(),
+        "The request is invalid: the server rejected our request due to an error in our request",
+        "{}",
+        k.label
+    );
+    s.ok(
+        k,
+        &["patch", "hpa", "nginx-france", "--type=json", "-p",
+          r#"[{"op":"test","path":"/spec/minReplicas","value":2},{"op":"replace","path":"/spec/minReplicas","value":3}]"#],
+    );
+    assert_eq!(
+        s.emu.hpa("default", "nginx-france").unwrap()["spec"]["minReplicas"],
+        3
+    );
+    let err = s.fails(
+        k,
+        &[
+            "patch",
+            "hpa",
+            "nginx-france",
+            "-p",
+            r#"{"spec":{"minReplicas":0}}"#,
+        ],
+    );
+    assert_eq!(
+        err.trim(),
+        "The HorizontalPodAutoscaler \"nginx-france\" is invalid: spec.minReplicas: Invalid value: 0: must be greater than or equal to 1",
+        "{}",
+        k.label
+    );
+
+    // A custom resource refuses kubectl's default strategic merge patch; a merge patch
+    // moves the floor of KEDA's HPA at once.
+    let err = s.fails(
+        k,
+        &[
+            "patch",
+            "so",
+            "nginx-latvia",
+            "-p",
+            r#"{"spec":{"minReplicaCount":3}}"#,
+        ],
+    );
+    assert!(
+        err.contains("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"),
+        "{}: {err}",
+        k.label
+    );
+    s.ok(
+        k,
+        &[
+            "patch",
+            "so",
+            "nginx-latvia",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"minReplicaCount":3}}"#,
+        ],
+    );
+    let out = s.ok(
+        k,
+        &[
+            "get",
+            "hpa",
+            "keda-hpa-nginx-latvia",
+            "-o",
+            "jsonpath={.spec.minReplicas}",
+        ],
+    );
+    assert_eq!(out, "3", "{}", k.label);
+
+    let out = s.ok(k, &["api-resources"]);
+    let resources: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    for want in [
+        [
+            "horizontalpodautoscalers",
+            "hpa",
+            "autoscaling/v2",
+            "true",
+            "HorizontalPodAutoscaler",
+        ],
+        [
+            "scaledobjects",
+            "so",
+            "keda.sh/v1alpha1",
+            "true",
+            "ScaledObject",
+        ],
+    ] {
+        assert!(
+            resources.iter().any(|r| r[..] == want),
+            "{}: {want:?} in {out}",
+            k.label
+        );
+    }
+
+    // kubectl autoscale creates an autoscaling/v2 HPA from 1.33 on; earlier ones create
+    // autoscaling/v1, which the emulator does not serve.
+    let autoscale = [
+        "autoscale",
+        "deployment",
+        "nginx-denmark",
+        "--name",
+        "extra",
+        "--min",
+        "1",
+        "--max",
+        "3",
+        "--cpu-percent",
+        "70",
+    ];
+    if k.at_least(33) {
+        let out = s.ok(k, &autoscale);
+        assert_eq!(
+            out.trim(),
+            "horizontalpodautoscaler.autoscaling/extra autoscaled",
+            "{}",
+            k.label
+        );
+        let extra = s.emu.hpa("default", "extra").unwrap();
+        assert_eq!(
+            extra["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            70
+        );
+    } else {
+        let err = s.fails(k, &autoscale);
+        assert_eq!(
+            err.trim(),
+            "Error from server (NotFound): the server could not find the requested resource",
+            "{}",
+            k.label
+        );
+        assert!(s.emu.hpa("default", "extra").is_none());
+    }
+}
+
+macro_rules! autoscalers_on_every_version {
+    ($($test:ident => $minor:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                autoscaler_journey(&Kubectl::versioned($minor));
+            }
+        )*
+    };
+}
+
+autoscalers_on_every_version! {
+    autoscalers_kubectl_1_27 => "1.27",
+    autoscalers_kubectl_1_28 => "1.28",
+    autoscalers_kubectl_1_29 => "1.29",
+    autoscalers_kubectl_1_30 => "1.30",
+    autoscalers_kubectl_1_31 => "1.31",
+    autoscalers_kubectl_1_32 => "1.32",
+    autoscalers_kubectl_1_33 => "1.33",
+}
+
+#[test]
+fn autoscalers_kubectl_dispatcher() {
+    autoscaler_journey(&Kubectl::dispatcher());
 }

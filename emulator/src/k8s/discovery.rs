@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::k8s::resources::{self, ResourceDef, SCALE_VERBS};
+use crate::k8s::resources::{self, ResourceDef, SUBRESOURCE_VERBS};
 
 /// The Kubernetes version the emulator claims; the kubectl dispatcher picks its binary by it.
 pub const VERSION: (&str, &str) = ("1", "33");
@@ -35,10 +35,16 @@ fn group_version(name: &str, version: &str) -> Value {
     json!({"name": name, "versions": [gv.clone()], "preferredVersion": gv})
 }
 
-/// The groups served, in the API server's order (aggregated APIs last); metrics.k8s.io only
-/// while its APIService is "installed".
+/// The groups served, in the API server's order (built-in groups, then those of
+/// CustomResourceDefinitions such as KEDA's keda.sh, then aggregated APIs); metrics.k8s.io
+/// only while its APIService is "installed".
 fn groups(metrics: bool) -> Vec<(&'static str, &'static str)> {
-    let mut groups = vec![("apps", "v1"), ("authorization.k8s.io", "v1")];
+    let mut groups = vec![
+        ("apps", "v1"),
+        ("authorization.k8s.io", "v1"),
+        ("autoscaling", "v2"),
+        ("keda.sh", "v1alpha1"),
+    ];
     if metrics {
         groups.push(("metrics.k8s.io", "v1beta1"));
     }
@@ -84,11 +90,22 @@ pub fn resource_list(group: &str, version: &str, metrics: bool) -> Option<Value>
     if !served {
         return None;
     }
-    let mut list: Vec<Value> = resources::ALL
+    let mut list = Vec::new();
+    for def in resources::ALL
         .iter()
         .filter(|d| d.gr.group == group && d.version == version)
-        .map(|d| api_resource(d))
-        .collect();
+    {
+        list.push(api_resource(def));
+        if def.status {
+            list.push(json!({
+                "name": format!("{}/status", def.gr.resource),
+                "singularName": "",
+                "namespaced": def.namespaced,
+                "kind": def.kind,
+                "verbs": SUBRESOURCE_VERBS,
+            }));
+        }
+    }
     if group == "apps" {
         list.push(json!({
             "name": "deployments/scale",
@@ -97,7 +114,7 @@ pub fn resource_list(group: &str, version: &str, metrics: bool) -> Option<Value>
             "group": "autoscaling",
             "version": "v1",
             "kind": "Scale",
-            "verbs": SCALE_VERBS,
+            "verbs": SUBRESOURCE_VERBS,
         }));
     }
     let group_version = if group.is_empty() {
@@ -151,11 +168,35 @@ mod tests {
     }
 
     #[test]
+    fn autoscalers_are_listed_with_their_status_subresources() {
+        let autoscaling = resource_list("autoscaling", "v2", true).unwrap();
+        assert_eq!(
+            names(&autoscaling),
+            [
+                "horizontalpodautoscalers",
+                "horizontalpodautoscalers/status"
+            ]
+        );
+        assert_eq!(autoscaling["resources"][0]["shortNames"], json!(["hpa"]));
+        assert_eq!(autoscaling["resources"][0]["categories"], json!(["all"]));
+        let keda = resource_list("keda.sh", "v1alpha1", true).unwrap();
+        assert_eq!(names(&keda), ["scaledobjects", "scaledobjects/status"]);
+        assert_eq!(keda["resources"][0]["kind"], "ScaledObject");
+        assert_eq!(keda["resources"][1]["kind"], "ScaledObject");
+        assert_eq!(
+            api_group("keda.sh", false).unwrap()["preferredVersion"]["version"],
+            "v1alpha1"
+        );
+        assert!(resource_list("autoscaling", "v1", true).is_none());
+    }
+
+    #[test]
     fn metrics_group_disappears_when_unavailable() {
         assert!(resource_list("metrics.k8s.io", "v1beta1", false).is_none());
         assert!(api_group("metrics.k8s.io", false).is_none());
         let groups = api_group_list(false);
-        assert_eq!(groups["groups"].as_array().unwrap().len(), 2);
+        assert_eq!(groups["groups"].as_array().unwrap().len(), 4);
+        assert_eq!(api_group_list(true)["groups"][4]["name"], "metrics.k8s.io");
         let metrics = resource_list("metrics.k8s.io", "v1beta1", true).unwrap();
         assert_eq!(metrics["resources"][0]["kind"], "NodeMetrics");
         assert!(resource_list("apps", "v2", true).is_none());

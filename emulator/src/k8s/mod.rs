@@ -21,7 +21,7 @@ use crate::status::ApiError;
 use crate::validation::{self, FieldError};
 use crate::world::World;
 use paging::Paging;
-use resources::{ResourceDef, ResourceId, SCALE_VERBS};
+use resources::{ResourceDef, ResourceId, SUBRESOURCE_VERBS};
 use route::Target;
 
 /// Answers one authenticated Kubernetes request against the world.
@@ -40,7 +40,7 @@ pub fn handle(world: &mut World, req: &Request, target: &Target, host: &str) -> 
                 ns: namespace.as_deref().unwrap_or(""),
                 all_namespaces: namespace.is_none(),
                 name: name.as_deref(),
-                scale: subresource.is_some(),
+                subresource: *subresource,
             };
             resource(world, req, &call)
         }
@@ -81,13 +81,24 @@ struct Call<'a> {
     ns: &'a str,
     all_namespaces: bool,
     name: Option<&'a str>,
-    scale: bool,
+    /// `scale` (Deployments) or `status`.
+    subresource: Option<&'static str>,
+}
+
+impl Call<'_> {
+    fn scale(&self) -> bool {
+        self.subresource == Some("scale")
+    }
+
+    fn status(&self) -> bool {
+        self.subresource == Some("status")
+    }
 }
 
 fn resource(world: &mut World, req: &Request, call: &Call) -> Result<Response, ApiError> {
     let verb = route::verb(req, call.name.is_some());
-    let allowed = if call.scale {
-        SCALE_VERBS
+    let allowed = if call.subresource.is_some() {
+        SUBRESOURCE_VERBS
     } else {
         call.def.verbs
     };
@@ -109,13 +120,8 @@ fn resource(world: &mut World, req: &Request, call: &Call) -> Result<Response, A
             Ok(Response::json(201, &created))
         }
         ("update", Some(name)) => {
-            let obj = body_json(req, if call.scale { "Scale" } else { call.def.kind })?;
-            let updated = if call.scale {
-                scale::write(world, call.ns, name, &obj)?
-            } else {
-                world.update(call.def, call.ns, name, obj)?
-            };
-            Ok(Response::ok(&updated))
+            let obj = body_json(req, if call.scale() { "Scale" } else { call.def.kind })?;
+            Ok(Response::ok(&write(world, call, name, obj)?))
         }
         ("patch", Some(name)) => patch(world, req, call, name),
         ("delete", Some(name)) => Ok(Response::ok(&world.delete(call.def, call.ns, name)?)),
@@ -127,7 +133,7 @@ fn get(world: &World, req: &Request, call: &Call, name: &str) -> Result<Response
     if call.def.id == ResourceId::NodeMetrics {
         return Ok(Response::ok(&metrics::get(world, name)?));
     }
-    if call.scale {
+    if call.scale() {
         return Ok(Response::ok(&scale::get(world, call.ns, name)?));
     }
     let obj = world
@@ -287,12 +293,32 @@ fn body_json(req: &Request, kind: &str) -> Result<Value, ApiError> {
     })
 }
 
+/// The write an update (or a patch's result) makes: the Scale, the status, or the object.
+fn write(world: &mut World, call: &Call, name: &str, obj: Value) -> Result<Value, ApiError> {
+    if call.scale() {
+        scale::write(world, call.ns, name, &obj)
+    } else if call.status() {
+        world.update_status(call.def, call.ns, name, obj)
+    } else {
+        world.update(call.def, call.ns, name, obj)
+    }
+}
+
 fn patch(world: &mut World, req: &Request, call: &Call, name: &str) -> Result<Response, ApiError> {
     let patch_type = req
         .header("Content-Type")
         .and_then(PatchType::from_content_type)
-        .ok_or_else(|| ApiError::unsupported_media_type(&PatchType::ACCEPTED))?;
-    let current = if call.scale {
+        .filter(|t| !(call.def.custom && *t == PatchType::StrategicMerge));
+    let Some(patch_type) = patch_type else {
+        // Custom resources have no Go struct to merge strategically; the API server says
+        // so with the media types their handler accepts.
+        return Err(ApiError::unsupported_media_type(if call.def.custom {
+            &PatchType::ACCEPTED_BY_CUSTOM_RESOURCES
+        } else {
+            &PatchType::ACCEPTED
+        }));
+    };
+    let current = if call.scale() {
         scale::get(world, call.ns, name)?
     } else {
         world
@@ -304,12 +330,7 @@ fn patch(world: &mut World, req: &Request, call: &Call, name: &str) -> Result<Re
         PatchError::Decode(message) => ApiError::bad_request(message),
         PatchError::Apply(_) => ApiError::patch_does_not_apply(),
     })?;
-    let updated = if call.scale {
-        scale::write(world, call.ns, name, &patched)?
-    } else {
-        world.update(call.def, call.ns, name, patched)?
-    };
-    Ok(Response::ok(&updated))
+    Ok(Response::ok(&write(world, call, name, patched)?))
 }
 
 #[cfg(test)]

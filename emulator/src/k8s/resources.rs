@@ -12,6 +12,9 @@ pub enum ResourceId {
     Secret,
     Event,
     Deployment,
+    HorizontalPodAutoscaler,
+    /// KEDA's custom resource, served as its CustomResourceDefinition would be.
+    ScaledObject,
     NodeMetrics,
     /// Not stored: answered from the request (`kubectl auth can-i`).
     SelfSubjectAccessReview,
@@ -30,6 +33,10 @@ pub struct ResourceDef {
     /// verbs a resource's storage lacks.
     pub verbs: &'static [&'static str],
     pub categories: &'static [&'static str],
+    /// Served through a CustomResourceDefinition: no strategic merge patch.
+    pub custom: bool,
+    /// Has a `status` subresource (writes to the main resource keep the stored status).
+    pub status: bool,
 }
 
 impl PartialEq for ResourceDef {
@@ -65,6 +72,8 @@ pub static NODES: ResourceDef = ResourceDef {
     short_names: &["no"],
     verbs: &["get", "list"],
     categories: &[],
+    custom: false,
+    status: false,
 };
 
 pub static NAMESPACES: ResourceDef = ResourceDef {
@@ -80,6 +89,8 @@ pub static NAMESPACES: ResourceDef = ResourceDef {
     short_names: &["ns"],
     verbs: &["create", "get", "list"],
     categories: &[],
+    custom: false,
+    status: false,
 };
 
 pub static CONFIGMAPS: ResourceDef = ResourceDef {
@@ -95,6 +106,8 @@ pub static CONFIGMAPS: ResourceDef = ResourceDef {
     short_names: &["cm"],
     verbs: &["create", "delete", "get", "list", "patch", "update"],
     categories: &[],
+    custom: false,
+    status: false,
 };
 
 pub static SECRETS: ResourceDef = ResourceDef {
@@ -110,6 +123,8 @@ pub static SECRETS: ResourceDef = ResourceDef {
     short_names: &[],
     verbs: &["get", "list"],
     categories: &[],
+    custom: false,
+    status: false,
 };
 
 pub static EVENTS: ResourceDef = ResourceDef {
@@ -125,6 +140,8 @@ pub static EVENTS: ResourceDef = ResourceDef {
     short_names: &["ev"],
     verbs: &["create", "delete", "get", "list", "patch", "update"],
     categories: &[],
+    custom: false,
+    status: false,
 };
 
 pub static DEPLOYMENTS: ResourceDef = ResourceDef {
@@ -140,6 +157,42 @@ pub static DEPLOYMENTS: ResourceDef = ResourceDef {
     short_names: &["deploy"],
     verbs: &["get", "list", "patch", "update"],
     categories: &["all"],
+    custom: false,
+    status: false,
+};
+
+pub static HPAS: ResourceDef = ResourceDef {
+    id: ResourceId::HorizontalPodAutoscaler,
+    gr: GroupResource {
+        group: "autoscaling",
+        resource: "horizontalpodautoscalers",
+    },
+    version: "v2",
+    kind: "HorizontalPodAutoscaler",
+    singular: "horizontalpodautoscaler",
+    namespaced: true,
+    short_names: &["hpa"],
+    verbs: &["create", "delete", "get", "list", "patch", "update"],
+    categories: &["all"],
+    custom: false,
+    status: true,
+};
+
+pub static SCALED_OBJECTS: ResourceDef = ResourceDef {
+    id: ResourceId::ScaledObject,
+    gr: GroupResource {
+        group: "keda.sh",
+        resource: "scaledobjects",
+    },
+    version: "v1alpha1",
+    kind: "ScaledObject",
+    singular: "scaledobject",
+    namespaced: true,
+    short_names: &["so"],
+    verbs: &["create", "delete", "get", "list", "patch", "update"],
+    categories: &[],
+    custom: true,
+    status: true,
 };
 
 pub static NODE_METRICS: ResourceDef = ResourceDef {
@@ -155,6 +208,8 @@ pub static NODE_METRICS: ResourceDef = ResourceDef {
     short_names: &[],
     verbs: &["get", "list"],
     categories: &[],
+    custom: false,
+    status: false,
 };
 
 pub static SELF_SUBJECT_ACCESS_REVIEWS: ResourceDef = ResourceDef {
@@ -170,12 +225,14 @@ pub static SELF_SUBJECT_ACCESS_REVIEWS: ResourceDef = ResourceDef {
     short_names: &[],
     verbs: &["create"],
     categories: &[],
+    custom: false,
+    status: false,
 };
 
-/// Verbs of the only subresource served, `deployments/scale`.
-pub const SCALE_VERBS: &[&str] = &["get", "patch", "update"];
+/// Verbs of the subresources served, `deployments/scale` and `<resource>/status`.
+pub const SUBRESOURCE_VERBS: &[&str] = &["get", "patch", "update"];
 
-pub static ALL: [&ResourceDef; 8] = [
+pub static ALL: [&ResourceDef; 10] = [
     &NODES,
     &CONFIGMAPS,
     &SECRETS,
@@ -183,6 +240,8 @@ pub static ALL: [&ResourceDef; 8] = [
     &NAMESPACES,
     &DEPLOYMENTS,
     &SELF_SUBJECT_ACCESS_REVIEWS,
+    &HPAS,
+    &SCALED_OBJECTS,
     &NODE_METRICS,
 ];
 

@@ -45,6 +45,7 @@ pub fn resolve(path: &str) -> Target {
         [name, "scale"] if def.id == ResourceId::Deployment => {
             (Some(name.to_string()), Some("scale"))
         }
+        [name, "status"] if def.status => (Some(name.to_string()), Some("status")),
         _ => return Target::Unknown,
     };
     // Namespaced objects are addressed inside their namespace; without one only the

@@ -159,6 +159,132 @@ fn event_cells(obj: &Value, now: SystemTime) -> Vec<Value> {
     ]
 }
 
+/// `formatHPAMetrics` of Kubernetes 1.30 and later (earlier servers printed the targets
+/// without the resource name: `45%/60%`): at most two metrics, then `+ N more...`.
+fn hpa_targets(obj: &Value) -> String {
+    let specs = obj["spec"]["metrics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if specs.is_empty() {
+        return "<none>".into();
+    }
+    let statuses = obj["status"]["currentMetrics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let text = |v: &Value| {
+        v.as_str()
+            .map(String::from)
+            .unwrap_or_else(|| v.to_string())
+    };
+    let list: Vec<String> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let kind = spec["type"].as_str().unwrap_or("");
+            let source = match kind {
+                "External" => "external",
+                "Pods" => "pods",
+                "Object" => "object",
+                "Resource" => "resource",
+                "ContainerResource" => "containerResource",
+                _ => return "<unknown type>".to_string(),
+            };
+            let target = &spec[source]["target"];
+            let current = &statuses.get(i).map_or(&Value::Null, |s| &s[source])["current"];
+            let shown = |field: &str| {
+                current
+                    .get(field)
+                    .filter(|v| !v.is_null())
+                    .map_or("<unknown>".to_string(), text)
+            };
+            match kind {
+                "External" | "Object" if !target["averageValue"].is_null() => format!(
+                    "{}/{} (avg)",
+                    shown("averageValue"),
+                    text(&target["averageValue"])
+                ),
+                "External" | "Object" => format!("{}/{}", shown("value"), text(&target["value"])),
+                "Pods" => format!(
+                    "{}/{}",
+                    shown("averageValue"),
+                    text(&target["averageValue"])
+                ),
+                _ => {
+                    let name = spec[source]["name"].as_str().unwrap_or("");
+                    if !target["averageValue"].is_null() {
+                        format!(
+                            "{name}: {}/{}",
+                            shown("averageValue"),
+                            text(&target["averageValue"])
+                        )
+                    } else {
+                        let percent = |v: &Value| {
+                            v.as_i64().map_or("<auto>".to_string(), |n| format!("{n}%"))
+                        };
+                        let now = current["averageUtilization"]
+                            .as_i64()
+                            .map_or("<unknown>".to_string(), |n| format!("{n}%"));
+                        format!("{name}: {now}/{}", percent(&target["averageUtilization"]))
+                    }
+                }
+            }
+        })
+        .collect();
+    if list.len() > 2 {
+        format!("{} + {} more...", list[..2].join(", "), list.len() - 2)
+    } else {
+        list.join(", ")
+    }
+}
+
+fn hpa_cells(obj: &Value, now: SystemTime) -> Vec<Value> {
+    let spec = &obj["spec"];
+    let reference = format!(
+        "{}/{}",
+        spec["scaleTargetRef"]["kind"].as_str().unwrap_or(""),
+        spec["scaleTargetRef"]["name"].as_str().unwrap_or("")
+    );
+    let min = spec["minReplicas"]
+        .as_i64()
+        .map_or("<unset>".to_string(), |n| n.to_string());
+    vec![
+        obj["metadata"]["name"].clone(),
+        reference.into(),
+        hpa_targets(obj).into(),
+        min.into(),
+        count(&spec["maxReplicas"]).into(),
+        count(&obj["status"]["currentReplicas"]).into(),
+        age(obj, "/metadata/creationTimestamp", now).into(),
+    ]
+}
+
+/// KEDA's CRD `additionalPrinterColumns`, as the API server evaluates their JSONPaths:
+/// a missing value is a null cell (kubectl prints `<none>`), a date a human duration.
+fn scaled_object_cells(obj: &Value, now: SystemTime) -> Vec<Value> {
+    let condition = |kind: &str| {
+        obj["status"]["conditions"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["type"] == kind))
+            .map_or(Value::Null, |c| c["status"].clone())
+    };
+    vec![
+        obj["metadata"]["name"].clone(),
+        obj["status"]["scaleTargetKind"].clone(),
+        obj["spec"]["scaleTargetRef"]["name"].clone(),
+        obj["spec"]["minReplicaCount"].clone(),
+        obj["spec"]["maxReplicaCount"].clone(),
+        condition("Ready"),
+        condition("Active"),
+        condition("Fallback"),
+        condition("Paused"),
+        obj["status"]["triggersTypes"].clone(),
+        obj["status"]["authenticationsTypes"].clone(),
+        age(obj, "/metadata/creationTimestamp", now).into(),
+    ]
+}
+
 fn columns(id: ResourceId) -> Option<Vec<Value>> {
     let name = column(
         "Name",
@@ -218,6 +344,34 @@ fn columns(id: ResourceId) -> Option<Vec<Value>> {
             column("Count", "string", 1, "The number of times this event has occurred."),
             column("Name", "string", 1, "Name must be unique within a namespace."),
         ],
+        ResourceId::HorizontalPodAutoscaler => vec![
+            name,
+            column("Reference", "string", 0, "scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count."),
+            column("Targets", "string", 0, "metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used)."),
+            column("MinPods", "string", 0, "minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down."),
+            column("MaxPods", "string", 0, "maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It cannot be less that minReplicas."),
+            column("Replicas", "string", 0, "currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler."),
+            age,
+        ],
+        ResourceId::ScaledObject => {
+            let mut cols = vec![name];
+            for (title, kind) in [
+                ("ScaleTargetKind", "string"),
+                ("ScaleTargetName", "string"),
+                ("Min", "integer"),
+                ("Max", "integer"),
+                ("Ready", "string"),
+                ("Active", "string"),
+                ("Fallback", "string"),
+                ("Paused", "string"),
+                ("Triggers", "string"),
+                ("Authentications", "string"),
+                ("Age", "date"),
+            ] {
+                cols.push(column(title, kind, 0, ""));
+            }
+            cols
+        }
         ResourceId::NodeMetrics | ResourceId::SelfSubjectAccessReview => return None,
     })
 }
@@ -243,6 +397,8 @@ fn cells(id: ResourceId, obj: &Value, now: SystemTime) -> Vec<Value> {
             age(obj, "/metadata/creationTimestamp", now).into(),
         ],
         ResourceId::Event => event_cells(obj, now),
+        ResourceId::HorizontalPodAutoscaler => hpa_cells(obj, now),
+        ResourceId::ScaledObject => scaled_object_cells(obj, now),
         ResourceId::NodeMetrics | ResourceId::SelfSubjectAccessReview => Vec::new(),
     }
 }

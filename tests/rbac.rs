@@ -147,3 +147,36 @@ fn rbac_member_grants_exactly_what_a_region_s_cluster_is_asked() {
         "granted by rbac-member.yaml but never used: {unused:?}"
     );
 }
+
+/// SCALE_TARGET=hpa-min: everything a floors journey asks (with a KEDA-managed region) is in
+/// rbac.yaml plus rbac-hpa-floors.yaml, and every rule of rbac-hpa-floors.yaml is used.
+#[test]
+fn rbac_hpa_floors_grants_exactly_what_steering_floors_adds() {
+    let mut c = Cluster::from_seed(kube_emulator::Seed::demo().with_hpas().with_keda("france"));
+    c.set("SCALE_TARGET", "hpa-min")
+        .set("HOLD_CYCLES", "1")
+        .set("COOLDOWN", "0s");
+    c.emu.set_cpu_percent(None, 90.0);
+    c.tick();
+    c.emu.set_cpu_percent(None, 5.0);
+    c.tick();
+    assert_eq!(c.run(&["status"]).code, 0);
+    assert_eq!(c.run(&["tick", "--dry-run"]).code, 0);
+    let mut seen = BTreeSet::new();
+    used(&c.emu, &mut seen);
+    assert!(c.emu.events(NS).len() >= 2, "the journey must move floors");
+
+    let base = granted("rbac.yaml");
+    let floors = granted("rbac-hpa-floors.yaml");
+    let all: BTreeSet<Triple> = base.union(&floors).cloned().collect();
+    let missing: Vec<_> = seen.difference(&all).collect();
+    let unused: Vec<_> = floors.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "used but granted by neither rbac.yaml nor rbac-hpa-floors.yaml: {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "granted by rbac-hpa-floors.yaml but never used: {unused:?}"
+    );
+}

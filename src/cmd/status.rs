@@ -42,7 +42,10 @@ async fn gather(
     let mut autoscalers_error = None;
     let autoscalers = match &observed.view.autoscalers {
         Some(found) => found.clone(),
-        None => match fleet.autoscalers(settings, &observed.view.unobserved, None).await {
+        None => match fleet
+            .autoscalers(settings, &observed.view.unobserved, None)
+            .await
+        {
             Ok(found) => {
                 hands_off = managed(&found);
                 found

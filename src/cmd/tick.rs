@@ -49,10 +49,8 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
     // A region an HPA owns is left alone and the tick plans again; the new choice may lie in
     // another cluster of a fleet, whose HPAs are read in turn.
     let mut looked: Vec<&Cluster> = Vec::new();
-    while settings.scale_target == ScaleTarget::Replicas {
-        let Some(change) = plan.decision.change() else {
-            break;
-        };
+    let replicas = settings.scale_target == ScaleTarget::Replicas;
+    while let Some(change) = plan.decision.change().filter(|_| replicas) {
         let Some(cluster) = fleet.cluster_of(&change.region) else {
             break;
         };

@@ -30,10 +30,10 @@ pub enum Target<'a> {
 }
 
 impl Target<'_> {
-    /// "Deployment nginx-france", "HPA web (minReplicas)".
+    /// What the change sets: "replicas", "HPA web (minReplicas)".
     pub fn describe(&self) -> String {
         match self {
-            Target::Replicas(deployment) => format!("Deployment {deployment}"),
+            Target::Replicas(_) => "replicas".into(),
             Target::Floor(a) => match &a.keda {
                 Some(k) => format!("ScaledObject {} (minReplicaCount)", k.scaled_object.name),
                 None => format!("HPA {} (minReplicas)", a.hpa.name),

@@ -42,7 +42,12 @@ pub fn initial_state() -> BTreeMap<String, String> {
 impl Cluster {
     /// The demo seed plus the initial state ConfigMap, carbonctl configured for it.
     pub fn demo() -> Cluster {
-        let emu = Emulator::start(Seed::demo()).expect("emulator starts");
+        Cluster::from_seed(Seed::demo())
+    }
+
+    /// `seed` plus the initial state ConfigMap, carbonctl configured for it.
+    pub fn from_seed(seed: Seed) -> Cluster {
+        let emu = Emulator::start(seed).expect("emulator starts");
         // carbonctl must present the kubeconfig's bearer token (kubectl would not, over HTTP).
         emu.set_allow_anonymous(false);
         emu.put_configmap(NS, STATE, initial_state());

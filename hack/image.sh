@@ -11,7 +11,7 @@
 # IMAGE_VARIANT=dockerfile|scratch forces one.
 #
 # test: the image's configuration (user 65532, entrypoint /carbonctl, no shell, a static binary
-# under 6,000,000 bytes, the image under 8,000,000), then its root filesystem, unpacked (`podman
+# under 7,500,000 bytes, the image under 8,000,000), then its root filesystem, unpacked (`podman
 # create` + `podman export`), runs `carbonctl tick` and `carbonctl status` as the image's user
 # against the emulator on loopback: in a mount namespace of its own (unshare), the root
 # filesystem mounted read-only, the kubeconfig mounted read-only where a pod would get a volume,
@@ -28,7 +28,9 @@ MUSL_TARGET="${MUSL_TARGET:-x86_64-unknown-linux-musl}"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 WORK=target/image
 MAX_IMAGE_BYTES=8000000
-MAX_BINARY_BYTES=6000000
+# The image's target is 8 MB; the binary may take what the CA bundle (about 220 KB) and the
+# passwd/group files leave, with a margin.
+MAX_BINARY_BYTES=7500000
 CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 
 die() {

@@ -90,8 +90,12 @@ fn event_fields(target: &str, text: &str) -> Option<Value> {
 }
 
 /// One structured log line: in JSON mode the fields sit at the top level of the line; in
-/// console mode the message is shown with the region's flag.
-pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Value) {
+/// console mode the message is shown with the region's flag. Says whether a logger wrote it
+/// (none before the settings are read, none when `RUST_LOG` filters it out).
+pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Value) -> bool {
+    if !log::log_enabled!(target: EVENT_TARGET, level) {
+        return false;
+    }
     let mut object = match fields {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
@@ -101,4 +105,5 @@ pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Val
         object.insert("flag".into(), Value::String(flag));
     }
     log::log!(target: EVENT_TARGET, level, "{}", Value::Object(object));
+    true
 }

@@ -1,0 +1,53 @@
+//! What a person reads when something is wrong: each message once, naming what to change.
+
+mod common;
+
+use std::process::Command;
+
+/// Runs carbonctl with a pseudo-terminal as its stdout and stderr (util-linux `script`), as a
+/// person at a terminal would, and returns what the terminal showed.
+fn at_a_terminal(args: &str, env: &[(&str, &str)]) -> String {
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_carbonctl"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", common::temp_dir("home"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .output()
+        .expect("util-linux `script` runs (Debian's bsdutils package)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn at_a_terminal_an_error_is_printed_once_in_the_log_format() {
+    let missing = "reading kubeconfig /nonexistent";
+    for (format, shape) in [("json", "{\"error\":\"no_cluster\""), ("console", "❌ ")] {
+        let shown = at_a_terminal("--kubeconfig /nonexistent tick", &[("LOG_FORMAT", format)]);
+        assert_eq!(shown.matches(missing).count(), 1, "{format}: {shown}");
+        assert!(shown.starts_with(shape), "{format}: {shown}");
+    }
+    // A bad setting is found before there is a log: the plain sentence, once.
+    let shown = at_a_terminal("--timeout abc tick", &[]);
+    assert_eq!(shown.matches("TICK_TIMEOUT").count(), 1, "{shown}");
+    assert!(
+        shown.starts_with("carbonctl: invalid setting TICK_TIMEOUT (--timeout)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn in_a_pipe_an_error_is_a_log_line_and_a_sentence() {
+    let out = common::carbonctl(&["--kubeconfig", "/nonexistent", "tick"]);
+    assert_eq!(out.code, 1);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+    let logged: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(logged["error"], "no_cluster");
+    assert!(
+        lines[1].starts_with("carbonctl: no cluster reachable: reading kubeconfig /nonexistent")
+    );
+}

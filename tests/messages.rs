@@ -51,3 +51,49 @@ fn in_a_pipe_an_error_is_a_log_line_and_a_sentence() {
         lines[1].starts_with("carbonctl: no cluster reachable: reading kubeconfig /nonexistent")
     );
 }
+
+#[test]
+fn backtest_inputs_that_cannot_be_used_say_what_to_do() {
+    // The shipped folder names Denmark's file after its sub-zone; the default REGIONS says DK.
+    let out = common::carbonctl(&["backtest", "--carbon-dir", "data/carbon"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "region denmark's zone is DK and the folder holds DK-DK1, FR, LV; to use DK-DK1.csv, \
+             set REGIONS (--regions) to denmark=DK-DK1,france=FR,latvia=LV"
+        ),
+        "{}",
+        out.stderr
+    );
+    let fixed = common::carbonctl(&[
+        "backtest",
+        "--carbon-dir",
+        "data/carbon",
+        "--regions",
+        "denmark=DK-DK1,france=FR,latvia=LV",
+    ]);
+    assert_eq!(
+        fixed.code, 0,
+        "the suggested REGIONS works: {}",
+        fixed.stderr
+    );
+
+    let archive = common::temp_dir("archive").join("workload.tbz2");
+    std::fs::write(&archive, b"BZh91AY&SY\x00\x01").unwrap();
+    let out = common::carbonctl(&[
+        "backtest",
+        "--carbon-dir",
+        "data/carbon",
+        "--regions",
+        "denmark=DK-DK1,france=FR,latvia=LV",
+        "--demand",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("a bzip2-compressed file, not text; extract it first (`tar xjf FILE`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -33,7 +33,7 @@ demo:
 # The README walkthrough: kube-emulator's demo cluster, three ticks at 85% CPU, kubectl and status.
 demo-cluster:
 	$(CARGO) build --workspace
-	BIN_DIR=target/debug scripts/emulator-walkthrough.sh
+	BIN_DIR=$(or $(CARGO_TARGET_DIR),target)/debug scripts/emulator-walkthrough.sh
 
 # Figures for BENCHMARKS.md: API requests per tick, wall time and peak RSS next to kubectl,
 # a 5,000-node cluster, binary size; and the backtest replaying a year of one-minute ticks.

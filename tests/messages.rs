@@ -97,3 +97,66 @@ fn backtest_inputs_that_cannot_be_used_say_what_to_do() {
         out.stderr
     );
 }
+
+/// Every long flag of every command, globals included.
+fn flags_of(command: &clap::Command, into: &mut std::collections::BTreeSet<String>) {
+    for arg in command.get_arguments() {
+        if let Some(long) = arg.get_long() {
+            into.insert(format!("--{long}"));
+        }
+    }
+    for sub in command.get_subcommands() {
+        flags_of(sub, into);
+    }
+}
+
+/// Every `--flag` written in the code's text (messages, hints, help), outside comments.
+fn flags_named_in(dir: &std::path::Path, into: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            flags_named_in(&path, into);
+            continue;
+        }
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let mut rest = line;
+            while let Some(at) = rest.find("--") {
+                let name: String = rest[at + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                    .collect();
+                if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    into.push((format!("--{name}"), format!("{}:{}", path.display(), n + 1)));
+                }
+                rest = &rest[at + 2 + name.len()..];
+            }
+        }
+    }
+}
+
+#[test]
+fn every_flag_a_message_names_exists() {
+    use clap::CommandFactory;
+    let mut flags = std::collections::BTreeSet::new();
+    flags_of(&carbonctl::cli::Cli::command(), &mut flags);
+    // Flags of other tools that messages quote in full commands.
+    let others = ["--zstd"];
+    let mut named = Vec::new();
+    flags_named_in(std::path::Path::new("src"), &mut named);
+    assert!(
+        named.len() > 50,
+        "the walk found the code's flags: {named:?}"
+    );
+    let unknown: Vec<_> = named
+        .iter()
+        .filter(|(flag, _)| !flags.contains(flag) && !others.contains(&flag.as_str()))
+        .collect();
+    assert!(unknown.is_empty(), "flags that do not exist: {unknown:?}");
+}

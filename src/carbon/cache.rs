@@ -135,6 +135,45 @@ pub fn refresh(
 mod tests {
     use super::*;
     use crate::carbon::electricitymaps::RetryAfter;
+    use crate::config::{CpuSource, Token};
+
+    #[test]
+    fn a_refresh_fetches_the_due_regions_and_keeps_the_rest() {
+        let emu = kube_emulator::Emulator::start(kube_emulator::Seed::demo()).unwrap();
+        let settings = crate::config::defaults();
+        let connect = Connect {
+            kubeconfig: None,
+            context: None,
+            namespace: None,
+            tick_timeout_secs: 10,
+            carbon_api_url: emu.carbon_base_url(),
+            carbon_api_timeout_secs: 2,
+            tokens: ["denmark", "france"]
+                .map(|r| (r.to_string(), Token("demo-token".into())))
+                .into(),
+            cpu_source: CpuSource::Metrics,
+            metrics_max_age_secs: 180,
+            fleet: None,
+        };
+        let now = crate::clock::now();
+        let fresh = CarbonEntry {
+            zone: "DK".into(),
+            grams_per_kwh: Some(1.0),
+            fetched_at: Some(now - 10),
+            ..CarbonEntry::default()
+        };
+        let cache = BTreeMap::from([("denmark".to_string(), fresh.clone())]);
+        let next = refresh(&cache, &settings, &connect, now);
+        assert_eq!(next["denmark"], fresh, "not due: kept as it was");
+        assert_eq!(next["france"].grams_per_kwh, Some(38.0));
+        assert_eq!(next["france"].fetched_at, Some(now));
+        let latvia = &next["latvia"];
+        assert_eq!((latvia.zone.as_str(), latvia.grams_per_kwh), ("LV", None));
+        assert_eq!(
+            latvia.last_error.as_deref(),
+            Some("zone LV: no token (set LATVIA_TOKEN or CARBON_API_TOKEN)")
+        );
+    }
 
     const NOW: i64 = 1_800_000_000;
 

@@ -224,6 +224,35 @@ fn transport_text(error: &ureq::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube_emulator::{Emulator, Fault, FaultKind, Seed};
+
+    /// The emulated ElectricityMaps API, one answer at a time.
+    #[test]
+    fn fetches_read_the_status_and_a_bounded_body() {
+        let emu = Emulator::start(Seed::demo()).unwrap();
+        let (agent, url, token) = (agent(2), emu.carbon_base_url(), Token("demo-token".into()));
+        let fetch = || fetch_latest(&agent, &url, "FR", &token);
+        assert_eq!(fetch().unwrap().grams_per_kwh, 38.0);
+
+        emu.inject_fault(Fault::new("/v3/carbon-intensity", FaultKind::Status(429)));
+        assert!(matches!(fetch(), Err(FetchError::Status { code: 429, .. })));
+
+        // Bodies far above a real answer's 300 bytes are read up to 64 KiB, and refused beyond.
+        let padded = |n: usize| {
+            let body =
+                serde_json::json!({"zone": "FR", "carbonIntensity": 40, "note": "x".repeat(n)});
+            Fault::new("/v3/carbon-intensity", FaultKind::Body(body))
+        };
+        emu.inject_fault(padded(60_000));
+        assert_eq!(fetch().unwrap().grams_per_kwh, 40.0);
+        emu.inject_fault(padded(70_000));
+        match fetch() {
+            Err(FetchError::Malformed(why)) => {
+                assert_eq!(why, "the answer is larger than 65536 bytes")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn answers_are_checked_before_they_are_kept() {

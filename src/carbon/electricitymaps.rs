@@ -258,6 +258,11 @@ mod tests {
     fn answers_are_checked_before_they_are_kept() {
         let ok = r#"{"zone":"FR","carbonIntensity":38,"datetime":"2026-11-30T09:00:00.000Z","emissionFactorType":"lifecycle","isEstimated":false}"#;
         assert_eq!(checked("FR", ok).unwrap().grams_per_kwh, 38.0);
+        let longest = format!(
+            r#"{{"zone":"FR","carbonIntensity":38,"emissionFactorType":"{}"}}"#,
+            "x".repeat(64)
+        );
+        assert!(checked("FR", &longest).is_ok(), "64 characters are kept");
         let long = format!(
             r#"{{"zone":"FR","carbonIntensity":38,"datetime":"{}"}}"#,
             "9".repeat(400_000)
@@ -269,7 +274,18 @@ mod tests {
             ),
             (
                 r#"{"zone":"FR","carbonIntensity":1e308}"#.to_string(),
-                "outside the plausible 0 to 5000",
+                "carbonIntensity 1e308 is outside the plausible 0 to 5000",
+            ),
+            (
+                r#"{"zone":"FR","carbonIntensity":5001.5}"#.to_string(),
+                "carbonIntensity 5001.5 is outside",
+            ),
+            (
+                format!(
+                    r#"{{"zone":"FR","carbonIntensity":38,"emissionFactorType":"{}"}}"#,
+                    "x".repeat(65)
+                ),
+                "emissionFactorType is 65 characters long",
             ),
             (
                 r#"{"zone":"FR","carbonIntensity":-1}"#.to_string(),

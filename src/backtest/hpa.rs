@@ -105,7 +105,11 @@ mod tests {
             tolerance: 0.0,
             ..DEFAULTS
         };
-        assert_eq!(recommend(4, 61.0, &tight), 5, "no band: any excess rounds up");
+        assert_eq!(
+            recommend(4, 61.0, &tight),
+            5,
+            "no band: any excess rounds up"
+        );
     }
 
     /// Syncs one minute apart; each case starts from `start` replicas.

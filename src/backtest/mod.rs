@@ -4,6 +4,7 @@
 
 pub mod carbon_csv;
 pub mod demand;
+pub mod floors;
 pub mod hpa;
 pub mod model;
 pub mod report;

@@ -194,11 +194,7 @@ mod tests {
     use crate::backtest::model::RegionInput;
     use crate::backtest::series::Series;
 
-    const HPA: HpaParams = HpaParams {
-        target_cpu: 60.0,
-        tolerance: 0.1,
-        downscale_stabilization_secs: 300,
-    };
+    const HPA: HpaParams = HpaParams::DEFAULTS;
 
     fn policy(min: i32, max: i32) -> Policy {
         Policy {

@@ -23,6 +23,17 @@ pub struct HpaParams {
     pub downscale_stabilization_secs: i64,
 }
 
+impl HpaParams {
+    /// Kubernetes' defaults (tolerance 0.1, a 5-minute downscale stabilization window) and a
+    /// 60% target, a common choice that leaves a web tier headroom for a spike while new
+    /// replicas start.
+    pub const DEFAULTS: HpaParams = HpaParams {
+        target_cpu: 60.0,
+        tolerance: 0.1,
+        downscale_stabilization_secs: 300,
+    };
+}
+
 /// What the metric asks for, before stabilization, rate limits and clamps.
 pub fn recommend(replicas: i32, utilisation: f64, p: &HpaParams) -> i32 {
     let ratio = utilisation / p.target_cpu;
@@ -79,11 +90,7 @@ mod tests {
 
     use super::*;
 
-    const DEFAULTS: HpaParams = HpaParams {
-        target_cpu: 60.0,
-        tolerance: 0.1,
-        downscale_stabilization_secs: 300,
-    };
+    const DEFAULTS: HpaParams = HpaParams::DEFAULTS;
 
     #[test]
     fn the_metric_recommends_proportionally_outside_the_tolerance_band() {

@@ -119,11 +119,13 @@ mod tests {
         );
     }
 
+    /// (name, start, floor, max, utilisation per sync, replicas after each sync)
+    type SyncCase = (&'static str, i32, i32, i32, Vec<f64>, Vec<i32>);
+
     /// Syncs one minute apart; each case starts from `start` replicas.
     #[test]
     fn syncs_stabilize_down_limit_up_and_clamp() {
-        // (name, start, floor, max, utilisation per sync, replicas after each sync)
-        let cases: [(&str, i32, i32, i32, Vec<f64>, Vec<i32>); 6] = [
+        let cases: [SyncCase; 6] = [
             (
                 "a scale-down waits out five minutes of higher recommendations",
                 4,

@@ -40,7 +40,7 @@ pub enum Command {
     /// Show what ticks at a given CPU would decide, writing nothing (live cluster read-only, else a built-in sample).
     Simulate(SimulateArgs),
     /// Replay the policy over recorded carbon and demand, and account for the grams.
-    Backtest(BacktestArgs),
+    Backtest(Box<BacktestArgs>),
 }
 
 #[derive(Debug, Args)]

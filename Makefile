@@ -1,7 +1,7 @@
 # carbonctl: common tasks. `make test` is the README's test command; .ci/run runs it and the slower checks.
 CARGO ?= cargo
 
-.PHONY: build release test setup lint fmt demo demo-cluster bench mutants clean
+.PHONY: build release test setup lint fmt demo demo-cluster install bench mutants clean
 .PHONY: check-manifests chart-settings release-static image image-podman image-test fresh-clone-test kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down deploy-smoke
 
 build:
@@ -26,14 +26,21 @@ setup:
 fmt:
 	$(CARGO) fmt --all
 
+# Every target builds the workspace's debug profile, as `cargo build --workspace` does: one
+# set of features, so make demo, make demo-cluster and make test never build the same crates twice.
+BIN_DIR = $(or $(CARGO_TARGET_DIR),target)/debug
+
 # The rule on the built-in sample cluster: no cluster, no token needed.
-demo:
-	$(CARGO) run --release -p carbonctl -- simulate --sample --cpu 80
+demo: build
+	$(BIN_DIR)/carbonctl simulate --sample --cpu 80
+
+# carbonctl on the PATH (~/.cargo/bin), optimised.
+install:
+	$(CARGO) install --locked --path .
 
 # The README walkthrough: kube-emulator's demo cluster, three ticks at 85% CPU, kubectl and status.
-demo-cluster:
-	$(CARGO) build --workspace
-	BIN_DIR=target/debug scripts/emulator-walkthrough.sh
+demo-cluster: build
+	BIN_DIR=$(BIN_DIR) scripts/emulator-walkthrough.sh
 
 # Figures for BENCHMARKS.md: API requests per tick, wall time and peak RSS next to kubectl,
 # a 5,000-node cluster, binary size; and the backtest replaying a year of one-minute ticks.

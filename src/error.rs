@@ -107,6 +107,8 @@ pub fn describe(error: &kube::Error) -> String {
             };
             format!("HTTP {}{reason}: {}", status.code, status.message)
         }
+        // kube's "ServiceError" prefix says nothing to a reader; what it wraps does.
+        kube::Error::Service(inner) => chain(inner.as_ref()),
         other => chain(other),
     }
 }

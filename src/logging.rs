@@ -45,29 +45,29 @@ pub fn init(format: LogFormat) {
             let colour = std::io::stderr().is_terminal();
             builder.format(move |buf, record| {
                 let text = record.args().to_string();
-                let (message, flag, action) = match event_fields(record.target(), &text) {
-                    Some(fields) => (
-                        fields["message"].as_str().unwrap_or_default().to_string(),
-                        fields["flag"]
-                            .as_str()
-                            .map(|f| format!("{f} "))
-                            .unwrap_or_default(),
-                        fields["decision"]["action"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string(),
-                    ),
-                    None => (text, String::new(), String::new()),
+                let fields = event_fields(record.target(), &text);
+                let field = |name: &str| {
+                    let value = fields.as_ref().map(|f| &f[name]);
+                    value
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
                 };
-                let (icon, paint) = match (record.level(), action.as_str()) {
-                    (log::Level::Error, _) => ("❌", "31"),
-                    (log::Level::Warn, _) => ("⚠️ ", "33"),
-                    (_, "scale_up") => ("📈", "32"),
-                    (_, "scale_down") => ("📉", "36"),
-                    (_, "heal") => ("🩹", "35"),
-                    (_, "rebalance") => ("🔀", "34"),
-                    _ => ("🌱", "0"),
+                let message = match &fields {
+                    Some(_) => field("message"),
+                    None => text.clone(),
                 };
+                let flag = fields
+                    .as_ref()
+                    .and_then(|f| f["flag"].as_str())
+                    .map(|f| format!("{f} "))
+                    .unwrap_or_default();
+                let action = fields
+                    .as_ref()
+                    .and_then(|f| f["decision"]["action"].as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let (icon, paint) = icon(record.level(), &field("outcome"), &action);
                 if colour {
                     writeln!(buf, "{icon} {flag}\x1b[{paint}m{message}\x1b[0m")
                 } else {
@@ -80,6 +80,22 @@ pub fn init(format: LogFormat) {
     let _ = builder.try_init();
 }
 
+/// The console's icon and colour for a line: one per outcome, and the action's own only for a
+/// change that was made (a dry run or a tick that lost its claim changed nothing).
+fn icon(level: log::Level, outcome: &str, action: &str) -> (&'static str, &'static str) {
+    match (level, outcome, action) {
+        (log::Level::Error, _, _) => ("❌", "31"),
+        (log::Level::Warn, _, _) => ("⚠️ ", "33"),
+        (_, "applied", "scale_up") => ("📈", "32"),
+        (_, "applied", "scale_down") => ("📉", "36"),
+        (_, "applied", "heal") => ("🩹", "35"),
+        (_, "applied", "rebalance") => ("🔀", "34"),
+        (_, "dry_run", _) => ("🔍", "0"),
+        (_, "lost_claim", _) => ("⏭️ ", "0"),
+        _ => ("🌱", "0"),
+    }
+}
+
 /// Log records on this target carry a JSON object: the message plus structured fields.
 const EVENT_TARGET: &str = "carbonctl::event";
 
@@ -90,8 +106,12 @@ fn event_fields(target: &str, text: &str) -> Option<Value> {
 }
 
 /// One structured log line: in JSON mode the fields sit at the top level of the line; in
-/// console mode the message is shown with the region's flag.
-pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Value) {
+/// console mode the message is shown with the region's flag. Says whether a logger wrote it
+/// (none before the settings are read, none when `RUST_LOG` filters it out).
+pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Value) -> bool {
+    if !log::log_enabled!(target: EVENT_TARGET, level) {
+        return false;
+    }
     let mut object = match fields {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
@@ -101,4 +121,32 @@ pub fn event(level: log::Level, message: &str, flag: Option<String>, fields: Val
         object.insert("flag".into(), Value::String(flag));
     }
     log::log!(target: EVENT_TARGET, level, "{}", Value::Object(object));
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use log::Level::{Error, Info, Warn};
+
+    #[test]
+    fn one_icon_per_outcome_and_the_action_only_when_it_was_made() {
+        for (level, outcome, action, icon) in [
+            (Info, "applied", "scale_up", "📈"),
+            (Info, "applied", "scale_down", "📉"),
+            (Info, "applied", "heal", "🩹"),
+            (Info, "applied", "rebalance", "🔀"),
+            (Info, "held", "hold", "🌱"),
+            (Info, "lost_claim", "scale_down", "⏭️ "),
+            (Info, "dry_run", "scale_up", "🔍"),
+            (Warn, "scale_failed", "scale_up", "⚠️ "),
+            (Error, "", "", "❌"),
+            (Info, "", "", "🌱"),
+        ] {
+            assert_eq!(
+                super::icon(level, outcome, action).0,
+                icon,
+                "{outcome} {action}"
+            );
+        }
+    }
 }

@@ -1,3 +1,4 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -7,13 +8,17 @@ fn main() -> ExitCode {
     match carbonctl::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            carbonctl::logging::event(
+            let logged = carbonctl::logging::event(
                 log::Level::Error,
                 &error.to_string(),
                 None,
                 serde_json::json!({"error": error.label()}),
             );
-            eprintln!("carbonctl: {error}");
+            // A log pipeline gets the structured line and `kubectl logs` the sentence; a person
+            // at a terminal reads it once, in the log's format.
+            if !(logged && std::io::stderr().is_terminal()) {
+                eprintln!("carbonctl: {error}");
+            }
             ExitCode::from(carbonctl::exit_code_for(&error))
         }
     }

@@ -390,4 +390,135 @@ mod tests {
         let managed = managed(&found);
         assert!(managed["france"].starts_with("its replicas belong to HPA hpa"));
     }
+
+    fn node(name: &str, region: &str) -> crate::k8s::cpu::NodeFacts {
+        crate::k8s::cpu::NodeFacts {
+            name: name.into(),
+            region: Some(region.into()),
+            ready: true,
+            cordoned: false,
+            control_plane: false,
+            allocatable_cores: Some(4.0),
+        }
+    }
+
+    #[test]
+    fn a_tick_without_any_deployment_fails_naming_what_it_looked_for() {
+        let settings = crate::config::defaults();
+        let mut seen = observed(&settings, Vec::new());
+        assert!(seen.require_deployments(&settings, "web").is_ok());
+
+        for d in seen.view.deployments.values_mut() {
+            *d = None;
+        }
+        let error = seen.require_deployments(&settings, "web").unwrap_err();
+        assert_eq!(error.label(), "no_deployments");
+        assert!(
+            error.to_string().contains(
+                "in namespace web (looked for nginx-denmark, nginx-france, nginx-latvia)"
+            ),
+            "{error}"
+        );
+
+        // A fleet: one region missing its Deployment, the others silent, is still a missing
+        // Deployment; every region silent is a silent fleet.
+        seen.view.deployments.retain(|r, _| r == "denmark");
+        seen.view.unobserved = BTreeMap::from([
+            ("france".to_string(), "no answer".to_string()),
+            ("latvia".to_string(), "refused".to_string()),
+        ]);
+        let error = seen.require_deployments(&settings, "web").unwrap_err();
+        assert_eq!(error.label(), "no_deployments");
+        seen.view.deployments.clear();
+        let error = seen.require_deployments(&settings, "web").unwrap_err();
+        assert_eq!(error.label(), "fleet_silent");
+        assert!(
+            error
+                .to_string()
+                .contains("(france: no answer; latvia: refused)"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn node_counts_are_remembered_only_in_a_fleet() {
+        let settings = crate::config::defaults();
+        let mut seen = observed(&settings, Vec::new());
+        seen.view.nodes = vec![
+            node("a", "denmark"),
+            node("b", "denmark"),
+            node("c", "latvia"),
+        ];
+        seen.observation = observation(&settings, &seen.view, &BTreeMap::new());
+        assert!(
+            seen.fleet_nodes().is_empty(),
+            "one cluster lists every node each tick"
+        );
+        seen.fleet = true;
+        let counts = BTreeMap::from([
+            ("denmark".into(), 2),
+            ("france".into(), 0),
+            ("latvia".into(), 1),
+        ]);
+        assert_eq!(seen.fleet_nodes(), counts);
+        seen.fleet = false;
+        seen.view
+            .unobserved
+            .insert("france".into(), "no answer".into());
+        assert_eq!(seen.fleet_nodes(), counts);
+    }
+
+    #[test]
+    fn a_change_is_made_to_the_floor_only_when_steering_floors_and_recorded_on_its_object() {
+        let mut settings = crate::config::defaults();
+        let mut seen = observed(&settings, vec![("france", autoscaler(2, 6, Some(Some(1))))]);
+        if let Some(Some(d)) = seen.view.deployments.get_mut("denmark") {
+            d.uid = Some("uid-dk".into());
+        }
+        assert_eq!(seen.deployment_uid("denmark").as_deref(), Some("uid-dk"));
+        assert_eq!(seen.deployment_uid("latvia"), None);
+        assert_eq!(seen.autoscaler("france").map(|a| a.max), Some(6));
+        assert!(seen.autoscaler("denmark").is_none());
+
+        let replicas = seen.target(&settings, "france", "nginx-france");
+        assert!(matches!(replicas, Target::Replicas("nginx-france")));
+        settings.scale_target = ScaleTarget::HpaMin;
+        let floor = seen.target(&settings, "france", "nginx-france");
+        assert!(matches!(floor, Target::Floor(a) if a.max == 6));
+        assert_eq!(seen.subject(&floor, "france").kind, "ScaledObject");
+        let plain = seen.target(&settings, "denmark", "nginx-denmark");
+        assert!(matches!(plain, Target::Replicas("nginx-denmark")));
+        let subject = seen.subject(&plain, "denmark");
+        assert_eq!(
+            (subject.kind.as_str(), subject.uid.as_deref()),
+            ("Deployment", Some("uid-dk"))
+        );
+    }
+
+    #[test]
+    fn cached_carbon_counts_only_for_the_configured_zone() {
+        let settings = crate::config::defaults();
+        let seen = observed(&settings, Vec::new());
+        let entry = |zone: &str| CarbonEntry {
+            zone: zone.into(),
+            grams_per_kwh: Some(42.0),
+            fetched_at: Some(1_800_000_000),
+            ..CarbonEntry::default()
+        };
+        let carbon = BTreeMap::from([
+            ("france".to_string(), entry("FR")),
+            ("latvia".to_string(), entry("LT")),
+        ]);
+        let obs = observation(&settings, &seen.view, &carbon);
+        let grams: Vec<Option<f64>> = obs
+            .regions
+            .iter()
+            .map(|r| r.carbon.as_ref().map(|c| c.grams_per_kwh))
+            .collect();
+        assert_eq!(
+            grams,
+            [None, Some(42.0), None],
+            "latvia's cache is for another zone"
+        );
+    }
 }

@@ -212,6 +212,164 @@ mod tests {
         }
     }
 
+    /// CPU at 100% (75% with the silent node) with every region at 2 replicas: denmark 300,
+    /// france 40, latvia 500 g.
+    fn busy(settings: &Settings) -> Observation {
+        let tick = (
+            Some(100.0),
+            vec![(2, 2, Some(300.0)), (2, 2, Some(40.0)), (2, 2, Some(500.0))],
+            0,
+        );
+        observation(settings, &tick, NOW)
+    }
+
+    fn entry(zone: &str, grams: f64) -> CarbonEntry {
+        CarbonEntry {
+            zone: zone.into(),
+            grams_per_kwh: Some(grams),
+            fetched_at: Some(NOW),
+            emission_factor_type: Some("lifecycle".into()),
+            ..CarbonEntry::default()
+        }
+    }
+
+    #[test]
+    fn the_claim_holds_the_rules_memory_the_change_the_carbon_and_the_ledger() {
+        let mut settings = crate::config::defaults();
+        settings.policy.hold_cycles = 1;
+        let obs = busy(&settings);
+        let carbon = BTreeMap::from([("france".to_string(), entry("FR", 40.0))]);
+        let loaded = State {
+            fleet_nodes: BTreeMap::from([("latvia".into(), 5), ("gone".into(), 2)]),
+            ..State::default()
+        };
+        let answered = BTreeMap::from([("denmark".to_string(), 4)]);
+        let plan = plan(
+            &loaded,
+            &obs,
+            &carbon,
+            answered,
+            &BTreeMap::new(),
+            &settings,
+            NOW,
+        );
+        let sentence = plan.decision.to_string();
+        assert!(sentence.starts_with("scale up france 2->3: "), "{sentence}");
+        let claim = &plan.claim;
+        let scaled = claim
+            .policy
+            .last_scale
+            .as_ref()
+            .expect("the cooldown starts");
+        assert_eq!(
+            (scaled.region.as_str(), scaled.to, scaled.time),
+            ("france", 3, NOW)
+        );
+        assert_eq!(claim.carbon, carbon);
+        assert_eq!(claim.ledger.as_ref().map(|l| l.since), Some(NOW));
+        let attempt = claim.attempt.as_ref().expect("the change is recorded");
+        assert_eq!(
+            (attempt.region.as_str(), attempt.from, attempt.to),
+            ("france", 2, 3)
+        );
+        assert_eq!(attempt.before, loaded.policy);
+        // A region that answered gets its count, one that did not keeps its last, and a
+        // region no longer configured is forgotten.
+        assert_eq!(
+            claim.fleet_nodes,
+            BTreeMap::from([("denmark".into(), 4), ("latvia".into(), 5)])
+        );
+        assert_eq!(claim.last_failure, None);
+
+        let refused = plan.refused("HTTP 409", NOW + 5);
+        assert_eq!(
+            refused.policy, loaded.policy,
+            "no cooldown for a change not made"
+        );
+        assert_eq!(refused.attempt, None);
+        assert_eq!(
+            (&refused.carbon, &refused.ledger),
+            (&claim.carbon, &claim.ledger)
+        );
+        assert!(refused
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .ends_with("cleanest region at 40 gCO2eq/kWh: HTTP 409"));
+
+        let unanswered = plan.unanswered("timed out", NOW + 5);
+        assert_eq!(
+            unanswered.policy, claim.policy,
+            "the change may have been made"
+        );
+        assert!(unanswered.attempt.as_ref().unwrap().unanswered);
+    }
+
+    #[test]
+    fn the_previous_attempt_is_settled_against_its_own_region() {
+        let mut settings = crate::config::defaults();
+        settings.policy.hold_cycles = 5;
+        // latvia was to go 2->1; the observation shows latvia at 2 (not made) or 1 (made),
+        // while the other regions stay at 2.
+        let attempted = |latvia: i32| {
+            let tick = (
+                Some(50.0),
+                vec![
+                    (2, 2, Some(300.0)),
+                    (2, 2, Some(40.0)),
+                    (latvia, latvia, Some(500.0)),
+                ],
+                0,
+            );
+            observation(&settings, &tick, NOW)
+        };
+        let loaded = State {
+            attempt: Some(Attempt {
+                time: NOW - 60,
+                action: crate::policy::Action::ScaleDown,
+                region: "latvia".into(),
+                deployment: "nginx-latvia".into(),
+                from: 2,
+                to: 1,
+                reason: "scale down latvia 2->1".into(),
+                unanswered: false,
+                before: Default::default(),
+            }),
+            ..State::default()
+        };
+        let made = attempted(1);
+        let plan_made = plan(
+            &loaded,
+            &made,
+            &BTreeMap::new(),
+            BTreeMap::new(),
+            &BTreeMap::new(),
+            &settings,
+            NOW,
+        );
+        assert_eq!(
+            plan_made.settlement.map(|s| s.outcome),
+            Some(Settled::TookEffect)
+        );
+        assert_eq!(plan_made.claim.last_failure, None);
+        let not_made = attempted(2);
+        let plan_not_made = plan(
+            &loaded,
+            &not_made,
+            &BTreeMap::new(),
+            BTreeMap::new(),
+            &BTreeMap::new(),
+            &settings,
+            NOW,
+        );
+        assert_eq!(
+            plan_not_made.settlement.map(|s| s.outcome),
+            Some(Settled::NotInEffect)
+        );
+        let failure = plan_not_made.claim.last_failure.expect("recorded");
+        assert!(failure.contains("scale down latvia 2->1"), "{failure}");
+    }
+
     proptest! {
         /// Whatever a run of ticks observes, every state the tick may write (the claim, and the
         /// states after a refused or an unanswered change) reads back as written.

@@ -504,6 +504,28 @@ mod tests {
     }
 
     #[test]
+    fn a_time_is_clamped_only_beyond_the_allowed_skew() {
+        let state = full();
+        let at = state.policy.last_scale.as_ref().unwrap().time;
+        let named = |warnings: &[String]| warnings.iter().any(|w| w.contains("lastScale.time"));
+        let (kept, warnings) = state.clamp_future(at - MAX_CLOCK_SKEW_SECS);
+        assert_eq!(
+            kept.policy.last_scale.unwrap().time,
+            at,
+            "exactly the skew ahead"
+        );
+        assert!(!named(&warnings), "{warnings:?}");
+        let now = at - MAX_CLOCK_SKEW_SECS - 1;
+        let (clamped, warnings) = state.clamp_future(now);
+        assert_eq!(
+            clamped.policy.last_scale.unwrap().time,
+            now,
+            "a second beyond it"
+        );
+        assert!(named(&warnings), "{warnings:?}");
+    }
+
+    #[test]
     fn a_state_that_would_not_read_back_is_never_written() {
         assert!(full().checked_data().is_ok());
         let mut broken = full();

@@ -94,6 +94,12 @@ fn a_stopped_member_is_named_and_the_others_go_on_until_it_returns() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr
+            .contains(&format!("no answer from http://127.0.0.1:{}/", latvia.0)),
+        "the member's API server is named: {}",
+        out.stderr
+    );
     let line = tick_line(&out);
     assert_eq!(line["decision"]["region"], "france", "{line}");
     assert_eq!(f.member("france").replicas(NS, "nginx-france"), Some(3));

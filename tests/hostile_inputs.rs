@@ -202,7 +202,7 @@ fn settings_that_cannot_work_are_refused_naming_the_setting() {
         (&[], &[("CARBON_API_URL", "http://127.0.0.1:1/v 3")], "invalid setting CARBON_API_URL (--carbon-api-url) = \"http://127.0.0.1:1/v 3\": not an http(s) URL"),
         (&["--deployment-pattern", "..{region}"], &[], "invalid setting DEPLOYMENT_PATTERN (--deployment-pattern) = \"..{region}\": gives region denmark the Deployment name \"..denmark\""),
         (&["-n", "Web_Prod"], &[], "invalid setting --namespace = \"Web_Prod\": not a namespace name"),
-        (&[], &[("TICK_TIMEOUT", "1s")], "invalid setting CARBON_API_TIMEOUT (--carbon-api-timeout)"),
+        (&[], &[("TICK_TIMEOUT", "1s")], "invalid setting TICK_TIMEOUT (--timeout) = \"1s\": must be at least 2s"),
     ];
     for (args, env, want) in cases {
         let mut argv = vec!["tick"];

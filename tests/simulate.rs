@@ -283,7 +283,10 @@ fn limits_that_could_overflow_or_outlast_the_tick_are_refused() {
         (&["--max-replicas", "3000000000"], "MAX_REPLICAS (--max-replicas) = \"3000000000\": too large"),
         (&["--max-replicas", "200000"], "too large; use at most 100000"),
         (&["--region-max-replicas", "france=200000"], "is not a whole number"),
-        (&["--timeout", "5s", "--carbon-api-timeout", "5s"], "CARBON_API_TIMEOUT (--carbon-api-timeout) = \"5s\": must be at least 1s and shorter than TICK_TIMEOUT (5s)"),
+        (&["--timeout", "5s", "--carbon-api-timeout", "5s"], "CARBON_API_TIMEOUT (--carbon-api-timeout) = \"5s\": its default must be shorter than TICK_TIMEOUT (5s), so a slow carbon API cannot outlast the tick; lower it with --carbon-api-timeout, or raise --timeout"),
+        (&["--timeout", "10s", "--carbon-api-timeout", "12s"], "CARBON_API_TIMEOUT (--carbon-api-timeout) = \"12s\": it must be shorter than TICK_TIMEOUT (10s)"),
+        (&["--carbon-api-timeout", "0s"], "CARBON_API_TIMEOUT (--carbon-api-timeout) = \"0s\": must be at least 1s"),
+        (&["--timeout", "1s"], "TICK_TIMEOUT (--timeout) = \"1s\": must be at least 2s"),
     ];
     for (args, want) in cases {
         let mut argv = vec!["simulate", "--cpu", "50"];

@@ -635,3 +635,33 @@ fn a_broken_kubeconfig_is_reported_as_such() {
     );
     assert!(out.stderr.contains(&want), "{}", out.stderr);
 }
+
+#[test]
+fn an_api_server_that_does_not_answer_is_named() {
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = common::temp_dir("dead-server").join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
+contexts:\n- name: gone\n  context: {{cluster: gone, user: u, namespace: default}}\ncurrent-context: gone\n\
+users:\n- name: u\n  user: {{token: not-a-real-token}}\n"
+        ),
+    )
+    .unwrap();
+    for command in ["tick", "status"] {
+        let out = common::carbonctl(&["--kubeconfig", kubeconfig.to_str().unwrap(), command]);
+        assert_eq!(out.code, 1, "{command}: {}", out.stderr);
+        let said = format!(
+            "reading state ConfigMap default/carbonctl-state: no answer from http://127.0.0.1:{port}/: "
+        );
+        assert!(out.stderr.contains(&said), "{command}: {}", out.stderr);
+        assert!(!out.stderr.contains("ServiceError"), "{}", out.stderr);
+        assert!(!out.stderr.contains("not-a-real-token"), "{}", out.stderr);
+    }
+}

@@ -1,5 +1,5 @@
-//! The README's emulator walkthrough runs as written: scripts/emulator-walkthrough.sh with the
-//! built binaries and the real kubectl.
+//! The README's emulator walkthrough runs as written: scripts/emulator-walkthrough.sh takes the
+//! block out of README.md and runs it with the built binaries and the real kubectl.
 
 use std::path::Path;
 use std::process::Command;
@@ -42,6 +42,10 @@ fn the_readme_walkthrough_scales_france_and_shows_it() {
     assert!(
         stdout.contains("last scale: scale up france 2->3"),
         "{stdout}"
+    );
+    assert!(
+        stdout.starts_with("http://127.0.0.1:"),
+        "the block waits for the emulator's URL: {stdout}"
     );
     assert!(!stdout.contains("demo-token") && !stderr.contains("demo-token"));
 }

@@ -7,6 +7,7 @@ pub mod carbon_csv;
 pub mod demand;
 pub mod floors;
 pub mod hpa;
+pub mod input_file;
 pub mod model;
 pub mod report;
 pub mod series;

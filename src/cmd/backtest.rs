@@ -12,6 +12,7 @@ use crate::backtest::carbon_csv::{parse_carbon, CarbonFormat, CarbonSeries, Sign
 use crate::backtest::demand::{self, parse_demand, DemandSource, Scale};
 use crate::backtest::floors::{replay_floors, Floors, FloorsOutcome};
 use crate::backtest::hpa::HpaParams;
+use crate::backtest::input_file::{likely_zone, read_text, zones_in, Unreadable};
 use crate::backtest::model::{self, Outcome, RegionInput, Replay};
 use crate::backtest::report::{
     self, Counterfactuals, DemandReport, FloorsReport, HpaReport, ModeFigures, Period,
@@ -341,14 +342,21 @@ fn unused_starts(
 /// Each region's file, read as the chosen signal, refused when it names another zone.
 fn load_carbon(x: &Experiment) -> Result<Vec<CarbonSeries>, Error> {
     let mut carbon = Vec::with_capacity(x.carbon_files.len());
-    for CarbonFile {
-        region,
-        zone,
-        path,
-        flag,
-    } in &x.carbon_files
-    {
-        let series = parse_carbon(path, &read(flag, path)?, x.signal, x.carbon_start)?;
+    for file in &x.carbon_files {
+        let CarbonFile {
+            region,
+            zone,
+            path,
+            flag,
+        } = file;
+        let text = match read_text(Path::new(path)) {
+            Ok(text) => text,
+            Err(Unreadable::Missing) if *flag == "--carbon-dir" => {
+                return Err(missing_zone_file(&x.carbon_files, file).into())
+            }
+            Err(e) => return Err(bad(flag, path, e.to_string()).into()),
+        };
+        let series = parse_carbon(path, &text, x.signal, x.carbon_start)?;
         if let Some(found) = series
             .zone
             .as_deref()
@@ -749,7 +757,41 @@ fn period(x: &Experiment, carbon: &[CarbonSeries]) -> Result<(i64, i64), ConfigE
 }
 
 fn read(flag: &str, path: &str) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|e| bad(flag, path, format!("cannot read the file: {e}")))
+    read_text(Path::new(path)).map_err(|e| bad(flag, path, e.to_string()))
+}
+
+/// A region's zone file missing from --carbon-dir: what the folder holds, and the REGIONS
+/// that would use a sub-zone file it has for the zone.
+fn missing_zone_file(files: &[CarbonFile], missing: &CarbonFile) -> ConfigError {
+    let dir = Path::new(&missing.path).parent().unwrap_or(Path::new("."));
+    let held = zones_in(dir);
+    let mut problem = format!(
+        "cannot read the file: no such file; region {}'s zone is {} ",
+        missing.region, missing.zone
+    );
+    if held.is_empty() {
+        problem.push_str("and the folder holds no .csv files");
+        return bad("--carbon-dir", &missing.path, problem);
+    }
+    problem.push_str(&format!("and the folder holds {}", held.join(", ")));
+    if let Some(zone) = likely_zone(&missing.zone, &held) {
+        let regions: Vec<String> = files
+            .iter()
+            .map(|f| {
+                let zone = if f.region == missing.region {
+                    zone
+                } else {
+                    &f.zone
+                };
+                format!("{}={zone}", f.region)
+            })
+            .collect();
+        problem.push_str(&format!(
+            "; to use {zone}.csv, set REGIONS (--regions) to {}",
+            regions.join(",")
+        ));
+    }
+    bad("--carbon-dir", &missing.path, problem)
 }
 
 fn positive(flag: &str, text: &str, example: &str) -> Result<f64, ConfigError> {

@@ -71,6 +71,8 @@ pub struct Cluster {
     pub namespace: String,
     /// How long one API call may take, from sending it to its whole answer.
     per_call: Duration,
+    /// The API server's URL, named when it cannot be reached.
+    server: String,
 }
 
 /// An API call that did not finish in time.
@@ -88,6 +90,22 @@ impl std::fmt::Display for CallTimedOut {
 }
 
 impl std::error::Error for CallTimedOut {}
+
+/// A call that got no answer from the API server (refused, reset, timed out, unreadable): the
+/// transport's text alone does not say which server was tried.
+#[derive(Debug)]
+struct NoAnswer {
+    server: String,
+    what: String,
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no answer from {}: {}", self.server, self.what)
+    }
+}
+
+impl std::error::Error for NoAnswer {}
 
 /// A plain-HTTP server (`kubectl proxy`, an emulator) is never spoken TLS to: an empty set of
 /// roots spares the client loading the whole system trust store, which costs more than a
@@ -158,6 +176,7 @@ impl Cluster {
         // clean, which keeps request counts predictable for the API server.
         config.default_retry = false;
         skip_trust_store_for_plain_http(&mut config);
+        let server = config.cluster_url.to_string();
         let namespace = connect
             .namespace
             .clone()
@@ -170,18 +189,26 @@ impl Cluster {
             client,
             namespace,
             per_call,
+            server,
         })
     }
 
-    /// One API call, bounded as a whole by the per-call time.
+    /// One API call, bounded as a whole by the per-call time. An answer from the server (an
+    /// HTTP status) passes as it is; anything else names the server that did not answer.
     pub(super) async fn call<T>(
         &self,
         call: impl std::future::Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, kube::Error> {
-        match tokio::time::timeout(self.per_call, call).await {
-            Ok(answer) => answer,
-            Err(_) => Err(kube::Error::Service(Box::new(CallTimedOut(self.per_call)))),
-        }
+        let what = match tokio::time::timeout(self.per_call, call).await {
+            Ok(Err(kube::Error::Api(status))) => return Err(kube::Error::Api(status)),
+            Ok(Err(e)) => crate::error::describe(&e),
+            Ok(answer) => return answer,
+            Err(_) => CallTimedOut(self.per_call).to_string(),
+        };
+        Err(kube::Error::Service(Box::new(NoAnswer {
+            server: self.server.clone(),
+            what,
+        })))
     }
 }
 

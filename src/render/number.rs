@@ -1,8 +1,10 @@
 //! Numbers as carbonctl writes them everywhere: one rounding per kind of figure.
 
 /// A percentage without a needless ".0", but with the decimal when it matters (70.4 vs 70).
+/// Rounded as `round1` rounds the same figure in JSON, so a sentence and a table never differ
+/// in the last digit (`{:.1}` alone rounds 41.25 to 41.2, `round1` to 41.3).
 pub fn pct(value: f64) -> String {
-    let text = format!("{value:.1}");
+    let text = format!("{:.1}", round1(value));
     text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
 }
 
@@ -41,6 +43,9 @@ mod tests {
         assert_eq!(grams(Some(37.6)), "38 gCO2eq/kWh");
         assert_eq!(grams(None), "unknown carbon");
         assert_eq!(round1(41.25), 41.3);
+        for x in [41.25, 0.05, 70.45, 99.95, 12.35] {
+            assert_eq!(pct(x).parse::<f64>().unwrap(), round1(x), "{x}");
+        }
         assert_eq!(grams2(-0.001), "0.00");
         assert_eq!(grams2(-0.25), "-0.25");
     }

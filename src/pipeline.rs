@@ -9,7 +9,7 @@ use crate::choices::ScaleTarget;
 use crate::config::{Connect, Settings};
 use crate::error::Error;
 use crate::k8s::{deployment_ref, Autoscaler, ClusterView, Fleet, ObjectRef, Target};
-use crate::policy::{Bounds, CarbonReading, Observation, RegionObservation};
+use crate::policy::{CarbonReading, Observation, RegionObservation};
 use crate::state::{CarbonEntry, State};
 
 pub struct Observed {
@@ -124,13 +124,8 @@ impl Observed {
             let bounds = settings.policy.bounds(&r.name);
             match found.get(&r.name) {
                 Some(a) if a.floor().is_some() => {
-                    let lowest = if a.keda.is_some() { 0 } else { 1 };
-                    let max = bounds.max.min(a.max);
-                    let min = bounds.min.max(lowest).min(max);
-                    steered
-                        .policy
-                        .region_bounds
-                        .insert(r.name.clone(), Bounds { min, max });
+                    let floor = bounds.for_floor(a.max, a.keda.is_some());
+                    steered.policy.region_bounds.insert(r.name.clone(), floor);
                 }
                 Some(a) => {
                     hands_off.insert(
@@ -265,7 +260,7 @@ fn reading(entry: Option<&CarbonEntry>, zone: &str) -> Option<CarbonReading> {
 mod tests {
     use super::*;
     use crate::k8s::{DeploymentView, Keda, ObjectRef};
-    use crate::policy::CpuObservation;
+    use crate::policy::{Bounds, CpuObservation};
 
     fn object(kind: &str, name: &str) -> ObjectRef {
         ObjectRef {

@@ -1,9 +1,12 @@
 //! Replaying the policy over recorded grid carbon and demand, to check before deploying that
-//! carbonctl avoids grams without hurting service. Parsers, the replay model, and the report each live in
-//! their own file (the table and the chart are drawn in `render`); `cmd::backtest` wires them to the command line.
+//! carbonctl avoids grams without hurting service. Parsers, the replay model, floors mode and the
+//! HPA it models, and the report each live in their own file (the table and the chart are drawn
+//! in `render`); `cmd::backtest` wires them to the command line.
 
 pub mod carbon_csv;
 pub mod demand;
+pub mod floors;
+pub mod hpa;
 pub mod input_file;
 pub mod model;
 pub mod report;

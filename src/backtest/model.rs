@@ -111,44 +111,83 @@ pub struct Outcome {
     pub timeline: Vec<TimelinePoint>,
 }
 
-/// A scaler being replayed: its replicas, its persisted state and the observation it is shown.
-struct Scaler {
+/// A scaler being replayed: the rule's persisted state and the observation it is shown, whose
+/// `replicas` are what the rule moves (a Deployment's replicas, or in floors mode its HPA's floor).
+pub(super) struct Scaler {
     state: PolicyState,
-    obs: Observation,
+    pub(super) obs: Observation,
     /// The replicas of all regions.
     total: i32,
-    actions: ActionCounts,
+    pub(super) actions: ActionCounts,
 }
 
 impl Scaler {
-    fn new(replay: &Replay) -> Self {
+    /// The rule over `regions`, each starting at `start` (in the same order).
+    pub(super) fn new(regions: &[RegionInput], start: &[i32]) -> Self {
         Scaler {
             state: PolicyState::default(),
             obs: Observation {
                 cpu: CpuObservation::Missing {
                     reason: String::new(),
                 },
-                regions: replay
-                    .regions
+                regions: regions
                     .iter()
-                    .map(|r| RegionObservation {
+                    .zip(start)
+                    .map(|(r, &start)| RegionObservation {
                         name: r.name.clone(),
                         // A replay changes numbers, not Deployments.
                         deployment: String::new(),
-                        replicas: r.start,
-                        ready: r.start,
-                        available: r.start,
+                        replicas: start,
+                        ready: start,
+                        available: start,
                         nodes: None,
                         carbon: None,
                     })
                     .collect(),
             },
-            total: replay.regions.iter().map(|r| r.start).sum(),
+            total: start.iter().sum(),
             actions: ActionCounts::default(),
         }
     }
 
-    /// One tick: show the scaler its CPU and carbon, let the rule decide, apply the result.
+    /// Shows the rule `cpu` and carbon and lets it decide; applies a change to the region's
+    /// `replicas` and returns the region's index and the change (+1 or -1).
+    pub(super) fn decide(
+        &mut self,
+        policy: &Policy,
+        now: i64,
+        cpu: f64,
+        carbon: impl Fn(usize) -> f64,
+    ) -> Option<(usize, i32)> {
+        self.obs.cpu = CpuObservation::Known {
+            average: cpu,
+            max: cpu,
+            nodes: self.obs.regions.len(),
+            missing: 0,
+        };
+        if holds_quietly(&self.obs, &self.state, policy) {
+            self.state.hold_quietly();
+            return None;
+        }
+        for (i, r) in self.obs.regions.iter_mut().enumerate() {
+            r.carbon = Some(CarbonReading {
+                grams_per_kwh: carbon(i),
+                fetched_at: now,
+            });
+        }
+        let decision = decide_mut(&self.obs, &mut self.state, policy, now);
+        let change = decision.change()?;
+        let i = self
+            .obs
+            .regions
+            .iter()
+            .position(|r| r.name == change.region)?;
+        self.obs.regions[i].replicas = change.to;
+        self.actions.count(change.action);
+        Some((i, change.to - change.from))
+    }
+
+    /// One tick of `replicas` mode: the rule decides on the CPU of the replicas serving now.
     /// Returns the replicas serving demand until the next tick (see the module's timing).
     fn tick(
         &mut self,
@@ -158,40 +197,42 @@ impl Scaler {
         carbon: impl Fn(usize) -> f64,
     ) -> i32 {
         let before = self.total;
-        let cpu = cpu_percent(demand, before);
-        self.obs.cpu = CpuObservation::Known {
-            average: cpu,
-            max: cpu,
-            nodes: self.obs.regions.len(),
-            missing: 0,
-        };
-        if holds_quietly(&self.obs, &self.state, policy) {
-            self.state.hold_quietly();
-            return before;
-        }
-        for (i, r) in self.obs.regions.iter_mut().enumerate() {
-            r.carbon = Some(CarbonReading {
-                grams_per_kwh: carbon(i),
-                fetched_at: now,
-            });
-        }
-        let decision = decide_mut(&self.obs, &mut self.state, policy, now);
-        if let Some(change) = decision.change() {
-            if let Some(r) = self
-                .obs
-                .regions
-                .iter_mut()
-                .find(|r| r.name == change.region)
-            {
-                // Ready by the next tick, as make-before-break rebalancing waits for.
-                r.replicas = change.to;
-                r.ready = change.to;
-                r.available = change.to;
-            }
-            self.total += change.to - change.from;
-            self.actions.count(change.action);
+        if let Some((i, delta)) = self.decide(policy, now, cpu_percent(demand, before), carbon) {
+            // Ready by the next tick, as make-before-break rebalancing waits for.
+            let r = &mut self.obs.regions[i];
+            r.ready = r.replicas;
+            r.available = r.replicas;
+            self.total += delta;
         }
         before.min(self.total)
+    }
+}
+
+/// Each region's carbon at the tick being replayed. A region's value changes once per step of
+/// its series (hourly), not every tick: it is looked up again only when the next step begins.
+pub(super) struct CarbonNow {
+    pub(super) values: Vec<f64>,
+    next_step: Vec<i64>,
+}
+
+impl CarbonNow {
+    pub(super) fn new(regions: usize) -> Self {
+        CarbonNow {
+            values: vec![0.0; regions],
+            next_step: vec![i64::MIN; regions],
+        }
+    }
+
+    pub(super) fn update(&mut self, regions: &[RegionInput], now: i64) {
+        for ((c, next), region) in self.values.iter_mut().zip(&mut self.next_step).zip(regions) {
+            if now >= *next {
+                let series = &region.carbon;
+                *c = series
+                    .at(now)
+                    .expect("the replay period lies within every carbon series");
+                *next = series.start + ((now - series.start) / series.step + 1) * series.step;
+            }
+        }
     }
 }
 
@@ -279,38 +320,28 @@ fn run_scaler(
     aware: bool,
     mut each: impl FnMut(usize, &[f64], &[RegionObservation]),
 ) -> Tally {
-    let n = r.regions.len();
-    let mut scaler = Scaler::new(r);
+    let start: Vec<i32> = r.regions.iter().map(|x| x.start).collect();
+    let mut scaler = Scaler::new(r.regions, &start);
     let blind_policy = Policy {
         rebalance_margin: None,
         ..r.policy.clone()
     };
     let policy = if aware { r.policy } else { &blind_policy };
-    let mut carbon = vec![0.0; n];
+    let mut carbon = CarbonNow::new(r.regions.len());
     let mut tally = Tally {
         under_minutes: 0.0,
         actions: ActionCounts::default(),
     };
-    // Each region's value changes once per step of its series (hourly), not every tick: look
-    // it up again only when the next step begins.
-    let mut next_step = vec![i64::MIN; n];
     for (k, &demand) in r.demand.iter().enumerate() {
         let now = r.from + k as i64 * r.interval;
-        for ((c, next), region) in carbon.iter_mut().zip(&mut next_step).zip(r.regions) {
-            if now >= *next {
-                let series = &region.carbon;
-                *c = series
-                    .at(now)
-                    .expect("the replay period lies within every carbon series");
-                *next = series.start + ((now - series.start) / series.step + 1) * series.step;
-            }
-        }
+        carbon.update(r.regions, now);
+        let carbon = &carbon.values;
         // Blind: every region looks the same, so nothing but demand steers it.
         let serving = scaler.tick(policy, now, demand, |i| if aware { carbon[i] } else { 0.0 });
         if demand > f64::from(serving) {
             tally.under_minutes += r.interval as f64 / 60.0;
         }
-        each(k, &carbon, &scaler.obs.regions);
+        each(k, carbon, &scaler.obs.regions);
     }
     tally.actions = scaler.actions;
     tally
@@ -323,16 +354,16 @@ pub fn decisions(r: &Replay) -> ActionCounts {
 }
 
 /// Emissions and replica-hours of one placement, accumulated tick by tick.
-struct Account {
-    hours: Vec<f64>,
-    grams: f64,
+pub(super) struct Account {
+    pub(super) hours: Vec<f64>,
+    pub(super) grams: f64,
     /// Replica-hours and kWh of one replica over one interval.
     interval_hours: f64,
     kwh_per_replica: f64,
 }
 
 impl Account {
-    fn new(r: &Replay) -> Account {
+    pub(super) fn new(r: &Replay) -> Account {
         let interval_hours = r.interval as f64 / 3600.0;
         Account {
             hours: vec![0.0; r.regions.len()],
@@ -343,7 +374,7 @@ impl Account {
     }
 
     /// One interval of `replicas` per region at `carbon` gCO2eq/kWh.
-    fn add(&mut self, replicas: impl Iterator<Item = f64>, carbon: &[f64]) {
+    pub(super) fn add(&mut self, replicas: impl Iterator<Item = f64>, carbon: &[f64]) {
         for ((hours, replicas), grams) in self.hours.iter_mut().zip(replicas).zip(carbon) {
             *hours += replicas * self.interval_hours;
             self.grams += replicas * self.kwh_per_replica * grams;

@@ -74,6 +74,70 @@ pub struct Report {
     pub scaling_actions_per_day: PerDay,
     pub actions: Actions,
     pub counterfactuals: Counterfactuals,
+    /// With `--scale-target hpa-min`: floors mode next to replicas mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floors: Option<FloorsReport>,
+}
+
+/// One scale target's figures against its own counterfactual: the carbon-blind rule for
+/// `replicas`, the HPAs alone with fixed floors for `hpa-min`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModeFigures {
+    pub emissions_kg: f64,
+    pub counterfactual_kg: f64,
+    /// counterfactual - emissions.
+    pub avoided_kg: f64,
+    /// counterfactual - bound.
+    pub achievable_kg: f64,
+    pub share_captured: Option<f64>,
+    pub under_provisioned_minutes: f64,
+    pub counterfactual_under_provisioned_minutes: f64,
+    pub replica_hours: f64,
+    pub counterfactual_replica_hours: f64,
+    /// carbonctl's writes (of replicas, or of floors) per day.
+    pub actions_per_day: f64,
+}
+
+/// The HPA every region runs in floors mode, as modelled.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaReport {
+    pub target_cpu: f64,
+    pub tolerance: f64,
+    pub downscale_stabilization: String,
+    /// `region=N`, in configured order.
+    pub max_replicas: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FloorsReport {
+    pub hpa: HpaReport,
+    pub model: String,
+    pub counterfactual: String,
+    pub bound: String,
+    pub replicas: ModeFigures,
+    pub hpa_min: ModeFigures,
+    /// carbonctl's floor changes, by kind.
+    pub floor_actions: ActionCounts,
+    /// HPA syncs that changed a region's replicas, per day.
+    pub hpa_rescales_per_day: PerDay,
+}
+
+impl FloorsReport {
+    pub const MODEL: &'static str = "each region's HPA syncs once per tick on the CPU of a \
+        capacity-weighted share of demand (every region at total demand / total replicas): \
+        ceil(replicas x CPU / target) outside the tolerance band, a scale-down no lower than the \
+        highest recommendation within the stabilization window, a scale-up at most double or 4 \
+        more, clamped to [floor, HPA max]; before the HPAs sync, carbonctl's rule moves at most \
+        one floor by one, within [region min (at least 1), the smaller of region max and HPA \
+        max]; a replica added serves from the next tick";
+    pub const COUNTERFACTUAL: &'static str = "the same HPAs with every floor fixed at its \
+        lowest (the region min, at least 1) and no carbonctl; it treats every region alike, so \
+        no region name or order enters it";
+    pub const BOUND: &'static str = "each interval, the counterfactual's total replicas with \
+        floors and HPA maxes respected and all the excess in that interval's cleanest region";
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -40,7 +40,7 @@ pub enum Command {
     /// Show what ticks at a given CPU would decide, writing nothing (live cluster read-only, else a built-in sample).
     Simulate(SimulateArgs),
     /// Replay the policy over recorded carbon and demand, and account for the grams.
-    Backtest(BacktestArgs),
+    Backtest(Box<BacktestArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +227,22 @@ pub struct BacktestArgs {
     /// Time between replayed ticks, like the CronJob's schedule.
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub interval: String,
+    /// With --scale-target hpa-min: the CPU utilisation each region's HPA aims for, in percent
+    /// of what a replica serves at 100% [default: 60].
+    #[arg(long, value_name = "PERCENT")]
+    pub hpa_target_cpu: Option<String>,
+    /// With --scale-target hpa-min: no HPA rescale while CPU is within this fraction of the
+    /// target [default: 0.1, Kubernetes' default].
+    #[arg(long, value_name = "FRACTION")]
+    pub hpa_tolerance: Option<String>,
+    /// With --scale-target hpa-min: an HPA scales down no lower than its highest recommendation
+    /// over this window [default: 5m, Kubernetes' default].
+    #[arg(long, value_name = "DURATION")]
+    pub hpa_downscale_stabilization: Option<String>,
+    /// With --scale-target hpa-min: each region's HPA maxReplicas, N for all or REGION=N,...
+    /// [default: the region's max replicas].
+    #[arg(long, value_name = "N|REGION=N,...")]
+    pub hpa_max_replicas: Option<String>,
     /// Replay once per combination of values for policy settings, e.g. hold-cycles=1,3,5 (repeat
     /// for more settings), and show what each costs and saves, the Pareto-optimal ones marked.
     #[arg(long, value_name = "SETTING=V1,V2,...")]

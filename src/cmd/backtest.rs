@@ -10,11 +10,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::backtest::carbon_csv::{parse_carbon, CarbonFormat, CarbonSeries, Signal};
 use crate::backtest::demand::{self, parse_demand, DemandSource, Scale};
+use crate::backtest::floors::{replay_floors, Floors, FloorsOutcome};
+use crate::backtest::hpa::HpaParams;
 use crate::backtest::input_file::{likely_zone, read_text, zones_in, Unreadable};
 use crate::backtest::model::{self, Outcome, RegionInput, Replay};
-use crate::backtest::report::{self, Counterfactuals, DemandReport, Period, RegionReport, Report};
+use crate::backtest::report::{
+    self, Counterfactuals, DemandReport, FloorsReport, HpaReport, ModeFigures, Period,
+    RegionReport, Report,
+};
 use crate::backtest::series::parse_time;
 use crate::backtest::sweep;
+use crate::choices::ScaleTarget;
 use crate::cli::{BacktestArgs, OutputFormat, PolicyArgs};
 use crate::clock::to_rfc3339;
 use crate::config::{self, bad, choice, region_numbers, region_values, ConfigError, Settings};
@@ -54,6 +60,14 @@ pub fn run(
 /// replayed over the same inputs, in parallel, one row each with the Pareto front marked.
 fn sweep(settings: &Settings, base: &PolicyArgs, args: &BacktestArgs) -> Result<ExitCode, Error> {
     let axes = sweep::axes(&args.sweep)?;
+    if settings.scale_target == ScaleTarget::HpaMin {
+        return Err(bad(
+            "--scale-target",
+            "hpa-min",
+            "a sweep replays replicas mode only; drop --sweep, or --scale-target to sweep",
+        )
+        .into());
+    }
     if let Some(path) = &args.chart {
         return Err(bad(
             "--chart",
@@ -165,6 +179,14 @@ struct Experiment {
     carbon_files: Vec<CarbonFile>,
     /// Replicas at the first tick where given; other regions start at their floor.
     start: BTreeMap<String, i32>,
+    /// With --scale-target hpa-min: the HPA every region runs.
+    hpa: Option<HpaSettings>,
+}
+
+struct HpaSettings {
+    params: HpaParams,
+    /// maxReplicas where given; other regions' HPAs go up to the region's max.
+    max: BTreeMap<String, i32>,
 }
 
 struct CarbonFile {
@@ -238,7 +260,7 @@ impl Prepared {
                     .unwrap_or(policy.bounds(&f.region).min),
             })
             .collect();
-        let outcome = model::replay(&Replay {
+        let replay = Replay {
             regions: &inputs,
             policy,
             from: self.from,
@@ -246,6 +268,26 @@ impl Prepared {
             demand: &self.demand,
             watts_per_replica: x.watts,
             timeline_points: CHART_POINTS,
+        };
+        let outcome = model::replay(&replay);
+        let floors = x.hpa.as_ref().map(|hpa| {
+            let max: Vec<i32> = inputs
+                .iter()
+                .map(|r| {
+                    hpa.max
+                        .get(&r.name)
+                        .copied()
+                        .unwrap_or(policy.bounds(&r.name).max)
+                })
+                .collect();
+            let floors = replay_floors(
+                &replay,
+                &Floors {
+                    hpa: hpa.params,
+                    hpa_max: &max,
+                },
+            );
+            (hpa.params, max, floors)
         });
         let demand = DemandReport {
             source: demand_label(&x.demand),
@@ -260,7 +302,9 @@ impl Prepared {
             mean_replicas: round(outcome.mean_demand, 3),
             peak_replicas: round(self.demand.iter().copied().fold(0.0, f64::max), 3),
         };
-        let report = summarise(x, &self.carbon, &outcome, demand, self.from, self.ticks);
+        let mut report = summarise(x, &self.carbon, &outcome, demand, self.from, self.ticks);
+        report.floors =
+            floors.map(|(params, max, floors)| floors_report(x, &report, params, &max, &floors));
         (report, outcome)
     }
 }
@@ -399,6 +443,70 @@ fn summarise(
             blind: outcome.blind_actions,
         },
         counterfactuals: Counterfactuals::standard(),
+        floors: None,
+    }
+}
+
+/// Floors mode's figures next to replicas mode's, each against its own counterfactual.
+fn floors_report(
+    x: &Experiment,
+    replicas: &Report,
+    params: HpaParams,
+    max: &[i32],
+    floors: &FloorsOutcome,
+) -> FloorsReport {
+    let days = replicas.period.days.max(1e-9);
+    let per_day = |n: u64| round(n as f64 / days, 2);
+    let kg = |g: f64| round(g / 1000.0, 6);
+    let (g, u, h) = (
+        floors.grams,
+        floors.under_provisioned_minutes,
+        floors.replica_hours,
+    );
+    FloorsReport {
+        hpa: HpaReport {
+            target_cpu: params.target_cpu,
+            tolerance: params.tolerance,
+            downscale_stabilization: format_secs(params.downscale_stabilization_secs),
+            max_replicas: x
+                .carbon_files
+                .iter()
+                .zip(max)
+                .map(|(f, m)| format!("{}={m}", f.region))
+                .collect(),
+        },
+        model: FloorsReport::MODEL.to_string(),
+        counterfactual: FloorsReport::COUNTERFACTUAL.to_string(),
+        bound: FloorsReport::BOUND.to_string(),
+        replicas: ModeFigures {
+            emissions_kg: replicas.emissions_kg.policy,
+            counterfactual_kg: replicas.emissions_kg.blind,
+            avoided_kg: replicas.avoided_kg,
+            achievable_kg: replicas.achievable_kg,
+            share_captured: replicas.share_captured,
+            under_provisioned_minutes: replicas.under_provisioned_minutes.policy,
+            counterfactual_under_provisioned_minutes: replicas.under_provisioned_minutes.blind,
+            replica_hours: replicas.total_replica_hours.policy,
+            counterfactual_replica_hours: replicas.total_replica_hours.blind,
+            actions_per_day: replicas.scaling_actions_per_day.policy,
+        },
+        hpa_min: ModeFigures {
+            emissions_kg: kg(g.policy),
+            counterfactual_kg: kg(g.blind),
+            avoided_kg: kg(g.blind - g.policy),
+            achievable_kg: kg(g.blind - g.bound),
+            share_captured: report::share_captured(g).map(|s| round(s, 4)),
+            under_provisioned_minutes: round(u.policy, 1),
+            counterfactual_under_provisioned_minutes: round(u.blind, 1),
+            replica_hours: round(h.policy, 3),
+            counterfactual_replica_hours: round(h.blind, 3),
+            actions_per_day: per_day(floors.policy_actions.total()),
+        },
+        floor_actions: floors.policy_actions,
+        hpa_rescales_per_day: report::PerDay {
+            policy: per_day(floors.rescales.policy),
+            blind: per_day(floors.rescales.blind),
+        },
     }
 }
 
@@ -515,7 +623,9 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
         args.start_replicas.as_deref().unwrap_or(""),
         &names,
     )?;
+    let hpa = hpa_settings(settings.scale_target, args, &names)?;
     Ok(Experiment {
+        hpa,
         start,
         signal,
         interval,
@@ -528,6 +638,89 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
         to: time("--to", args.to.as_deref())?,
         carbon_files,
     })
+}
+
+/// The HPA model's flags: read in floors mode, refused in replicas mode (where no HPA is
+/// modelled, so they would be silently ignored).
+fn hpa_settings(
+    target: ScaleTarget,
+    args: &BacktestArgs,
+    names: &[&str],
+) -> Result<Option<HpaSettings>, ConfigError> {
+    let given = [
+        ("--hpa-target-cpu", &args.hpa_target_cpu),
+        ("--hpa-tolerance", &args.hpa_tolerance),
+        (
+            "--hpa-downscale-stabilization",
+            &args.hpa_downscale_stabilization,
+        ),
+        ("--hpa-max-replicas", &args.hpa_max_replicas),
+    ];
+    if target == ScaleTarget::Replicas {
+        if let Some((flag, Some(text))) = given.iter().find(|(_, v)| v.is_some()) {
+            return Err(bad(
+                flag,
+                text,
+                "only floors mode models HPAs; add --scale-target hpa-min or drop this flag",
+            ));
+        }
+        return Ok(None);
+    }
+    let mut params = HpaParams::DEFAULTS;
+    if let Some(text) = &args.hpa_target_cpu {
+        params.target_cpu = config::percent("--hpa-target-cpu", text)?;
+        if params.target_cpu <= 0.0 {
+            return Err(bad(
+                "--hpa-target-cpu",
+                text,
+                "an HPA cannot aim for 0%; use a percentage above 0, e.g. 60",
+            ));
+        }
+    }
+    if let Some(text) = &args.hpa_tolerance {
+        params.tolerance = text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| (0.0..1.0).contains(v))
+            .ok_or_else(|| {
+                bad(
+                    "--hpa-tolerance",
+                    text,
+                    "not a fraction from 0 to below 1; Kubernetes' default is 0.1",
+                )
+            })?;
+    }
+    if let Some(text) = &args.hpa_downscale_stabilization {
+        params.downscale_stabilization_secs = parse_secs(text)
+            .filter(|s| (0..=3600).contains(s))
+            .ok_or_else(|| {
+            bad(
+                "--hpa-downscale-stabilization",
+                text,
+                "not a duration from 0s to 1h (Kubernetes' limit); write it like 5m",
+            )
+        })?;
+    }
+    let text = args.hpa_max_replicas.as_deref().unwrap_or("");
+    let max = match text.trim().parse::<i32>() {
+        Ok(n) => names.iter().map(|r| (r.to_string(), n)).collect(),
+        Err(_) => region_numbers("--hpa-max-replicas", text, names)?,
+    };
+    if let Some(n) = max
+        .values()
+        .find(|n| **n < 1 || **n > config::MAX_COUNT as i32)
+    {
+        return Err(bad(
+            "--hpa-max-replicas",
+            text,
+            format!(
+                "{n} is not an HPA maxReplicas; use 1 to {}",
+                config::MAX_COUNT
+            ),
+        ));
+    }
+    Ok(Some(HpaSettings { params, max }))
 }
 
 /// The ticks every carbon series covers, narrowed by --from/--to.

@@ -12,6 +12,21 @@ pub struct Bounds {
     pub max: i32,
 }
 
+impl Bounds {
+    /// The bounds of a region's autoscaler floor (SCALE_TARGET=hpa-min): within these bounds,
+    /// never above the autoscaler's `maxReplicas`, and at 1 or more unless `zero_allowed` (the
+    /// API refuses an HPA `minReplicas` of 0; KEDA's `minReplicaCount` allows it). The live tick
+    /// and the backtest's floors mode both bound the rule by it.
+    pub fn for_floor(self, autoscaler_max: i32, zero_allowed: bool) -> Bounds {
+        let lowest = if zero_allowed { 0 } else { 1 };
+        let max = self.max.min(autoscaler_max);
+        Bounds {
+            min: self.min.max(lowest).min(max),
+            max,
+        }
+    }
+}
+
 /// The rule's parameters, already validated (see `config`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {

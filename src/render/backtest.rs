@@ -4,7 +4,7 @@
 use comfy_table::CellAlignment;
 
 use super::table;
-use crate::backtest::report::Report;
+use crate::backtest::report::{FloorsReport, ModeFigures, Report};
 
 pub fn backtest_text(r: &Report) -> String {
     let mut regions = table();
@@ -73,6 +73,7 @@ pub fn backtest_text(r: &Report) -> String {
         ),
         None => "n/a: no placement could have done better than keeping regions even".to_string(),
     };
+    let floors = r.floors.as_ref().map(floors_text).unwrap_or_default();
     format!(
         "backtest {} .. {} ({:.1} days, {} ticks of {})\n\
          signal: {}: {}\n\
@@ -81,7 +82,7 @@ pub fn backtest_text(r: &Report) -> String {
          {regions}\n{summary}\n\
          share of achievable savings captured: {share}\n\
          carbon-blind: {}\n\
-         placement bound: {}",
+         placement bound: {}{floors}",
         r.period.from,
         r.period.to,
         r.period.days,
@@ -96,6 +97,66 @@ pub fn backtest_text(r: &Report) -> String {
         r.watts_per_replica,
         r.counterfactuals.blind,
         r.counterfactuals.bound,
+    )
+}
+
+/// Floors mode next to replicas mode, each against its own counterfactual, and what the
+/// floors-mode figures rest on.
+fn floors_text(f: &FloorsReport) -> String {
+    let mut modes = table();
+    modes.set_header(vec!["scale target", "replicas", "hpa-min"]);
+    let row = |label: &str, show: &dyn Fn(&ModeFigures) -> String| {
+        vec![label.to_string(), show(&f.replicas), show(&f.hpa_min)]
+    };
+    let share = |m: &ModeFigures| {
+        m.share_captured
+            .map_or("n/a".to_string(), |s| format!("{:.1}%", s * 100.0))
+    };
+    modes.add_row(row("emissions kgCO2eq", &|m| {
+        format!("{:.3}", m.emissions_kg)
+    }));
+    modes.add_row(row("counterfactual kgCO2eq", &|m| {
+        format!("{:.3}", m.counterfactual_kg)
+    }));
+    modes.add_row(row("avoided kgCO2eq", &|m| format!("{:.3}", m.avoided_kg)));
+    modes.add_row(row("share of achievable savings captured", &share));
+    modes.add_row(row("under-provisioned minutes", &|m| {
+        format!("{:.0}", m.under_provisioned_minutes)
+    }));
+    modes.add_row(row("counterfactual under-provisioned minutes", &|m| {
+        format!("{:.0}", m.counterfactual_under_provisioned_minutes)
+    }));
+    modes.add_row(row("replica-hours", &|m| format!("{:.1}", m.replica_hours)));
+    modes.add_row(row("counterfactual replica-hours", &|m| {
+        format!("{:.1}", m.counterfactual_replica_hours)
+    }));
+    modes.add_row(row("carbonctl actions per day", &|m| {
+        format!("{:.1}", m.actions_per_day)
+    }));
+    modes.add_row(vec![
+        "HPA rescales per day (counterfactual)".to_string(),
+        "-".to_string(),
+        format!(
+            "{:.1} ({:.1})",
+            f.hpa_rescales_per_day.policy, f.hpa_rescales_per_day.blind
+        ),
+    ]);
+    right_align(&mut modes, 1..3);
+    let h = &f.hpa;
+    format!(
+        "\n{modes}\n\
+         replicas counterfactual: the carbon-blind rule above\n\
+         hpa-min HPAs: target CPU {}%, tolerance {}, downscale stabilization {}, max replicas {}\n\
+         hpa-min model: {}\n\
+         hpa-min counterfactual: {}\n\
+         hpa-min bound: {}",
+        h.target_cpu,
+        h.tolerance,
+        h.downscale_stabilization,
+        h.max_replicas.join(","),
+        f.model,
+        f.counterfactual,
+        f.bound,
     )
 }
 

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod render;
 pub mod sample;
 pub mod state;
+pub mod totals;
 
 use std::process::ExitCode;
 

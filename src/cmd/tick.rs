@@ -17,6 +17,7 @@ use crate::pipeline::{self, managed};
 use crate::plan::plan;
 use crate::policy::Decision;
 use crate::render::Durations;
+use crate::totals::Outcome;
 
 pub fn run(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result<ExitCode, Error> {
     super::block_on_bounded(connect, tick(settings, connect, args))
@@ -156,7 +157,11 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
                 "not applied: {} changed since observed ({message})",
                 target.describe()
             );
-            (plan.refused(&failure, now), "replicas_changed", failure)
+            (
+                plan.refused(&failure, now, Outcome::ReplicasChanged),
+                "replicas_changed",
+                failure,
+            )
         }
         // No readable answer: the write may have been applied, so the claim stands and the
         // next tick settles it against what it observes.
@@ -166,7 +171,11 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         }
         Err(e) => {
             let failure = e.to_string();
-            (plan.refused(&failure, now), "scale_failed", failure)
+            (
+                plan.refused(&failure, now, Outcome::ScaleFailed),
+                "scale_failed",
+                failure,
+            )
         }
     };
     if let Err(e) = home.save_state(&claimed, &state).await {

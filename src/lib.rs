@@ -14,6 +14,7 @@ pub mod error;
 pub mod k8s;
 pub mod ledger;
 pub mod logging;
+pub mod metrics;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;

@@ -154,6 +154,16 @@ pub struct ConnectArgs {
         value_name = "SELECTOR"
     )]
     pub fleet_node_selector: Option<String>,
+    /// Prometheus Pushgateway base URL: each tick's metrics are PUT to
+    /// <URL>/metrics/job/carbonctl/namespace/<namespace> when it ends [default: off].
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "PUSHGATEWAY_URL",
+        value_name = "URL"
+    )]
+    pub pushgateway_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@
 //! about to change replicas first looks for HPAs, and plans again without the regions they own.
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::choices::ScaleTarget;
 use crate::cli::TickArgs;
@@ -13,18 +13,41 @@ use crate::config::{Connect, Settings};
 use crate::error::Error;
 use crate::k8s::{Cluster, Fleet, Saved, Scaled};
 use crate::logging;
+use crate::metrics::TickReport;
 use crate::pipeline::{self, managed};
 use crate::plan::plan;
 use crate::policy::Decision;
 use crate::render::Durations;
+use crate::state::State;
 use crate::totals::Outcome;
 
+/// The namespace of the state and the exposition of a tick that claimed it.
+type Metrics = Option<(String, String)>;
+
 pub fn run(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result<ExitCode, Error> {
-    super::block_on_bounded(connect, tick(settings, connect, args))
+    let started = Instant::now();
+    let mut metrics = None;
+    let body = tick(settings, connect, args, started, &mut metrics);
+    let result = super::block_on_bounded(connect, body);
+    // A record step: its failure is a warning and changes neither the outcome nor the exit code.
+    if let (Some(url), Some((namespace, text))) = (&connect.pushgateway_url, metrics) {
+        let limit = Duration::from_secs(connect.tick_timeout_secs as u64);
+        let budget = limit.saturating_sub(started.elapsed());
+        match crate::metrics::push::push(url, &namespace, text, budget) {
+            Ok(()) => log::debug!("metrics pushed to the Pushgateway"),
+            Err(why) => log::warn!("metrics not pushed to the Pushgateway: {why}"),
+        }
+    }
+    result
 }
 
-async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result<ExitCode, Error> {
-    let started = Instant::now();
+async fn tick(
+    settings: &Settings,
+    connect: &Connect,
+    args: &TickArgs,
+    started: Instant,
+    metrics: &mut Metrics,
+) -> Result<ExitCode, Error> {
     let now = crate::clock::now();
     let tick_id = format!("{now}-{}", std::process::id());
     let fleet = Fleet::connect(connect).await?;
@@ -82,6 +105,22 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         let fields = plan.fields.line(&tick_id, &home.namespace, outcome, took);
         logging::event(level, message, flag, fields);
     };
+    // What a tick that claimed the state pushes (a dry run and a lost claim push nothing: the
+    // tick that won pushes the truth).
+    let namespace = &home.namespace;
+    let measure = |outcome: Outcome, state: &State| {
+        connect.pushgateway_url.as_ref()?;
+        let report = TickReport {
+            now,
+            duration_secs: started.elapsed().as_secs_f64(),
+            outcome,
+            decision: &plan.decision,
+            state,
+            observation: &observed.observation,
+            settings: &rule_settings,
+        };
+        Some((namespace.clone(), crate::metrics::text(&report)))
+    };
     // Regions left out because their cluster did not answer make the tick a failure once it
     // has done what it could for the others, so a Job history shows it.
     let done = || {
@@ -130,6 +169,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
 
     let Decision::Change(change) = &plan.decision else {
         report(log::Level::Info, &sentence, None, "held");
+        *metrics = measure(Outcome::Held, &plan.claim);
         return Ok(done());
     };
     let cluster = fleet
@@ -137,7 +177,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         .expect("the rule only changes regions it observed, so their cluster answered");
     let target = observed.target(settings, &change.region, &change.deployment);
     let scaled = cluster.change(&target, change.from, change.to).await;
-    let (state, outcome, failure) = match &scaled {
+    let (state, counted, outcome, failure) = match &scaled {
         Ok(Scaled::Applied) => {
             let object = observed.subject(&target, &change.region);
             let event = cluster.record_event(change.action, &object, &sentence, now);
@@ -150,6 +190,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
                 plan.fields.flag.clone(),
                 "applied",
             );
+            *metrics = measure(Outcome::Applied, &plan.claim);
             return Ok(done());
         }
         Ok(Scaled::Changed(message)) => {
@@ -159,6 +200,7 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
             );
             (
                 plan.refused(&failure, now, Outcome::ReplicasChanged),
+                Outcome::ReplicasChanged,
                 "replicas_changed",
                 failure,
             )
@@ -167,19 +209,35 @@ async fn tick(settings: &Settings, connect: &Connect, args: &TickArgs) -> Result
         // next tick settles it against what it observes.
         Err(e @ Error::ScaleFailed { unknown: true, .. }) => {
             let failure = e.to_string();
-            (plan.unanswered(&failure, now), "scale_unanswered", failure)
+            (
+                plan.unanswered(&failure, now),
+                Outcome::ScaleUnanswered,
+                "scale_unanswered",
+                failure,
+            )
         }
         Err(e) => {
             let failure = e.to_string();
             (
                 plan.refused(&failure, now, Outcome::ScaleFailed),
+                Outcome::ScaleFailed,
                 "scale_failed",
                 failure,
             )
         }
     };
-    if let Err(e) = home.save_state(&claimed, &state).await {
-        log::warn!("could not record the failed scale in the state: {e}");
+    // The metrics follow the state as the next tick will read it, so a counter never goes down.
+    match home.save_state(&claimed, &state).await {
+        Ok(Saved::Won(_)) => *metrics = measure(counted, &state),
+        Ok(Saved::Lost) => {
+            log::warn!(
+                "could not record the failed scale in the state: another tick wrote it first"
+            )
+        }
+        Err(e) => {
+            log::warn!("could not record the failed scale in the state: {e}");
+            *metrics = measure(Outcome::Applied, &plan.claim);
+        }
     }
     report(
         log::Level::Warn,

@@ -210,3 +210,126 @@ fn ledger(t: &TickReport) -> Vec<Family> {
         .sample(&[], ledger.unknown_replica_seconds),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::policy::{CarbonReading, CpuObservation, PendingMove, RegionObservation};
+    use crate::state::CarbonEntry;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn observation(settings: &Settings) -> Observation {
+        let grams = [142.0, 38.0, 265.0];
+        Observation {
+            cpu: CpuObservation::Known {
+                average: 95.0,
+                max: 95.0,
+                nodes: 3,
+                missing: 0,
+            },
+            regions: settings
+                .regions
+                .iter()
+                .zip(grams)
+                .map(|(r, g)| RegionObservation {
+                    name: r.name.clone(),
+                    deployment: settings.deployment_name(&r.name),
+                    replicas: 2,
+                    ready: 2,
+                    available: 2,
+                    nodes: None,
+                    carbon: Some(CarbonReading {
+                        grams_per_kwh: g,
+                        fetched_at: NOW - 30,
+                    }),
+                })
+                .collect(),
+        }
+    }
+
+    fn entry(zone: &str, grams: f64, estimated: bool) -> CarbonEntry {
+        CarbonEntry {
+            zone: zone.into(),
+            grams_per_kwh: Some(grams),
+            fetched_at: Some(NOW - 30),
+            is_estimated: Some(estimated),
+            ..CarbonEntry::default()
+        }
+    }
+
+    #[test]
+    fn a_tick_reports_what_it_left_and_only_carbon_for_the_configured_zone() {
+        let mut settings = crate::config::defaults();
+        settings.policy.hold_cycles = 1;
+        let seen = observation(&settings);
+        let carbon = BTreeMap::from([
+            ("france".to_string(), entry("FR", 38.0, true)),
+            ("latvia".to_string(), entry("EE", 500.0, false)),
+        ]);
+        let plan = crate::plan::plan(
+            &State::default(),
+            &seen,
+            &carbon,
+            BTreeMap::new(),
+            &BTreeMap::new(),
+            &settings,
+            NOW,
+        );
+        assert_eq!(plan.decision.region(), Some("france"), "{}", plan.decision);
+        let mut state = plan.claim.clone();
+        state.policy.pending_move = Some(PendingMove {
+            to: "france".into(),
+            to_replicas: 3,
+            from: "latvia".into(),
+            from_replicas: 2,
+            started: NOW - 60,
+        });
+        let report = |outcome, state: &State| {
+            super::super::exposition::render(&families(&TickReport {
+                now: NOW,
+                duration_secs: 0.25,
+                outcome,
+                decision: &plan.decision,
+                state,
+                observation: &seen,
+                settings: &settings,
+            }))
+        };
+        let text = report(Outcome::Applied, &state);
+        for line in [
+            "carbonctl_last_tick_timestamp_seconds 1800000000",
+            "carbonctl_last_tick_duration_seconds 0.25",
+            "carbonctl_ticks_total{outcome=\"applied\"} 1",
+            "carbonctl_ticks_total{outcome=\"held\"} 0",
+            "carbonctl_region_replicas{region=\"france\"} 3",
+            "carbonctl_region_replicas{region=\"latvia\"} 2",
+            "carbonctl_region_max_replicas{region=\"denmark\"} 5",
+            "carbonctl_region_carbon_intensity_grams_per_kilowatt_hour{region=\"france\",zone=\"FR\"} 38",
+            "carbonctl_region_carbon_age_seconds{region=\"france\",zone=\"FR\"} 30",
+            "carbonctl_region_carbon_estimated{region=\"france\",zone=\"FR\"} 1",
+            "carbonctl_cooldown_remaining_seconds 180",
+            "carbonctl_rebalance_pending 1",
+            "carbonctl_rebalance_pending_started_timestamp_seconds{to=\"france\",from=\"latvia\"} 1799999940",
+            "carbonctl_ledger_avoided_grams{signal=\"unknown\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
+        assert!(
+            !text.contains("zone=\"EE\""),
+            "a cached value for another zone is not the region's"
+        );
+
+        let refused = plan.refused("HTTP 403", NOW, Outcome::ScaleFailed);
+        let text = report(Outcome::ScaleFailed, &refused);
+        assert!(
+            text.contains("carbonctl_region_replicas{region=\"france\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("carbonctl_ticks_total{outcome=\"scale_failed\"} 1\n"));
+        assert!(text.contains("carbonctl_cooldown_remaining_seconds 0\n"));
+        assert!(!text.contains("pending_started"), "no move, no series");
+    }
+}

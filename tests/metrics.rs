@@ -180,3 +180,62 @@ fn without_a_pushgateway_nothing_is_pushed_and_the_totals_still_count() {
     assert!(stand_in.requests().is_empty());
     assert!(c.state()["tickTotals"].contains(r#""held":1,"applied":1"#));
 }
+
+/// Every panel's queries in grafana/carbonctl-dashboard.json, with the dashboard's variables
+/// as a user picks them: the namespace, and Grafana's rate interval.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/grafana/carbonctl-dashboard.json"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut queries = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        let title = panel["title"].as_str().unwrap().to_string();
+        assert_eq!(panel["datasource"]["uid"], "${datasource}", "{title}");
+        let targets = panel["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{title} has no query");
+        for target in targets {
+            let expr = target["expr"].as_str().unwrap();
+            let expr = expr
+                .replace("$namespace", NS)
+                .replace("$__rate_interval", "1m");
+            assert!(!expr.contains('$'), "{title}: a variable left in {expr}");
+            queries.push((title.clone(), expr));
+        }
+    }
+    queries
+}
+
+#[test]
+fn every_dashboard_query_returns_data_in_prometheus() {
+    let queries = dashboard_queries();
+    let titles: Vec<&str> = queries.iter().map(|(t, _)| t.as_str()).collect();
+    for subject in [
+        "Replicas per region over carbon intensity",
+        "CO2eq avoided",
+        "Ticks by outcome",
+        "Holds",
+        "Data age",
+    ] {
+        assert!(
+            titles.contains(&subject),
+            "no panel {subject:?}: {titles:?}"
+        );
+    }
+    let gateway = Pushgateway::start();
+    let prometheus = Prometheus::start(&gateway);
+    let c = acting_cluster(&gateway.url());
+    c.tick();
+    c.tick();
+    for (title, expr) in &queries {
+        let result = prometheus.wait_for(expr, |r| !r.is_empty());
+        assert!(
+            result.iter().all(|(_, v)| v.is_finite()),
+            "{title}: {expr}: {result:?}"
+        );
+    }
+    let replicas = prometheus.query(&queries[0].1);
+    assert_eq!(replicas.len(), 3, "one series per region: {replicas:?}");
+}

@@ -507,7 +507,7 @@ pub fn count(setting: &str, text: &str, least: u32) -> Result<u32, ConfigError> 
     Ok(value)
 }
 
-fn duration(setting: &str, text: &str) -> Result<i64, ConfigError> {
+pub fn duration(setting: &str, text: &str) -> Result<i64, ConfigError> {
     let secs = parse_secs(text).ok_or_else(|| {
         bad(
             setting,

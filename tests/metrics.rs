@@ -239,3 +239,30 @@ fn every_dashboard_query_returns_data_in_prometheus() {
     let replicas = prometheus.query(&queries[0].1);
     assert_eq!(replicas.len(), 3, "one series per region: {replicas:?}");
 }
+
+#[test]
+fn damaged_totals_stop_the_tick_are_named_and_left_alone() {
+    let stand_in = StandIn::start(false);
+    let c = acting_cluster(&stand_in.url());
+    let mut data = c.state();
+    data.insert("tickTotals".into(), r#"{"held":"many"}"#.into());
+    c.emu
+        .put_configmap(NS, common::cluster::STATE, data.clone());
+    let out = c.run(&["tick"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(r#"is damaged at key "tickTotals": not a JSON object of outcome -> whole number of ticks"#),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        c.state(),
+        data,
+        "damaged totals are never overwritten, nor reset"
+    );
+    assert_eq!(c.replicas(), [2, 2, 2]);
+    assert!(
+        stand_in.requests().is_empty(),
+        "a tick that claimed nothing pushes nothing"
+    );
+}

@@ -168,7 +168,7 @@ async fn tick(
     }
 
     let Decision::Change(change) = &plan.decision else {
-        report(log::Level::Info, &sentence, None, "held");
+        report(log::Level::Info, &sentence, None, Outcome::Held.label());
         *metrics = measure(Outcome::Held, &plan.claim);
         return Ok(done());
     };
@@ -177,7 +177,7 @@ async fn tick(
         .expect("the rule only changes regions it observed, so their cluster answered");
     let target = observed.target(settings, &change.region, &change.deployment);
     let scaled = cluster.change(&target, change.from, change.to).await;
-    let (state, counted, outcome, failure) = match &scaled {
+    let (state, outcome, failure) = match &scaled {
         Ok(Scaled::Applied) => {
             let object = observed.subject(&target, &change.region);
             let event = cluster.record_event(change.action, &object, &sentence, now);
@@ -188,7 +188,7 @@ async fn tick(
                 log::Level::Info,
                 &sentence,
                 plan.fields.flag.clone(),
-                "applied",
+                Outcome::Applied.label(),
             );
             *metrics = measure(Outcome::Applied, &plan.claim);
             return Ok(done());
@@ -201,7 +201,6 @@ async fn tick(
             (
                 plan.refused(&failure, now, Outcome::ReplicasChanged),
                 Outcome::ReplicasChanged,
-                "replicas_changed",
                 failure,
             )
         }
@@ -212,7 +211,6 @@ async fn tick(
             (
                 plan.unanswered(&failure, now),
                 Outcome::ScaleUnanswered,
-                "scale_unanswered",
                 failure,
             )
         }
@@ -221,14 +219,13 @@ async fn tick(
             (
                 plan.refused(&failure, now, Outcome::ScaleFailed),
                 Outcome::ScaleFailed,
-                "scale_failed",
                 failure,
             )
         }
     };
     // The metrics follow the state as the next tick will read it, so a counter never goes down.
     match home.save_state(&claimed, &state).await {
-        Ok(Saved::Won(_)) => *metrics = measure(counted, &state),
+        Ok(Saved::Won(_)) => *metrics = measure(outcome, &state),
         Ok(Saved::Lost) => {
             log::warn!(
                 "could not record the failed scale in the state: another tick wrote it first"
@@ -243,7 +240,7 @@ async fn tick(
         log::Level::Warn,
         &format!("{sentence}: {failure}"),
         None,
-        outcome,
+        outcome.label(),
     );
     scaled.map(|_| done())
 }

@@ -175,7 +175,7 @@ impl State {
             totals: match data.get(KEY_TICK_TOTALS).map(|v| v.trim()) {
                 None | Some("") => None,
                 Some(text) => Some(serde_json::from_str(text).map_err(|e| {
-                    err(KEY_TICK_TOTALS, format!("not a JSON object of outcome -> whole number of ticks {{held, applied, replicasChanged, scaleFailed, scaleUnanswered}} or empty: {e}"))
+                    err(KEY_TICK_TOTALS, format!("not a JSON object of outcome -> whole number of ticks {{held, applied, replicasChanged, scaleFailed, scaleUnanswered, lostClaim}} or empty: {e}"))
                 })?),
             },
             last_failure: data
@@ -440,7 +440,7 @@ mod tests {
         assert_eq!(data["note"], "set by hand");
         assert_eq!(
             data["tickTotals"],
-            r#"{"held":40,"applied":2,"replicasChanged":0,"scaleFailed":0,"scaleUnanswered":1}"#
+            r#"{"held":40,"applied":2,"replicasChanged":0,"scaleFailed":0,"scaleUnanswered":1,"lostClaim":0}"#
         );
         assert_eq!(State::from_data(&data).unwrap(), state);
     }
@@ -560,7 +560,7 @@ mod tests {
             ("tickTotals", "{\"held\":-1}", "not a JSON object of outcome -> whole number of ticks"),
             ("tickTotals", "{\"held\":2.5}", "whole number of ticks"),
             ("tickTotals", "{\"hold\":3}", "unknown field `hold`"),
-            ("tickTotals", "12", "{held, applied, replicasChanged, scaleFailed, scaleUnanswered}"),
+            ("tickTotals", "12", "{held, applied, replicasChanged, scaleFailed, scaleUnanswered, lostClaim}"),
         ];
         for (key, value, want) in cases {
             let mut data = full().to_data();

@@ -1,6 +1,7 @@
 //! Running totals of tick outcomes, kept in the state (key `tickTotals`) because a Pushgateway
 //! only caches the last push: a counter that lived in one process would start from zero every
-//! minute. Each tick that claims the state is counted once, under its final outcome.
+//! minute. Each tick that claims the state is counted once, under its final outcome; a tick
+//! that loses the claim is counted in the state the winner wrote, when it safely can.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,15 +16,18 @@ pub enum Outcome {
     ScaleFailed,
     /// The write got no answer; the next tick settles whether it took effect.
     ScaleUnanswered,
+    /// Another tick wrote the state first; counted afterwards in the state that tick wrote.
+    LostClaim,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Held,
         Outcome::Applied,
         Outcome::ReplicasChanged,
         Outcome::ScaleFailed,
         Outcome::ScaleUnanswered,
+        Outcome::LostClaim,
     ];
 
     pub fn label(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Outcome {
             Outcome::ReplicasChanged => "replicas_changed",
             Outcome::ScaleFailed => "scale_failed",
             Outcome::ScaleUnanswered => "scale_unanswered",
+            Outcome::LostClaim => "lost_claim",
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct Totals {
     pub scale_failed: u64,
     #[serde(default)]
     pub scale_unanswered: u64,
+    #[serde(default)]
+    pub lost_claim: u64,
 }
 
 impl Totals {
@@ -62,6 +69,7 @@ impl Totals {
             Outcome::ReplicasChanged => self.replicas_changed,
             Outcome::ScaleFailed => self.scale_failed,
             Outcome::ScaleUnanswered => self.scale_unanswered,
+            Outcome::LostClaim => self.lost_claim,
         }
     }
 
@@ -72,6 +80,7 @@ impl Totals {
             Outcome::ReplicasChanged => &mut self.replicas_changed,
             Outcome::ScaleFailed => &mut self.scale_failed,
             Outcome::ScaleUnanswered => &mut self.scale_unanswered,
+            Outcome::LostClaim => &mut self.lost_claim,
         }
     }
 

@@ -103,7 +103,7 @@ fn ticks_are_visible_in_prometheus_through_the_pushgateway() {
     // The state carries the running totals the next push continues from.
     assert_eq!(
         c.state()["tickTotals"],
-        r#"{"held":1,"applied":1,"replicasChanged":0,"scaleFailed":0,"scaleUnanswered":0}"#
+        r#"{"held":1,"applied":1,"replicasChanged":0,"scaleFailed":0,"scaleUnanswered":0,"lostClaim":0}"#
     );
     let scraped = gateway.scrape();
     assert!(!scraped.contains(CARBON_TOKEN) && !scraped.contains(&c.emu.token()));
@@ -126,6 +126,10 @@ fn the_pushed_text_passes_promtool_and_carries_no_token() {
         .contains("content-type: text/plain; version=0.0.4"));
     let (code, printed) = promtool_check(body);
     assert_eq!((code, printed.as_str()), (0, ""), "promtool on:\n{body}");
+    assert!(
+        !body.contains("http") && !body.contains("127.0.0.1"),
+        "no URL pushed: {body}"
+    );
     for secret in [CARBON_TOKEN.to_string(), c.emu.token(), "demo-fr".into()] {
         assert!(!requests[0].contains(&secret), "{secret} pushed");
     }
@@ -265,4 +269,70 @@ fn damaged_totals_stop_the_tick_are_named_and_left_alone() {
         stand_in.requests().is_empty(),
         "a tick that claimed nothing pushes nothing"
     );
+}
+
+/// A tick whose observation is slowed while `winner` is written as the state, as if another
+/// tick had claimed it meanwhile; returns the slow tick's output.
+fn lose_the_claim_to(c: &Cluster, winner: &std::collections::BTreeMap<String, String>) -> String {
+    use kube_emulator::{Fault, FaultKind};
+    c.emu
+        .inject_fault(Fault::new("/api/v1/nodes", FaultKind::DelayMs(2000)).method("GET"));
+    let kubeconfig = c.kubeconfig.to_str().unwrap();
+    let env: Vec<(&str, &str)> = c
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let child = common::command(&env)
+        .args(["tick", "--kubeconfig", kubeconfig])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    c.emu
+        .put_configmap(NS, common::cluster::STATE, winner.clone());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_lost_claim_is_counted_in_the_winners_state_unless_its_change_is_in_flight() {
+    let stand_in = StandIn::start(false);
+    let c = acting_cluster(&stand_in.url());
+    let held: std::collections::BTreeMap<String, String> = [
+        ("formatVersion", "1"),
+        ("holdUp", "1"),
+        ("tickTotals", r#"{"held":5,"applied":0,"replicasChanged":0,"scaleFailed":0,"scaleUnanswered":0,"lostClaim":2}"#),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let stderr = lose_the_claim_to(&c, &held);
+    assert!(
+        stderr.contains("another tick wrote the state first"),
+        "{stderr}"
+    );
+    let state = c.state();
+    assert_eq!(
+        state["tickTotals"],
+        r#"{"held":5,"applied":0,"replicasChanged":0,"scaleFailed":0,"scaleUnanswered":0,"lostClaim":3}"#
+    );
+    assert_eq!(state["holdUp"], "1", "only the totals change");
+    assert_eq!(c.replicas(), [2, 2, 2]);
+    assert!(stand_in.requests().is_empty(), "the loser pushes nothing");
+    // The next tick claims, acts and pushes the count.
+    c.tick();
+    assert!(stand_in.requests()[0].contains("carbonctl_ticks_total{outcome=\"lost_claim\"} 3\n"));
+
+    // A winner changing replicas may write again: its state is left as it wrote it.
+    let mut changing = c.state();
+    assert!(changing.contains_key("attempt"), "{changing:?}");
+    changing.insert("note".into(), "written by the winner".into());
+    let stderr = lose_the_claim_to(&c, &changing);
+    assert!(
+        stderr.contains("the lost claim was not counted: the winning tick's change is in flight"),
+        "{stderr}"
+    );
+    assert_eq!(c.state(), changing);
 }

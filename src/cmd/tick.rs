@@ -148,7 +148,8 @@ async fn tick(
         Saved::Won(object) => object,
         Saved::Lost => {
             let message = "another tick wrote the state first; this tick does nothing";
-            report(log::Level::Info, message, None, "lost_claim");
+            report(log::Level::Info, message, None, Outcome::LostClaim.label());
+            count_lost_claim(home, &settings.state_configmap, now).await;
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -243,4 +244,39 @@ async fn tick(
         outcome.label(),
     );
     scaled.map(|_| done())
+}
+
+/// Counts a lost claim in the state the winning tick wrote, so `carbonctl_ticks_total` shows
+/// overlapping runs. Only the totals change, and only while that state carries no `attempt`:
+/// a winner changing replicas may still write its state again, and a write here would make it
+/// lose its own record. Losers contending with each other retry a few times; a claim that
+/// cannot be counted is a warning, never a failed tick.
+async fn count_lost_claim(home: &Cluster, name: &str, now: i64) {
+    for _ in 0..3 {
+        let loaded = match home.load_state(name, now).await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                log::warn!("the lost claim was not counted: {e}");
+                return;
+            }
+        };
+        if loaded.state.attempt.is_some() {
+            log::info!("the lost claim was not counted: the winning tick's change is in flight");
+            return;
+        }
+        let totals = loaded.state.totals.unwrap_or_default();
+        let counted = State {
+            totals: Some(totals.count(Outcome::LostClaim)),
+            ..loaded.state
+        };
+        match home.save_state(&loaded.object, &counted).await {
+            Ok(Saved::Won(_)) => return,
+            Ok(Saved::Lost) => continue,
+            Err(e) => {
+                log::warn!("the lost claim was not counted: {e}");
+                return;
+            }
+        }
+    }
+    log::warn!("the lost claim was not counted: the state kept changing");
 }

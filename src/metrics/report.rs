@@ -48,8 +48,9 @@ pub fn families(t: &TickReport) -> Vec<Family> {
     let mut ticks = Family::new(
         "carbonctl_ticks_total",
         Kind::Counter,
-        "Ticks that claimed the state, by final outcome: held, applied, replicas_changed, \
-         scale_failed, scale_unanswered (kept in the state key tickTotals).",
+        "Ticks by final outcome: held, applied, replicas_changed, scale_failed, \
+         scale_unanswered, lost_claim (another tick wrote the state first); kept in the state \
+         key tickTotals.",
     );
     for outcome in Outcome::ALL {
         ticks = ticks.sample(&[("outcome", outcome.label())], totals.get(outcome) as f64);

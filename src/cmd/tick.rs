@@ -1,4 +1,5 @@
-//! `carbonctl tick`: connect, load, observe, plan, claim, act, fall back, record the Event, log.
+//! `carbonctl tick`: connect, load, observe, plan, claim, act, fall back, record the Event, log,
+//! push the metrics.
 //! Every decision is made in `plan`; this file only performs the I/O and handles its failures.
 //! The state lives in the home cluster; a change and its Event go to the cluster of the region
 //! it is made in (the same cluster, unless REGION_CONTEXTS gives each region its own). A tick

@@ -72,6 +72,11 @@ setup_test() {
   # kubectl comes with the machine (the Google Cloud SDK's versioned kubectl.1.27..1.33 behind
   # Debian's kubectl dispatcher); Debian's kubernetes-client conflicts with it, so only name it.
   have kubectl || true
+  # The metrics journeys (tests/metrics.rs) run a real Pushgateway and Prometheus, and promtool
+  # (in Debian's prometheus package).
+  have prometheus-pushgateway prometheus-pushgateway || true
+  have prometheus prometheus || true
+  have promtool prometheus || true
   # npm fetches the pinned helm (hack/tools-venv.sh).
   have npm npm || true
   python_with_venv

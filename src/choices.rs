@@ -84,3 +84,15 @@ pub enum OutputFormat {
     Json,
     Yaml,
 }
+
+/// What `status` prints (`-o`): `wide` is the table with more columns, as in kubectl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    #[value(
+        help = "the table with the Deployment, the carbon data's hour and signal, and why a region cannot grow"
+    )]
+    Wide,
+    Json,
+    Yaml,
+}

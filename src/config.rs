@@ -87,6 +87,8 @@ pub struct Connect {
     pub metrics_max_age_secs: i64,
     /// One cluster per region, when REGION_CONTEXTS is set.
     pub fleet: Option<Fleet>,
+    /// Where each tick pushes its metrics, without a trailing slash; None: not pushed.
+    pub pushgateway_url: Option<String>,
 }
 
 /// Where each region's own cluster is: a kubeconfig context per region.
@@ -191,8 +193,32 @@ impl Connect {
             cpu_source,
             metrics_max_age_secs: duration("METRICS_MAX_AGE", &args.metrics_max_age)?,
             fleet: fleet(args, regions)?,
+            pushgateway_url: pushgateway_url(args.pushgateway_url.as_deref())?,
         })
     }
+}
+
+/// PUSHGATEWAY_URL: empty or unset is off. A query or fragment is refused, since the grouping
+/// key is appended as a path.
+fn pushgateway_url(given: Option<&str>) -> Result<Option<String>, ConfigError> {
+    let Some(text) = given.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let url = text.trim_end_matches('/');
+    let ok = url.parse::<http::Uri>().ok().is_some_and(|u| {
+        matches!(u.scheme_str(), Some("http" | "https"))
+            && u.authority().is_some()
+            && u.query().is_none()
+            && !url.contains('#')
+    });
+    if !ok {
+        return Err(bad(
+            "PUSHGATEWAY_URL",
+            text,
+            "not an http(s) base URL; use e.g. http://pushgateway.monitoring:9091, or leave it empty to push nothing",
+        ));
+    }
+    Ok(Some(url.to_string()))
 }
 
 /// REGION_CONTEXTS and the settings that go with it; None without it (one cluster).
@@ -498,7 +524,7 @@ pub fn count(setting: &str, text: &str, least: u32) -> Result<u32, ConfigError> 
     Ok(value)
 }
 
-fn duration(setting: &str, text: &str) -> Result<i64, ConfigError> {
+pub fn duration(setting: &str, text: &str) -> Result<i64, ConfigError> {
     let secs = parse_secs(text).ok_or_else(|| {
         bad(
             setting,
@@ -836,6 +862,45 @@ mod tests {
             &format!("{}-{{region}}", "a".repeat(200))
         ])
         .is_ok());
+    }
+
+    fn connect(args: &[&str]) -> Result<Connect, ConfigError> {
+        let mut argv = vec!["carbonctl"];
+        argv.extend_from_slice(args);
+        argv.push("status");
+        let cli = Cli::try_parse_from(argv).expect("arguments parse");
+        Connect::from_args(&cli.connect, &defaults().regions, |_| None)
+    }
+
+    #[test]
+    fn the_pushgateway_is_off_unless_named_and_must_be_an_http_base_url() {
+        assert_eq!(connect(&[]).unwrap().pushgateway_url, None);
+        let off = connect(&["--pushgateway-url", " "]).unwrap();
+        assert_eq!(
+            off.pushgateway_url, None,
+            "empty, as in the settings ConfigMap, is off"
+        );
+        let on = connect(&["--pushgateway-url", "http://pushgateway.monitoring:9091/"]).unwrap();
+        assert_eq!(
+            on.pushgateway_url.as_deref(),
+            Some("http://pushgateway.monitoring:9091")
+        );
+        for bad in [
+            "pushgateway:9091",
+            "ftp://gw:21",
+            "http://gw:9091/?job=x",
+            "http://gw:9091/#top",
+        ] {
+            let err = connect(&["--pushgateway-url", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "invalid setting PUSHGATEWAY_URL (--pushgateway-url) = {bad:?}: not an http(s) base URL"
+                )),
+                "{err}"
+            );
+        }
     }
 
     #[test]

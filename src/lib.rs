@@ -14,12 +14,14 @@ pub mod error;
 pub mod k8s;
 pub mod ledger;
 pub mod logging;
+pub mod metrics;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod sample;
 pub mod state;
+pub mod totals;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,10 @@ pub const EXIT_FAILURE: u8 = 1;
 
 /// Runs one command; errors carry enough context to be shown as they are.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    // Completion needs no settings: a shell's start-up must not fail on a bad environment.
+    if let Command::Completion(args) = &cli.command {
+        return cmd::completion::run(args);
+    }
     let settings = Settings::from_args(&cli.cluster, &cli.policy)?;
     let connect = Connect::from_args(&cli.connect, &settings.regions, |k| std::env::var(k).ok())?;
     logging::init(settings.log_format);
@@ -42,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Status(args) => cmd::status::run(&settings, &connect, args),
         Command::Simulate(args) => cmd::simulate::run(&settings, &connect, args),
         Command::Backtest(args) => cmd::backtest::run(&settings, &cli.policy, args),
+        Command::Completion(_) => unreachable!("completion is answered before the settings"),
     }
 }
 

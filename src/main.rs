@@ -1,10 +1,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = carbonctl::cli::Cli::parse();
+    let cli = carbonctl::cli::invoked::parse();
     match carbonctl::run(cli) {
         Ok(code) => code,
         Err(error) => {

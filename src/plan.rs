@@ -14,6 +14,7 @@ use crate::ledger::Ledger;
 use crate::policy::{decide_ranked, rank, Decision, Observation, Ranked};
 use crate::render::{cpu_json, flag, ranking_json, settlement_text, TickFields};
 use crate::state::{CarbonEntry, State};
+use crate::totals::Outcome;
 
 #[derive(Debug, Clone)]
 pub struct Plan<'a> {
@@ -87,8 +88,15 @@ pub fn plan<'a>(
     let mut remembered = settled.fleet_nodes.clone();
     remembered.extend(fleet_nodes);
     remembered.retain(|region, _| regions.contains(&region.as_str()));
+    // Counted as applied when claimed; a write that then fails moves the count (`refused`).
+    let counted = if decision.change().is_some() {
+        Outcome::Applied
+    } else {
+        Outcome::Held
+    };
     let claim = State {
         policy,
+        totals: Some(settled.totals.unwrap_or_default().count(counted)),
         carbon: carbon.clone(),
         ledger: Some(ledger),
         attempt,
@@ -121,12 +129,14 @@ impl Plan<'_> {
     /// The state after a change that was claimed but refused (replicas changed, forbidden, the
     /// Deployment gone): the rule's memory goes back to before it (no cooldown, no pending
     /// move for a change that did not happen), the carbon cache and ledger stay as claimed, and
-    /// `failure` is recorded with the time.
-    pub fn refused(&self, failure: &str, now: i64) -> State {
+    /// `failure` is recorded with the time, and the tick counted under `outcome` instead of
+    /// applied.
+    pub fn refused(&self, failure: &str, now: i64, outcome: Outcome) -> State {
         State {
             policy: self.settled.policy.clone(),
             attempt: None,
             last_failure: Some(self.failure(failure, now)),
+            totals: self.recounted(outcome),
             ..self.claim.clone()
         }
     }
@@ -141,8 +151,14 @@ impl Plan<'_> {
         State {
             attempt,
             last_failure: Some(self.failure(failure, now)),
+            totals: self.recounted(Outcome::ScaleUnanswered),
             ..self.claim.clone()
         }
+    }
+
+    fn recounted(&self, outcome: Outcome) -> Option<crate::totals::Totals> {
+        let claimed = self.claim.totals.unwrap_or_default();
+        Some(claimed.recount(Outcome::Applied, outcome))
     }
 
     fn failure(&self, failure: &str, now: i64) -> String {
@@ -281,7 +297,7 @@ mod tests {
         );
         assert_eq!(claim.last_failure, None);
 
-        let refused = plan.refused("HTTP 409", NOW + 5);
+        let refused = plan.refused("HTTP 409", NOW + 5, Outcome::ReplicasChanged);
         assert_eq!(
             refused.policy, loaded.policy,
             "no cooldown for a change not made"
@@ -370,6 +386,62 @@ mod tests {
         assert!(failure.contains("scale down latvia 2->1"), "{failure}");
     }
 
+    #[test]
+    fn each_tick_is_counted_once_in_the_state_it_leaves() {
+        use crate::totals::Totals;
+        let mut settings = crate::config::defaults();
+        settings.policy.hold_cycles = 1;
+        let regions = vec![(2, 2, Some(100.0)), (2, 2, Some(50.0)), (2, 2, Some(300.0))];
+        let calm = observation(&settings, &(Some(50.0), regions.clone(), 0), NOW);
+        let none = BTreeMap::new();
+        let held = plan(
+            &State::default(),
+            &calm,
+            &none,
+            BTreeMap::new(),
+            &BTreeMap::new(),
+            &settings,
+            NOW,
+        );
+        assert!(held.decision.change().is_none());
+        let once = Totals {
+            held: 1,
+            ..Totals::default()
+        };
+        assert_eq!(held.claim.totals, Some(once));
+
+        let now = NOW + 60;
+        let hot = observation(&settings, &(Some(95.0), regions, 60), now);
+        let acting = plan(
+            &held.claim,
+            &hot,
+            &none,
+            BTreeMap::new(),
+            &BTreeMap::new(),
+            &settings,
+            now,
+        );
+        assert!(acting.decision.change().is_some(), "{}", acting.decision);
+        let applied = Totals { applied: 1, ..once };
+        assert_eq!(acting.claim.totals, Some(applied));
+        let refused = acting.refused("HTTP 403", now, Outcome::ScaleFailed);
+        assert_eq!(
+            refused.totals,
+            Some(Totals {
+                scale_failed: 1,
+                ..once
+            })
+        );
+        let lost = acting.unanswered("timed out", now);
+        assert_eq!(
+            lost.totals,
+            Some(Totals {
+                scale_unanswered: 1,
+                ..once
+            })
+        );
+    }
+
     proptest! {
         /// Whatever a run of ticks observes, every state the tick may write (the claim, and the
         /// states after a refused or an unanswered change) reads back as written.
@@ -384,7 +456,7 @@ mod tests {
                 now += tick.2;
                 let obs = observation(&settings, tick, now);
                 let plan = plan(&state, &obs, &BTreeMap::new(), BTreeMap::new(), &BTreeMap::new(), &settings, now);
-                for written in [plan.claim.clone(), plan.refused("HTTP 409", now), plan.unanswered("timed out", now)] {
+                for written in [plan.claim.clone(), plan.refused("HTTP 409", now, Outcome::ReplicasChanged), plan.unanswered("timed out", now)] {
                     let data = written.checked_data().map_err(|e| TestCaseError::fail(e.to_string()))?;
                     prop_assert_eq!(&State::from_data(&data).unwrap(), &written);
                 }

@@ -11,6 +11,7 @@ use crate::attempt::Attempt;
 use crate::clock::to_rfc3339;
 use crate::ledger::Ledger;
 use crate::policy::{ActionRecord, PendingMove, PolicyState};
+use crate::totals::Totals;
 
 pub const FORMAT_VERSION: &str = "1";
 
@@ -26,6 +27,7 @@ pub const KEY_PENDING_MOVE: &str = "pendingMove";
 pub const KEY_LEDGER: &str = "ledger";
 pub const KEY_ATTEMPT: &str = "attempt";
 pub const KEY_FLEET_NODES: &str = "fleetNodes";
+pub const KEY_TICK_TOTALS: &str = "tickTotals";
 
 /// One region's cached carbon value, and how the last fetch went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,6 +76,8 @@ pub struct State {
     /// In a fleet, each region's node count when its cluster last answered: the nodes a
     /// region that does not answer counts as without CPU data.
     pub fleet_nodes: BTreeMap<String, usize>,
+    /// Ticks by outcome, for the pushed counters; absent in states written before it existed.
+    pub totals: Option<Totals>,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
@@ -133,6 +137,7 @@ impl State {
             KEY_LEDGER,
             KEY_ATTEMPT,
             KEY_FLEET_NODES,
+            KEY_TICK_TOTALS,
         ];
         Ok(State {
             policy: PolicyState {
@@ -166,6 +171,12 @@ impl State {
                 Some(text) => serde_json::from_str(text).map_err(|e| {
                     err(KEY_FLEET_NODES, format!("not a JSON object of region -> node count: {e}"))
                 })?,
+            },
+            totals: match data.get(KEY_TICK_TOTALS).map(|v| v.trim()) {
+                None | Some("") => None,
+                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                    err(KEY_TICK_TOTALS, format!("not a JSON object of outcome -> whole number of ticks {{held, applied, replicasChanged, scaleFailed, scaleUnanswered, lostClaim}} or empty: {e}"))
+                })?),
             },
             last_failure: data
                 .get(KEY_LAST_FAILURE)
@@ -274,6 +285,9 @@ impl State {
         }
         if !self.fleet_nodes.is_empty() {
             data.insert(KEY_FLEET_NODES.into(), render(&self.fleet_nodes));
+        }
+        if let Some(totals) = &self.totals {
+            data.insert(KEY_TICK_TOTALS.into(), render(totals));
         }
         data
     }
@@ -389,6 +403,12 @@ mod tests {
                 signals: vec!["lifecycle".into()],
             }),
             fleet_nodes: [("france".to_string(), 3)].into(),
+            totals: Some(Totals {
+                held: 40,
+                applied: 2,
+                scale_unanswered: 1,
+                ..Totals::default()
+            }),
             attempt: Some(Attempt {
                 time: 1_800_000_120,
                 action: Action::Rebalance,
@@ -418,6 +438,10 @@ mod tests {
             r#"{"time":"2027-01-15T08:01:00Z","action":"scale_up","region":"france","from":2,"to":3}"#
         );
         assert_eq!(data["note"], "set by hand");
+        assert_eq!(
+            data["tickTotals"],
+            r#"{"held":40,"applied":2,"replicasChanged":0,"scaleFailed":0,"scaleUnanswered":1,"lostClaim":0}"#
+        );
         assert_eq!(State::from_data(&data).unwrap(), state);
     }
 
@@ -438,6 +462,7 @@ mod tests {
         assert!(state.ledger.is_some() && state.last_failure.is_some());
         assert_eq!(state.carbon["france"].zone, "FR");
         assert!(state.carbon["france"].retry_after.is_some());
+        assert_eq!(state.totals, None, "no totals before they existed: zero");
         assert_eq!(state.to_data(), data);
     }
 
@@ -554,6 +579,10 @@ mod tests {
             ("pendingMove", "{\"to\":\"france\"}", "not a JSON object {to, toReplicas, from, fromReplicas, started}"),
             ("attempt", "{\"time\":\"2026-11-30T09:00:00Z\"}", "not a JSON object {time, action, region, deployment, from, to, reason, before}"),
             ("carbon", "{\"france\":{\"zone\":\"FR\",\"gramsPerKwh\":1,\"fetchedAt\":\"soon\"}}", "RFC 3339"),
+            ("tickTotals", "{\"held\":-1}", "not a JSON object of outcome -> whole number of ticks"),
+            ("tickTotals", "{\"held\":2.5}", "whole number of ticks"),
+            ("tickTotals", "{\"hold\":3}", "unknown field `hold`"),
+            ("tickTotals", "12", "{held, applied, replicasChanged, scaleFailed, scaleUnanswered, lostClaim}"),
         ];
         for (key, value, want) in cases {
             let mut data = full().to_data();

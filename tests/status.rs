@@ -130,3 +130,68 @@ fn the_ledger_counts_grams_emitted_and_avoided_across_ticks() {
         "{table}"
     );
 }
+
+#[test]
+fn status_watch_refreshes_until_stopped() {
+    use std::io::{BufRead, BufReader};
+    let c = Cluster::demo();
+    let kubeconfig = c.kubeconfig.to_str().unwrap();
+    let env: Vec<(&str, &str)> = c
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut child = common::command(&env)
+        .args([
+            "status",
+            "--watch",
+            "--interval",
+            "1s",
+            "--kubeconfig",
+            kubeconfig,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut frames: Vec<String> = Vec::new();
+    for line in lines {
+        let line = line.unwrap();
+        if line.starts_with("Every 1s: carbonctl status    ") {
+            if frames.len() == 1 {
+                // Seen by the next refresh, not by the one already shown.
+                c.emu.set_replicas(NS, "nginx-latvia", 4);
+            }
+            if frames.len() == 3 {
+                break;
+            }
+            frames.push(String::new());
+        } else if let Some(frame) = frames.last_mut() {
+            frame.push_str(&line);
+            frame.push('\n');
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let latvia = |frame: &str| {
+        frame
+            .lines()
+            .find(|l| l.contains(" latvia "))
+            .unwrap_or_else(|| panic!("no latvia row in {frame}"))
+            .to_string()
+    };
+    assert!(latvia(&frames[0]).contains("2/2"), "{}", frames[0]);
+    assert!(latvia(&frames[2]).contains("/4"), "{}", frames[2]);
+    assert!(
+        !frames.concat().contains('\x1b'),
+        "piped output is not cleared in place"
+    );
+
+    let out = c.run(&["status", "--watch", "--interval", "soon"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("invalid setting --interval = \"soon\""),
+        "{}",
+        out.stderr
+    );
+}

@@ -212,7 +212,8 @@ fn truncate(text: &str) -> String {
 }
 
 /// ureq's error text without anything from the request's headers.
-fn transport_text(error: &ureq::Error) -> String {
+/// A transport failure in words that carry no URL, header or token.
+pub fn transport_text(error: &ureq::Error) -> String {
     match error {
         ureq::Error::Io(e) => format!("connection failed ({})", e.kind()),
         ureq::Error::HostNotFound => "host not found".into(),

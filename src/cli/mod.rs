@@ -3,11 +3,12 @@
 //! error can name the setting, the bad value and what is accepted.
 
 pub mod defaults;
+pub mod invoked;
 mod parsers;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use crate::choices::{CpuSourceKind, OutputFormat};
+pub use crate::choices::{CpuSourceKind, OutputFormat, StatusFormat};
 use crate::choices::{CpuTrigger, LogFormat, ScaleTarget, Signal};
 pub use parsers::{OneOf, Text};
 
@@ -41,6 +42,15 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Replay the policy over recorded carbon and demand, and account for the grams.
     Backtest(Box<BacktestArgs>),
+    /// Print a shell completion script (e.g. `source <(carbonctl completion bash)`).
+    Completion(CompletionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -56,8 +66,19 @@ pub struct StatusArgs {
     #[arg(long)]
     pub refresh: bool,
     /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[arg(short = 'o', long, value_enum, default_value_t = StatusFormat::Table)]
+    pub output: StatusFormat,
+    /// Keep showing the status, refreshed in place every --interval, until interrupted.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// Time between refreshes with --watch (e.g. 5s, 1m).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        requires = "watch"
+    )]
+    pub interval: String,
 }
 
 /// How to reach the cluster and the carbon API, and how long to wait for them.
@@ -154,6 +175,16 @@ pub struct ConnectArgs {
         value_name = "SELECTOR"
     )]
     pub fleet_node_selector: Option<String>,
+    /// Prometheus Pushgateway base URL: each tick's metrics are PUT to
+    /// <URL>/metrics/job/carbonctl/namespace/<namespace> when it ends [default: off].
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "PUSHGATEWAY_URL",
+        value_name = "URL"
+    )]
+    pub pushgateway_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

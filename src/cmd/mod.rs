@@ -1,6 +1,7 @@
 //! One file per subcommand; each only orchestrates the core and the edges.
 
 pub mod backtest;
+pub mod completion;
 pub mod simulate;
 pub mod status;
 pub mod tick;

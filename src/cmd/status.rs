@@ -2,9 +2,10 @@
 
 use std::collections::HashSet;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use crate::choices::ScaleTarget;
-use crate::cli::{OutputFormat, StatusArgs};
+use crate::cli::{StatusArgs, StatusFormat};
 use crate::config::{Connect, LogFormat, Settings};
 use crate::error::Error;
 use crate::k8s::Fleet;
@@ -13,16 +14,52 @@ use crate::plan::plan;
 use crate::render::{self, ActionView, AutoscalerStatus, LedgerView, RegionStatus, StatusReport};
 
 pub fn run(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<ExitCode, Error> {
+    if args.watch {
+        return watch(settings, connect, args);
+    }
     let report = super::block_on_bounded(connect, gather(settings, connect, args.refresh))?;
-    let text = match args.output {
-        OutputFormat::Table => {
-            render::status_table(&report, settings.log_format == LogFormat::Console)
-        }
-        OutputFormat::Json => render::to_json(&report),
-        OutputFormat::Yaml => render::to_yaml(&report),
-    };
-    render::print(&text)?;
+    render::print(&text(settings, args.output, &report))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn text(settings: &Settings, output: StatusFormat, report: &StatusReport) -> String {
+    let console = settings.log_format == LogFormat::Console;
+    match output {
+        StatusFormat::Table => render::status_table(report, console, false),
+        StatusFormat::Wide => render::status_table(report, console, true),
+        StatusFormat::Json => render::to_json(report),
+        StatusFormat::Yaml => render::to_yaml(report),
+    }
+}
+
+/// `status --watch`: the status again every interval, like `watch carbonctl status`. On a
+/// terminal each refresh replaces the last; piped, refreshes follow one another, each under a
+/// line with its time. A failed refresh is shown and the next one tried, as `watch` does;
+/// the watch ends when interrupted or when its reader goes away.
+fn watch(settings: &Settings, connect: &Connect, args: &StatusArgs) -> Result<ExitCode, Error> {
+    use std::io::{IsTerminal, Write};
+    let secs = crate::config::duration("--interval", &args.interval)?.max(1);
+    let interval = Duration::from_secs(secs as u64);
+    let in_place = std::io::stdout().is_terminal();
+    loop {
+        let started = Instant::now();
+        let now = crate::clock::to_rfc3339(crate::clock::now());
+        let body = match super::block_on_bounded(connect, gather(settings, connect, args.refresh)) {
+            Ok(report) => text(settings, args.output, &report),
+            Err(e) => format!("carbonctl: {e}"),
+        };
+        let clear = if in_place { "\x1b[H\x1b[2J" } else { "" };
+        let every = crate::duration::format_secs(secs);
+        let frame = format!("{clear}Every {every}: carbonctl status    {now}\n\n{body}\n\n");
+        let mut out = std::io::stdout().lock();
+        match out.write_all(frame.as_bytes()).and_then(|_| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+            Err(e) => return Err(Error::Output(e)),
+            Ok(()) => {}
+        }
+        drop(out);
+        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+    }
 }
 
 async fn gather(

@@ -213,7 +213,9 @@ impl LedgerView {
     }
 }
 
-pub fn status_table(report: &StatusReport, console: bool) -> String {
+/// The status as text; `wide` (`-o wide`) adds, per region, its Deployment, the hour the carbon
+/// value describes and its signal, why the region cannot grow and the last carbon fetch error.
+pub fn status_table(report: &StatusReport, console: bool, wide: bool) -> String {
     use crate::duration::format_secs;
     let mut table = table();
     // A fleet shows each region's cluster; one cluster has no such column.
@@ -234,6 +236,15 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
     ]);
     if autoscaled {
         header.push("autoscaler");
+    }
+    if wide {
+        header.extend([
+            "deployment",
+            "carbon hour",
+            "signal",
+            "cannot grow",
+            "carbon error",
+        ]);
     }
     table.set_header(header);
     for r in &report.regions {
@@ -272,6 +283,16 @@ pub fn status_table(report: &StatusReport, console: bool) -> String {
                     .as_ref()
                     .map_or("-".into(), AutoscalerStatus::cell),
             );
+        }
+        if wide {
+            let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            row.extend([
+                r.deployment.clone(),
+                or_dash(&r.carbon_datetime),
+                or_dash(&r.emission_factor_type),
+                or_dash(&r.not_growing),
+                or_dash(&r.carbon_error),
+            ]);
         }
         table.add_row(row);
     }
@@ -531,8 +552,12 @@ mod tests {
             }
             .into(),
         };
-        insta::assert_snapshot!("status_table_plain", status_table(&report, false));
-        insta::assert_snapshot!("status_table_console", status_table(&report, true));
+        insta::assert_snapshot!("status_table_plain", status_table(&report, false, false));
+        insta::assert_snapshot!("status_table_console", status_table(&report, true, false));
+        let wide = status_table(&report, false, true);
+        insta::assert_snapshot!("status_table_wide", wide);
+        let plain = status_table(&report, false, false);
+        assert!(wide.contains("carbon error") && !plain.contains("carbon error"));
     }
 
     fn autoscaler(name: &str, floor: i32, keda: bool) -> AutoscalerStatus {
@@ -592,6 +617,9 @@ mod tests {
             }
             .into(),
         };
-        insta::assert_snapshot!("status_table_hpa_floors", status_table(&report, false));
+        insta::assert_snapshot!(
+            "status_table_hpa_floors",
+            status_table(&report, false, false)
+        );
     }
 }

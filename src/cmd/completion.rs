@@ -3,13 +3,11 @@
 
 use std::process::ExitCode;
 
-use clap::CommandFactory;
-
-use crate::cli::{Cli, CompletionArgs};
+use crate::cli::CompletionArgs;
 use crate::error::Error;
 
 pub fn run(args: &CompletionArgs) -> Result<ExitCode, Error> {
-    let mut command = Cli::command();
+    let mut command = crate::cli::help::command("carbonctl");
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "carbonctl", &mut script);
     let text = String::from_utf8(script).expect("clap_complete writes UTF-8");

@@ -327,6 +327,124 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Connect, CpuSource};
+    use kube_emulator::{Emulator, Fault, FaultKind, Seed};
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// carbonctl's client for an emulator, in its namespace `default`.
+    fn client(rt: &tokio::runtime::Runtime, emu: &Emulator) -> Cluster {
+        let kubeconfig = std::env::temp_dir().join(format!(
+            "carbonctl-autoscalers-{}-{}",
+            std::process::id(),
+            emu.port()
+        ));
+        emu.write_kubeconfig(&kubeconfig).unwrap();
+        let connect = Connect {
+            kubeconfig: Some(kubeconfig),
+            context: None,
+            namespace: None,
+            tick_timeout_secs: 10,
+            carbon_api_url: emu.carbon_base_url(),
+            carbon_api_timeout_secs: 2,
+            tokens: BTreeMap::new(),
+            cpu_source: CpuSource::Metrics,
+            metrics_max_age_secs: 180,
+            fleet: None,
+            pushgateway_url: None,
+        };
+        rt.block_on(Cluster::connect(&connect)).unwrap()
+    }
+
+    const DEPLOYMENTS: [&str; 3] = ["nginx-denmark", "nginx-france", "nginx-latvia"];
+
+    #[test]
+    fn the_namespaces_hpas_and_only_when_steering_floors_keda_s_floors() {
+        let mut seed = Seed::demo()
+            .with_hpas()
+            .with_keda("latvia")
+            .with_keda("france");
+        for so in &mut seed.scaled_objects {
+            so.min_replica_count = Some(if so.target == "nginx-france" { 3 } else { 2 });
+        }
+        let emu = Emulator::start(seed).unwrap();
+        let rt = runtime();
+        let cluster = client(&rt, &emu);
+        let names = DEPLOYMENTS.map(String::from);
+        let scaled_object_lists = || {
+            emu.requests()
+                .iter()
+                .filter(|r| r.path.ends_with("/scaledobjects"))
+                .count()
+        };
+
+        let found = rt.block_on(cluster.autoscalers(&names, false)).unwrap();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found["nginx-denmark"].keda.is_none());
+        let latvia = found["nginx-latvia"].keda.as_ref().expect("KEDA's HPA");
+        assert_eq!(latvia.scaled_object.name, "nginx-latvia");
+        assert_eq!(
+            latvia.min, None,
+            "detection alone does not read ScaledObjects"
+        );
+        assert_eq!(scaled_object_lists(), 0);
+
+        let found = rt.block_on(cluster.autoscalers(&names, true)).unwrap();
+        let floor = |d: &str| found[d].keda.as_ref().and_then(|k| k.min).map(|m| m.value);
+        assert_eq!(
+            (floor("nginx-france"), floor("nginx-latvia")),
+            (Some(3), Some(2))
+        );
+        assert_eq!(scaled_object_lists(), 1);
+    }
+
+    #[test]
+    fn plain_hpas_need_no_scaled_objects_and_a_cluster_without_autoscaling_v2_has_none() {
+        let emu = Emulator::start(Seed::demo().with_hpas()).unwrap();
+        let rt = runtime();
+        let cluster = client(&rt, &emu);
+        let names = DEPLOYMENTS.map(String::from);
+        let found = rt.block_on(cluster.autoscalers(&names, true)).unwrap();
+        assert_eq!(found.len(), 3);
+        assert!(!emu
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/scaledobjects")));
+
+        emu.inject_fault(Fault::new("/apis/autoscaling/v2", FaultKind::Status(404)));
+        let none = rt.block_on(cluster.autoscalers(&names, false)).unwrap();
+        assert!(none.is_empty());
+        emu.inject_fault(Fault::new("/apis/autoscaling/v2", FaultKind::Status(500)));
+        let error = rt.block_on(cluster.autoscalers(&names, false)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("listing HorizontalPodAutoscalers in namespace default"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn only_a_keda_scaled_object_makes_an_hpa_keda_s() {
+        let owner = |api_version: &str, kind: &str| HpaMeta {
+            name: "h".into(),
+            uid: None,
+            owner_references: vec![OwnerReference {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                name: "so".into(),
+                uid: None,
+            }],
+        };
+        assert!(owning_scaled_object(&owner("keda.sh/v1alpha1", "ScaledObject")).is_some());
+        assert!(owning_scaled_object(&owner("example.com/v1", "ScaledObject")).is_none());
+        assert!(owning_scaled_object(&owner("keda.sh/v1alpha1", "ScaledJob")).is_none());
+    }
 
     fn hpas(json: &str) -> Vec<SlimHpa> {
         serde_json::from_str(json).unwrap()

@@ -183,4 +183,28 @@ mod tests {
             matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("no ready"))
         );
     }
+
+    #[test]
+    fn a_node_without_allocatable_cpu_has_no_figure_and_silent_nodes_count_as_missing() {
+        let mut zero = node("z", Some("denmark"));
+        zero.allocatable_cores = Some(0.0);
+        let nodes = vec![node("a", Some("denmark")), zero];
+        let usage = vec![used("a", 2.0, 10), used("z", 1.0, 10)];
+        let (per_node, _) = cluster_cpu(&nodes, &usage, &["denmark"], NOW, 180);
+        assert_eq!(per_node[1], ("z".to_string(), None), "not infinity");
+        // A fleet region that did not answer: its 2 remembered nodes are missing samples.
+        assert_eq!(
+            combine(&per_node, 2, "none"),
+            CpuObservation::Known {
+                average: 50.0,
+                max: 50.0,
+                nodes: 1,
+                missing: 3,
+            }
+        );
+        assert!(matches!(
+            combine(&[], 2, "none"),
+            CpuObservation::Missing { ref reason } if reason.contains("for the 2 ready region node(s)")
+        ));
+    }
 }

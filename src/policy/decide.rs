@@ -192,16 +192,16 @@ fn cpu_rule<'o: 'r, 'r>(
     }
     let passed = |r: &Ranked| {
         let bounds = policy.bounds(r.name);
-        let (limit, at_limit) = match direction {
-            Direction::Up => (bounds.max, r.replicas >= bounds.max),
-            Direction::Down => (bounds.min, r.replicas <= bounds.min),
+        let limit = match direction {
+            Direction::Up => bounds.max,
+            Direction::Down => bounds.min,
         };
+        // Health passes a region over only when growing, and only below its max.
+        let held_back = direction == Direction::Up && r.replicas < bounds.max;
         AtItsLimit {
             region: r.name.to_string(),
             limit,
-            unhealthy: r
-                .unhealthy
-                .filter(|_| direction == Direction::Up && !at_limit),
+            unhealthy: r.unhealthy.filter(|_| held_back),
         }
     };
     // Room does not depend on the order: when no region has any, nothing needs ranking.
@@ -227,16 +227,8 @@ fn cpu_rule<'o: 'r, 'r>(
     let ranked = ranking();
     let ranked = ranked.as_ref();
     let Some(target) = choose(ranked, policy, direction) else {
-        // Every region is at its limit, or (growing) held back by its health; the regions are
-        // named only when health is part of the reason.
-        let held_back = |r: &Ranked| {
-            direction == Direction::Up
-                && r.unhealthy.is_some()
-                && r.replicas < policy.bounds(r.name).max
-        };
-        if !ranked.iter().any(held_back) {
-            return HoldWhy::AtLimit(breaching).into();
-        }
+        // No region has room, and (checked above) growth is held back by some region's health:
+        // the regions passed over are named.
         return HoldWhy::NoRoom {
             breaching,
             passed_over: passed_over(ranked, policy, direction).map(passed).collect(),

@@ -606,6 +606,18 @@ fn rebalance_table() {
             false,
         ),
         (
+            "CPU above the band for the hold: cancelled, and the scale up says so",
+            rebalancing(),
+            obs(Some(80.0), moved),
+            PolicyState {
+                hold_up: 2,
+                ..pending(3, 2, 60)
+            },
+            (Some(Action::ScaleUp), Some("france"), Some(4)),
+            "scale up france 3->4: avg CPU 80% > 70% for 3/3 ticks; cleanest region at 40 gCO2eq/kWh; rebalance cancelled: CPU went above the band, france keeps its new replica",
+            false,
+        ),
+        (
             "CPU below the band: completed",
             rebalancing(),
             with_ready(obs(Some(10.0), moved), "france", 2),
@@ -784,6 +796,40 @@ fn growth_skips_regions_that_cannot_run_another_replica() {
     nodes(&mut dirty_sick, "latvia", 3, 0);
     let mut clean_sick = obs(Some(50.0), SEED);
     nodes(&mut clean_sick, "france", 2, 0);
+    let at = |cpu: f64, replicas: i32| {
+        obs(
+            Some(cpu),
+            &[
+                ("denmark", replicas, 120.0),
+                ("france", replicas, 40.0),
+                ("latvia", replicas, 300.0),
+            ],
+        )
+    };
+    let mut full_one_sick = at(90.0, 5);
+    available(&mut full_one_sick, "france", 4);
+    let mut dirtiest_at_floor_sick = obs(
+        Some(5.0),
+        &[
+            ("denmark", 2, 120.0),
+            ("france", 2, 40.0),
+            ("latvia", 1, 300.0),
+        ],
+    );
+    nodes(&mut dirtiest_at_floor_sick, "latvia", 2, 0);
+    let mut floors_one_sick = at(5.0, 1);
+    nodes(&mut floors_one_sick, "latvia", 2, 0);
+    // france full and sick, denmark sick below its max, latvia full and healthy.
+    let mut sick_and_full = obs(
+        Some(90.0),
+        &[
+            ("denmark", 2, 120.0),
+            ("france", 5, 40.0),
+            ("latvia", 5, 300.0),
+        ],
+    );
+    available(&mut sick_and_full, "france", 4);
+    available(&mut sick_and_full, "denmark", 1);
     // (name, observation, previous state, policy, the change, reason excerpt)
     type Case = (
         &'static str,
@@ -799,6 +845,10 @@ fn growth_skips_regions_that_cannot_run_another_replica() {
         ("no nodes at all is not held back (an autoscaler adds them)", no_nodes, held(2, 0), policy(), Some((Action::ScaleUp, "france")), "cleanest region at 40"),
         ("every region unhealthy: hold and say why", all_sick, held(2, 0), policy(), None, "but no region can take another replica: france has 1 of 2 replicas unavailable, denmark has 2 of 2 replicas unavailable, latvia has 1 of 2 replicas unavailable"),
         ("shrinking ignores health", dirty_sick, held(0, 2), policy(), Some((Action::ScaleDown, "latvia")), "dirtiest region at 300"),
+        ("every region at its max, one sick: the limit, not health, holds", full_one_sick, held(2, 0), policy(), None, "but every region is at its max"),
+        ("a sick region at its min is passed over for its min", dirtiest_at_floor_sick, held(0, 2), policy(), Some((Action::ScaleDown, "denmark")), "latvia at its min of 1; next dirtiest"),
+        ("every region at its min, one sick: shrinking is at its limit", floors_one_sick, held(0, 2), policy(), None, "but every region is at its min"),
+        ("a full region is passed over for its max even when sick", sick_and_full, held(2, 0), policy(), None, "but no region can take another replica: france at its max of 5, denmark has 1 of 2 replicas unavailable, latvia at its max of 5"),
         ("rebalancing does not move toward an unhealthy region", clean_sick, held(0, 0), rebalancing(), Some((Action::Rebalance, "denmark")), "rebalance 1/2: denmark 2->3, 180 g/kWh cleaner than latvia"),
     ];
     for (name, o, prev, p, want, reason) in cases {
@@ -923,4 +973,58 @@ fn a_move_starts_after_exactly_one_cooldown_and_records_both_regions() {
     };
     let (d, _) = decide(&obs(Some(50.0), SEED), &scaled, &p, NOW);
     assert_eq!(d.action(), None, "{d}");
+}
+
+#[test]
+fn only_a_calm_tick_within_bounds_holds_quietly() {
+    let calm = obs(Some(50.0), SEED);
+    let p = policy();
+    assert!(holds_quietly(&calm, &PolicyState::default(), &p));
+    let below_floor = obs(
+        Some(50.0),
+        &[
+            ("denmark", 0, 120.0),
+            ("france", 2, 40.0),
+            ("latvia", 2, 300.0),
+        ],
+    );
+    let moving = pending(3, 2, 60);
+    for (name, o, state, p) in [
+        (
+            "a breach",
+            obs(Some(90.0), SEED),
+            PolicyState::default(),
+            policy(),
+        ),
+        ("no CPU", obs(None, SEED), PolicyState::default(), policy()),
+        (
+            "a region below its floor",
+            below_floor,
+            PolicyState::default(),
+            policy(),
+        ),
+        ("a move pending", calm.clone(), moving, policy()),
+        (
+            "rebalancing on",
+            calm.clone(),
+            PolicyState::default(),
+            rebalancing(),
+        ),
+    ] {
+        assert!(!holds_quietly(&o, &state, &p), "{name}");
+    }
+}
+
+#[test]
+fn actions_are_named_as_the_state_and_log_name_them() {
+    for (action, label, cpu_driven) in [
+        (Action::ScaleUp, "scale_up", true),
+        (Action::ScaleDown, "scale_down", true),
+        (Action::Heal, "heal", false),
+        (Action::Rebalance, "rebalance", false),
+    ] {
+        assert_eq!(action.label(), label);
+        assert_eq!(serde_json::to_value(action).unwrap(), label);
+        assert_eq!(action.is_cpu_driven(), cpu_driven, "{label}");
+    }
 }

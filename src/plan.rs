@@ -353,36 +353,27 @@ mod tests {
             }),
             ..State::default()
         };
-        let made = attempted(1);
-        let plan_made = plan(
-            &loaded,
-            &made,
-            &BTreeMap::new(),
-            BTreeMap::new(),
-            &BTreeMap::new(),
-            &settings,
-            NOW,
-        );
-        assert_eq!(
-            plan_made.settlement.map(|s| s.outcome),
-            Some(Settled::TookEffect)
-        );
-        assert_eq!(plan_made.claim.last_failure, None);
-        let not_made = attempted(2);
-        let plan_not_made = plan(
-            &loaded,
-            &not_made,
-            &BTreeMap::new(),
-            BTreeMap::new(),
-            &BTreeMap::new(),
-            &settings,
-            NOW,
-        );
-        assert_eq!(
-            plan_not_made.settlement.map(|s| s.outcome),
-            Some(Settled::NotInEffect)
-        );
-        let failure = plan_not_made.claim.last_failure.expect("recorded");
+        let settle = |replicas: i32| {
+            let observed = attempted(replicas);
+            let planned = plan(
+                &loaded,
+                &observed,
+                &BTreeMap::new(),
+                BTreeMap::new(),
+                &BTreeMap::new(),
+                &settings,
+                NOW,
+            );
+            (
+                planned.settlement.map(|s| s.outcome),
+                planned.claim.last_failure,
+            )
+        };
+        let (made, no_failure) = settle(1);
+        assert_eq!((made, no_failure), (Some(Settled::TookEffect), None));
+        let (not_made, failure) = settle(2);
+        assert_eq!(not_made, Some(Settled::NotInEffect));
+        let failure = failure.expect("recorded");
         assert!(failure.contains("scale down latvia 2->1"), "{failure}");
     }
 

@@ -56,6 +56,25 @@ fn obs(cpu: Option<f64>, regions: &[(&str, i32, f64)]) -> Observation {
     }
 }
 
+/// The seed's regions with a CPU figure from `nodes` reporting nodes and `missing` silent ones.
+fn reporting(average: f64, max: f64, nodes: usize, missing: usize) -> Observation {
+    let mut o = obs(Some(0.0), SEED);
+    o.cpu = CpuObservation::Known {
+        average,
+        max,
+        nodes,
+        missing,
+    };
+    o
+}
+
+fn max_trigger() -> Policy {
+    Policy {
+        trigger: CpuTrigger::Max,
+        ..policy()
+    }
+}
+
 fn held(up: u32, down: u32) -> PolicyState {
     PolicyState {
         hold_up: up,
@@ -206,20 +225,8 @@ fn decide_table() {
 #[test]
 fn nodes_without_metrics_never_argue_for_an_action() {
     // The nodes that did not report count as idle for scaling up and as busy for scaling down.
-    let partial = |average: f64, max: f64, nodes: usize, missing: usize| {
-        let mut o = obs(Some(0.0), SEED);
-        o.cpu = CpuObservation::Known {
-            average,
-            max,
-            nodes,
-            missing,
-        };
-        o
-    };
-    let max_trigger = Policy {
-        trigger: CpuTrigger::Max,
-        ..policy()
-    };
+    let partial = reporting;
+    let max_trigger = max_trigger();
     let cases = [
         (
             "hot reporters, not hot enough with idle others",
@@ -867,20 +874,8 @@ fn growth_skips_regions_that_cannot_run_another_replica() {
 /// looser check (each case pins a boundary a mutation of the code would cross).
 #[test]
 fn exact_figures_at_the_edges() {
-    let cpu = |average: f64, max: f64, nodes: usize, missing: usize| {
-        let mut o = obs(Some(0.0), SEED);
-        o.cpu = CpuObservation::Known {
-            average,
-            max,
-            nodes,
-            missing,
-        };
-        o
-    };
-    let max_trigger = Policy {
-        trigger: CpuTrigger::Max,
-        ..policy()
-    };
+    let cpu = reporting;
+    let max_trigger = max_trigger();
     // (name, observation, policy, previous state, the whole sentence)
     let cases = [
         // CPU_SOURCE=simulated reports a figure over no nodes at all: it is the figure.

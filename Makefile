@@ -58,7 +58,7 @@ mutants:
 clean:
 	$(CARGO) clean
 
-# Deployable artefacts (README "Deploying to a cluster").
+# Deployable artefacts (docs/deploying.md).
 VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
 IMAGE ?= carbonctl:$(VERSION)
 MUSL_TARGET ?= x86_64-unknown-linux-musl

@@ -1,5 +1,5 @@
-//! How long a backtest takes: one year of one-minute ticks for three regions, the size the
-//! README promises to replay in under two seconds, and the policy's decisions alone next to a
+//! How long a backtest takes: one year of one-minute ticks for three regions, the size of
+//! the real-data backtest in docs/backtest.md, and the policy's decisions alone next to a
 //! plain CPython loop of the same rule (`benches/plain_rule.py`) on the same inputs, in one
 //! run. Prints figures; asserts nothing about time (GUIDE: never a timed assertion). Run with
 //! `cargo bench --bench backtest`.
@@ -168,7 +168,7 @@ fn against_python(r: &Replay) {
     );
 }
 
-/// The README's real-data run, reading and parsing included, when ../shared is beside this
+/// The real-data run of docs/backtest.md, reading and parsing included, when ../shared is beside this
 /// checkout (the NASA trace is unpacked with the system's tar).
 fn end_to_end() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local-cluster quickstart behind `make kind-*` (README "Deploying to a cluster").
+# The local-cluster quickstart behind `make kind-*` (docs/deploying.md).
 # Needs docker, kind, kubectl and bash (3.2, as on macOS, is enough). Every kubectl call names
 # the kind cluster's context, so this never touches another cluster whatever your current context.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's "Replicas or HPA floors" table: the backtest in floors mode (--scale-target
+# The "Replicas or HPA floors" tables of docs/backtest.md: the backtest in floors mode (--scale-target
 # hpa-min, default HPA model) next to replicas mode, on the 2022 life-cycle series of three zone
 # triples with the NASA demand trace. Extra arguments go to every run and name the rows, e.g.
 # `scripts/floors-table.sh --scale-up-threshold 50 --scale-down-threshold 20`.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's rebalancing evidence: the backtest on the 2022 life-cycle series of three zone
+# The rebalancing evidence in docs/rebalancing.md: the backtest on the 2022 life-cycle series of three zone
 # triples with the NASA demand trace, for the plain rule and REBALANCE_MARGIN 0, 20 and 50 g.
 # Needs ../shared/data (the carbon series and the NASA trace) and a release build.
 set -euo pipefail

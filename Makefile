@@ -68,7 +68,7 @@ check-manifests:
 	hack/check-manifests.sh
 
 # The Helm chart's settings (values.yaml, values.schema.json) from settings-configmap.yaml and the
-# README's settings table; check-manifests fails while they are out of date.
+# settings table in docs/settings.md; check-manifests fails while they are out of date.
 chart-settings:
 	hack/check-manifests.sh --tools-only
 	target/manifest-tools/venv/bin/python hack/chart_settings.py

@@ -55,9 +55,9 @@ def crate_version():
 
 
 def readme_settings():
-    """env name -> default from the README's settings table ("(none)" is the empty string)."""
+    """env name -> default from the settings table in docs/settings.md ("(none)" is the empty string)."""
     table = {}
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in (ROOT / "docs" / "settings.md").read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) >= 3 and re.fullmatch(r"`[A-Z][A-Z0-9_]*`", cells[0]):
             default = cells[2]
@@ -95,21 +95,21 @@ def main():
     problems = []
     documented = readme_settings()
     if not documented:
-        problems.append("found no settings table in README.md")
+        problems.append("found no settings table in docs/settings.md")
     for env, default in documented.items():
         if env.endswith("_TOKEN"):
             continue
         if env not in settings:
-            problems.append(f"{env} is documented in README.md but missing from settings-configmap.yaml")
+            problems.append(f"{env} is documented in docs/settings.md but missing from settings-configmap.yaml")
         elif settings[env] != default:
-            problems.append(f"{env} is {settings[env]!r} in settings-configmap.yaml, README default is {default!r}")
+            problems.append(f"{env} is {settings[env]!r} in settings-configmap.yaml, documented default is {default!r}")
     for env in settings:
         if env.endswith("_TOKEN"):
             problems.append(f"{env}: tokens belong in the Secret electricitymap-secret, not the ConfigMap")
-    check("settings ConfigMap carries every README setting at its default", problems)
+    check("settings ConfigMap carries every documented setting at its default", problems)
     undocumented = sorted(set(settings) - set(documented))
     if undocumented:
-        print(f"note: settings not (yet) in the README table: {', '.join(undocumented)}")
+        print(f"note: settings not (yet) in the table of docs/settings.md: {', '.join(undocumented)}")
 
     # The CronJob wires what the other manifests provide.
     problems = []

@@ -1,4 +1,4 @@
-//! The README's settings table is the command line's own definition: every environment
+//! The settings table (docs/settings.md) is the command line's own definition: every environment
 //! variable clap reads is a row, with the flag that sets it and the default it declares.
 
 use clap::CommandFactory;
@@ -6,7 +6,7 @@ use clap::CommandFactory;
 #[test]
 fn the_readme_settings_table_matches_the_command_line() {
     let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/settings.md")).unwrap();
     let rows: Vec<(String, String, String)> = readme
         .lines()
         .filter_map(|line| {
@@ -49,6 +49,6 @@ fn the_readme_settings_table_matches_the_command_line() {
     documented.sort();
     assert_eq!(
         documented, declared,
-        "README settings table vs clap definitions"
+        "docs/settings.md table vs clap definitions"
     );
 }

@@ -77,8 +77,8 @@ for o in outcomes:
     if kind:
         tally[group][kind] += 1
     if kind == "missed":
-        line = m.get("span", {}).get("start", {}).get("line", "?")
-        missed.append(f"  {path}:{line}: {m.get('function', {}).get('function_name', '')}: replace {m.get('replacement', '')!r}")
+        # cargo-mutants names a mutant by place and change: "src/x.rs:29:32: replace * with +".
+        missed.append("  " + m.get("name", path))
 failed = False
 print(f"{'group':22} {'score':>7} {'target':>7} {'caught':>7} {'missed':>7} {'unviable':>9} {'timeout':>8}")
 for name, target, _ in groups:

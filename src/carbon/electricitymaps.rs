@@ -310,6 +310,22 @@ mod tests {
     }
 
     #[test]
+    fn transport_errors_say_what_failed_and_nothing_of_the_request() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "auth-token: x");
+        for (error, text) in [
+            (
+                ureq::Error::Io(refused),
+                "connection failed (connection refused)",
+            ),
+            (ureq::Error::HostNotFound, "host not found"),
+            (ureq::Error::ConnectionFailed, "connection failed"),
+            (ureq::Error::TooManyRedirects, "request failed"),
+        ] {
+            assert_eq!(transport_text(&error), text);
+        }
+    }
+
+    #[test]
     fn retry_after_is_seconds_or_an_http_date() {
         assert_eq!(RetryAfter::parse("120"), Some(RetryAfter::Secs(120)));
         let at = RetryAfter::parse("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();

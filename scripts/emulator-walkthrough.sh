@@ -18,16 +18,22 @@ if [[ -z "$block" ]]; then
   echo "emulator-walkthrough: no sh block under '## Running against the emulator' in README.md" >&2
   exit 1
 fi
+# Paths become variables the block expands, not text pasted into it: a path with a space stays
+# one word, and binaries in a clone under /tmp are not taken for the block's /tmp files.
+WALKTHROUGH_WORK=$(mktemp -d)
+# shellcheck disable=SC2016 # the block expands these itself
+block=$(printf '%s\n' "$block" | sed 's|/tmp/|"$WALKTHROUGH_WORK"/|g')
 if [[ -n "${BIN_DIR:-}" ]]; then
-  block=$(printf '%s\n' "$block" | grep -v '^cargo build' | sed "s|target/debug/|$BIN_DIR/|g")
+  WALKTHROUGH_BIN=$BIN_DIR
+  # shellcheck disable=SC2016
+  block=$(printf '%s\n' "$block" | grep -v '^cargo build' | sed 's|target/debug/|"$WALKTHROUGH_BIN"/|g')
 fi
-work=$(mktemp -d)
-block=${block//\/tmp\//$work/}
+export WALKTHROUGH_WORK WALKTHROUGH_BIN
 cleanup() {
   local pids
-  read -ra pids <<<"$(jobs -p)"
+  mapfile -t pids < <(jobs -p)
   ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true
-  rm -rf "$work"
+  rm -rf "$WALKTHROUGH_WORK"
 }
 trap cleanup EXIT
 

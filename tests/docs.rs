@@ -239,14 +239,16 @@ fn blocks(text: &str) -> Vec<(usize, String, String)> {
 }
 
 /// An sh block as the test runs it (see the module's documentation).
-fn runnable(body: &str, bin_dir: &Path, work: &Path) -> String {
+fn runnable(body: &str) -> String {
     body.lines()
         .filter(|line| !line.starts_with("cargo build"))
         .map(|line| line.strip_prefix("make build && ").unwrap_or(line))
         .filter(|line| !line.starts_with("make "))
+        // To variables the script is given, not to the paths themselves: a path with a space
+        // stays one word, and a clone under /tmp is not rewritten as a /tmp path.
         .map(|line| {
-            line.replace("target/debug/", &format!("{}/", bin_dir.display()))
-                .replace("/tmp/", &format!("{}/", work.display()))
+            line.replace("/tmp/", "\"$DOCS_WORK\"/")
+                .replace("target/debug/", "\"$DOCS_BIN\"/")
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -295,17 +297,19 @@ fn every_sh_block_runs_as_pasted() {
         );
         for (line, _, body) in &sh {
             script.push_str(&format!("echo '--- {shown}:{line}' >&2\n"));
-            script.push_str(&runnable(body, bin_dir, &work));
+            script.push_str(&runnable(body));
             script.push('\n');
             ran += 1;
         }
-        let out = Command::new("bash")
-            .arg("-c")
-            .arg(&script)
+        // Bounded as a whole, so a block that waits forever fails instead of hanging the suite.
+        let out = Command::new("timeout")
+            .args(["300", "bash", "-c", &script])
             .current_dir(ROOT)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &work)
+            .env("DOCS_WORK", &work)
+            .env("DOCS_BIN", bin_dir)
             .output()
             .unwrap();
         let _ = std::fs::remove_dir_all(&work);

@@ -11,7 +11,9 @@ fn the_readme_walkthrough_scales_france_and_shows_it() {
         bin_dir.join("kube-emulator").exists(),
         "kube-emulator is not built next to carbonctl; run `cargo build --workspace` (make test does)"
     );
-    let out = Command::new("bash")
+    // Bounded, so a walkthrough that waits forever fails instead of hanging the suite.
+    let out = Command::new("timeout")
+        .args(["120", "bash"])
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/scripts/emulator-walkthrough.sh"

@@ -107,6 +107,19 @@ impl std::fmt::Display for NoAnswer {
 
 impl std::error::Error for NoAnswer {}
 
+/// The server's URL as messages name it: without user and password, should the kubeconfig's
+/// `server:` carry them.
+fn shown_server(url: &http::Uri) -> String {
+    let host = url
+        .authority()
+        .map_or("", |a| a.as_str().rsplit('@').next().unwrap_or_default());
+    format!(
+        "{}://{host}{}",
+        url.scheme_str().unwrap_or("https"),
+        url.path()
+    )
+}
+
 /// A plain-HTTP server (`kubectl proxy`, an emulator) is never spoken TLS to: an empty set of
 /// roots spares the client loading the whole system trust store, which costs more than a
 /// tick's own requests and is paid once per cluster in a fleet. HTTPS is left as configured.
@@ -176,7 +189,7 @@ impl Cluster {
         // clean, which keeps request counts predictable for the API server.
         config.default_retry = false;
         skip_trust_store_for_plain_http(&mut config);
-        let server = config.cluster_url.to_string();
+        let server = shown_server(&config.cluster_url);
         let namespace = connect
             .namespace
             .clone()
@@ -201,6 +214,9 @@ impl Cluster {
     ) -> Result<T, kube::Error> {
         let what = match tokio::time::timeout(self.per_call, call).await {
             Ok(Err(kube::Error::Api(status))) => return Err(kube::Error::Api(status)),
+            // Credentials that could not be had (an exec plugin, a token file) are not the
+            // server's silence.
+            Ok(Err(e @ kube::Error::Auth(_))) => return Err(e),
             Ok(Err(e)) => crate::error::describe(&e),
             Ok(answer) => return answer,
             Err(_) => CallTimedOut(self.per_call).to_string(),
@@ -220,6 +236,23 @@ mod tests {
         let mut config = Config::new(url.parse().unwrap());
         config.root_cert = root_cert;
         config
+    }
+
+    #[test]
+    fn a_server_is_named_without_its_credentials() {
+        for (url, shown) in [
+            ("https://api.example:6443", "https://api.example:6443/"),
+            (
+                "http://127.0.0.1:8001/prefix",
+                "http://127.0.0.1:8001/prefix",
+            ),
+            (
+                "https://admin:s3cret@api.example:6443/",
+                "https://api.example:6443/",
+            ),
+        ] {
+            assert_eq!(shown_server(&url.parse().unwrap()), shown, "{url}");
+        }
     }
 
     #[test]

@@ -319,6 +319,11 @@ mod tests {
             "the change may have been made"
         );
         assert!(unanswered.attempt.as_ref().unwrap().unanswered);
+        assert!(unanswered
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .ends_with("cleanest region at 40 gCO2eq/kWh: timed out"));
     }
 
     #[test]

@@ -18,7 +18,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{Action, Change, PolicyState};
-use crate::state::State;
 
 /// A change decided and claimed, not yet seen in effect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,29 +84,27 @@ impl Settlement {
     }
 }
 
-/// The state with the previous tick's attempt settled against the replicas observed now
-/// (`replicas` of a region, None when its Deployment was not observed), and what was found.
+/// What the next tick finds of the previous tick's attempt, from the replicas observed now
+/// (`replicas` of a region, None when its Deployment was not observed).
 pub fn settle(
-    state: &State,
+    attempt: Option<&Attempt>,
     replicas: impl Fn(&str) -> Option<i32>,
-) -> (State, Option<Settlement>) {
-    let Some(attempt) = state.attempt.clone() else {
-        return (state.clone(), None);
-    };
-    let observed = replicas(&attempt.region);
-    let outcome = match observed {
+) -> Option<Settlement> {
+    let attempt = attempt?.clone();
+    let outcome = match replicas(&attempt.region) {
         Some(n) if n == attempt.to => Settled::TookEffect,
         Some(n) if n == attempt.from => Settled::NotInEffect,
         replicas => Settled::Unclear { replicas },
     };
-    let mut settled = State {
-        attempt: None,
-        ..state.clone()
-    };
-    if outcome == Settled::NotInEffect {
-        settled.policy = attempt.before.clone();
+    Some(Settlement { attempt, outcome })
+}
+
+impl Settlement {
+    /// The rule's memory to go back to: the one from before the change, when it is not in
+    /// effect; None keeps the memory the change left.
+    pub fn restores(&self) -> Option<&PolicyState> {
+        (self.outcome == Settled::NotInEffect).then_some(&self.attempt.before)
     }
-    (settled, Some(Settlement { attempt, outcome }))
 }
 
 #[cfg(test)]
@@ -117,7 +114,8 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
-    fn attempted(unanswered: bool) -> State {
+    /// A scale up of france 2->3 whose cooldown started; the memory before it held 3 ticks.
+    fn attempted(unanswered: bool) -> (Attempt, PolicyState) {
         let before = PolicyState {
             hold_up: 3,
             ..PolicyState::default()
@@ -132,9 +130,8 @@ mod tests {
             }),
             ..PolicyState::default()
         };
-        State {
-            policy: after,
-            attempt: Some(Attempt {
+        (
+            Attempt {
                 time: NOW - 60,
                 action: Action::ScaleUp,
                 region: "france".into(),
@@ -144,9 +141,9 @@ mod tests {
                 reason: "scale up france 2->3: avg CPU 90% > 70% for 3/3 ticks".into(),
                 unanswered,
                 before,
-            }),
-            ..State::default()
-        }
+            },
+            after,
+        )
     }
 
     #[test]
@@ -204,25 +201,23 @@ mod tests {
             ),
         ];
         for (name, unanswered, observed, outcome, cooldown, event) in cases {
-            let state = attempted(unanswered);
-            let (settled, settlement) = settle(&state, |_| observed);
-            let settlement = settlement.expect(name);
+            let (attempt, after) = attempted(unanswered);
+            let settlement = settle(Some(&attempt), |_| observed).expect(name);
             assert_eq!(settlement.outcome, outcome, "{name}");
             assert_eq!(settlement.owes_event(), event, "{name}");
-            assert!(settled.attempt.is_none(), "{name}: the attempt is settled");
-            assert_eq!(settled.policy.last_scale.is_some(), cooldown, "{name}");
+            let memory = settlement.restores().unwrap_or(&after);
+            assert_eq!(memory.last_scale.is_some(), cooldown, "{name}");
             if !cooldown {
-                assert_eq!(settled.policy.hold_up, 3, "{name}: the memory from before");
+                assert_eq!(memory.hold_up, 3, "{name}: the memory from before");
             }
         }
-        let (same, none) = settle(&State::default(), |_| Some(1));
-        assert_eq!((same, none), (State::default(), None));
+        assert_eq!(settle(None, |_| Some(1)), None);
     }
 
     #[test]
     fn an_answered_attempt_is_written_without_the_unanswered_mark() {
         for (unanswered, written) in [(false, false), (true, true)] {
-            let attempt = attempted(unanswered).attempt.unwrap();
+            let (attempt, _) = attempted(unanswered);
             let json = serde_json::to_value(&attempt).unwrap();
             assert_eq!(json.get("unanswered").is_some(), written, "{json}");
         }

@@ -45,10 +45,18 @@ pub fn plan<'a>(
     settings: &Settings,
     now: i64,
 ) -> Plan<'a> {
-    let (mut settled, settlement) = settle(loaded, |region| {
+    let settlement = settle(loaded.attempt.as_ref(), |region| {
         let r = observation.regions.iter().find(|r| r.name == region)?;
         Some(r.replicas)
     });
+    // The attempt is settled; a change not in effect takes the rule's memory back.
+    let mut settled = State {
+        attempt: None,
+        ..loaded.clone()
+    };
+    if let Some(before) = settlement.as_ref().and_then(Settlement::restores) {
+        settled.policy = before.clone();
+    }
     if let Some(s) = settlement
         .as_ref()
         .filter(|s| s.outcome != Settled::TookEffect)

@@ -82,6 +82,10 @@ pub struct State {
     pub extra: BTreeMap<String, String>,
 }
 
+/// A carbon API's Retry-After longer than a day is taken as a day: the value comes from outside
+/// and ends up in the state, which must stay readable.
+pub const MAX_RETRY_AFTER_SECS: i64 = 24 * 3600;
+
 /// How far a time in the state may lie ahead of this tick's clock: clocks of the nodes a
 /// CronJob's pods run on, and of a laptop, differ by seconds, not minutes.
 pub const MAX_CLOCK_SKEW_SECS: i64 = 60;
@@ -228,7 +232,7 @@ impl State {
                 clamp(format!("{KEY_CARBON}.{region}.fetchedAt"), t, now);
             }
             if let Some(t) = &mut entry.retry_after {
-                let latest = now + crate::carbon::cache::MAX_RETRY_AFTER_SECS;
+                let latest = now + MAX_RETRY_AFTER_SECS;
                 clamp(format!("{KEY_CARBON}.{region}.retryAfter"), t, latest);
             }
         }

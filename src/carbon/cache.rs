@@ -6,14 +6,10 @@ use std::collections::BTreeMap;
 
 use super::electricitymaps::{agent, fetch_latest, FetchError, Latest};
 use crate::config::{token_env_name, Connect, Region, Settings};
-use crate::state::CarbonEntry;
+use crate::state::{CarbonEntry, MAX_RETRY_AFTER_SECS};
 
 /// A 429 without a usable Retry-After still waits this long before the zone is asked again.
 const DEFAULT_RETRY_AFTER_SECS: i64 = 60;
-
-/// A Retry-After longer than a day is taken as a day: the value comes from outside and ends up
-/// in the state, which must stay readable.
-pub const MAX_RETRY_AFTER_SECS: i64 = 24 * 3600;
 
 /// Whether a region's entry is due for a fetch at `now`.
 pub fn needs_fetch(entry: Option<&CarbonEntry>, zone: &str, now: i64, ttl_secs: i64) -> bool {

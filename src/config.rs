@@ -107,6 +107,33 @@ pub fn token_env_name(region: &str) -> String {
     format!("{}_TOKEN", region.to_uppercase().replace('-', "_"))
 }
 
+#[cfg(test)]
+impl Connect {
+    /// The emulator `emu` as unit tests reach it: its kubeconfig in a file of its own, its
+    /// ElectricityMaps API, no tokens, default bounds on time.
+    pub fn for_emulator(emu: &kube_emulator::Emulator) -> Connect {
+        let kubeconfig = std::env::temp_dir().join(format!(
+            "carbonctl-unit-{}-{}.kubeconfig",
+            std::process::id(),
+            emu.port()
+        ));
+        emu.write_kubeconfig(&kubeconfig).unwrap();
+        Connect {
+            kubeconfig: Some(kubeconfig),
+            context: None,
+            namespace: None,
+            tick_timeout_secs: 10,
+            carbon_api_url: emu.carbon_base_url(),
+            carbon_api_timeout_secs: 2,
+            tokens: BTreeMap::new(),
+            cpu_source: CpuSource::Metrics,
+            metrics_max_age_secs: 180,
+            fleet: None,
+            pushgateway_url: None,
+        }
+    }
+}
+
 impl Connect {
     /// `env` is the process environment in production and a fixed map in tests.
     pub fn from_args(

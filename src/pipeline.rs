@@ -525,26 +525,8 @@ mod tests {
     #[test]
     fn one_cluster_is_observed_as_one_cluster() {
         let emu = kube_emulator::Emulator::start(kube_emulator::Seed::demo()).unwrap();
-        let kubeconfig = std::env::temp_dir().join(format!(
-            "carbonctl-pipeline-{}-{}",
-            std::process::id(),
-            emu.port()
-        ));
-        emu.write_kubeconfig(&kubeconfig).unwrap();
         let settings = crate::config::defaults();
-        let connect = Connect {
-            kubeconfig: Some(kubeconfig),
-            context: None,
-            namespace: None,
-            tick_timeout_secs: 10,
-            carbon_api_url: emu.carbon_base_url(),
-            carbon_api_timeout_secs: 2,
-            tokens: BTreeMap::new(),
-            cpu_source: crate::config::CpuSource::Metrics,
-            metrics_max_age_secs: 180,
-            fleet: None,
-            pushgateway_url: None,
-        };
+        let connect = Connect::for_emulator(&emu);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -131,27 +131,16 @@ pub fn refresh(
 mod tests {
     use super::*;
     use crate::carbon::electricitymaps::RetryAfter;
-    use crate::config::{CpuSource, Token};
+    use crate::config::Token;
 
     #[test]
     fn a_refresh_fetches_the_due_regions_and_keeps_the_rest() {
         let emu = kube_emulator::Emulator::start(kube_emulator::Seed::demo()).unwrap();
         let settings = crate::config::defaults();
-        let connect = Connect {
-            kubeconfig: None,
-            context: None,
-            namespace: None,
-            tick_timeout_secs: 10,
-            carbon_api_url: emu.carbon_base_url(),
-            carbon_api_timeout_secs: 2,
-            tokens: ["denmark", "france"]
-                .map(|r| (r.to_string(), Token("demo-token".into())))
-                .into(),
-            cpu_source: CpuSource::Metrics,
-            metrics_max_age_secs: 180,
-            fleet: None,
-            pushgateway_url: None,
-        };
+        let mut connect = Connect::for_emulator(&emu);
+        connect.tokens = ["denmark", "france"]
+            .map(|r| (r.to_string(), Token("demo-token".into())))
+            .into();
         let now = crate::clock::now();
         let fresh = CarbonEntry {
             zone: "DK".into(),

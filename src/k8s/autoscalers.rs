@@ -327,7 +327,7 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Connect, CpuSource};
+    use crate::config::Connect;
     use kube_emulator::{Emulator, Fault, FaultKind, Seed};
 
     fn runtime() -> tokio::runtime::Runtime {
@@ -339,25 +339,7 @@ mod tests {
 
     /// carbonctl's client for an emulator, in its namespace `default`.
     fn client(rt: &tokio::runtime::Runtime, emu: &Emulator) -> Cluster {
-        let kubeconfig = std::env::temp_dir().join(format!(
-            "carbonctl-autoscalers-{}-{}",
-            std::process::id(),
-            emu.port()
-        ));
-        emu.write_kubeconfig(&kubeconfig).unwrap();
-        let connect = Connect {
-            kubeconfig: Some(kubeconfig),
-            context: None,
-            namespace: None,
-            tick_timeout_secs: 10,
-            carbon_api_url: emu.carbon_base_url(),
-            carbon_api_timeout_secs: 2,
-            tokens: BTreeMap::new(),
-            cpu_source: CpuSource::Metrics,
-            metrics_max_age_secs: 180,
-            fleet: None,
-            pushgateway_url: None,
-        };
+        let connect = Connect::for_emulator(emu);
         rt.block_on(Cluster::connect(&connect)).unwrap()
     }
 

@@ -7,12 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${BIN:-target/release/carbonctl}
-SHARED=${SHARED:-../shared/data}
-carbon="$SHARED/carbon/umassos-decarbonization-potential_2022_LCA"
-demand=$(mktemp)
-trap 'rm -f "$demand"' EXIT
-tar -xjOf "$SHARED/demand/nasa/workload.tbz2" > "$demand"
+# shellcheck source=scripts/real-data.sh
+source scripts/real-data.sh
 
 settings=${*:-defaults}
 echo "| zones | settings | mode | kgCO2eq | kg avoided (counterfactual kg) | share captured | under-provisioned minutes (counterfactual) | carbonctl actions per day | replica-hours |"

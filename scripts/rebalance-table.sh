@@ -5,12 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${BIN:-target/release/carbonctl}
-SHARED=${SHARED:-../shared/data}
-carbon="$SHARED/carbon/umassos-decarbonization-potential_2022_LCA"
-demand=$(mktemp)
-trap 'rm -f "$demand"' EXIT
-tar -xjOf "$SHARED/demand/nasa/workload.tbz2" > "$demand"
+# shellcheck source=scripts/real-data.sh
+source scripts/real-data.sh
 
 echo "| zones | rule | share captured | actions per hour | under-provisioned minutes (carbon-blind) |"
 echo "|---|---|---|---|---|"

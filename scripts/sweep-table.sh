@@ -7,12 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BIN=${BIN:-target/release/carbonctl}
-SHARED=${SHARED:-../shared/data}
-carbon="$SHARED/carbon/umassos-decarbonization-potential_2022_LCA"
-demand=$(mktemp)
-trap 'rm -f "$demand"' EXIT
-tar -xjOf "$SHARED/demand/nasa/workload.tbz2" > "$demand"
+# shellcheck source=scripts/real-data.sh
+source scripts/real-data.sh
 
 for triple in "a=DK-DK1,b=FR,c=LV" "a=DK-DK1,b=LT,c=LV" "a=CH,b=DK-DK1,c=DK-DK2"; do
   "$BIN" backtest --regions "$triple" --carbon-dir "$carbon" --carbon-start 2022-01-01 \

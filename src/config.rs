@@ -85,6 +85,8 @@ pub struct Connect {
     pub tokens: BTreeMap<String, Token>,
     pub cpu_source: CpuSource,
     pub metrics_max_age_secs: i64,
+    /// How long a node snapshot may stand for the nodes (see `node_snapshot`).
+    pub node_refresh_secs: i64,
     /// One cluster per region, when REGION_CONTEXTS is set.
     pub fleet: Option<Fleet>,
     /// Where each tick pushes its metrics, without a trailing slash; None: not pushed.
@@ -128,6 +130,7 @@ impl Connect {
             tokens: BTreeMap::new(),
             cpu_source: CpuSource::Metrics,
             metrics_max_age_secs: 180,
+            node_refresh_secs: 600,
             fleet: None,
             pushgateway_url: None,
         }
@@ -219,6 +222,7 @@ impl Connect {
             tokens,
             cpu_source,
             metrics_max_age_secs: duration("METRICS_MAX_AGE", &args.metrics_max_age)?,
+            node_refresh_secs: duration("NODE_REFRESH", &args.node_refresh)?,
             fleet: fleet(args, regions)?,
             pushgateway_url: pushgateway_url(args.pushgateway_url.as_deref())?,
         })

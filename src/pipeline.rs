@@ -176,7 +176,7 @@ pub async fn observe(
     fetch: bool,
 ) -> Result<Observed, Error> {
     let view = fleet
-        .observe(settings, connect, &loaded.fleet_nodes, now)
+        .observe(settings, connect, &loaded.fleet_nodes, &loaded.nodes, now)
         .await?;
     for (region, deployment) in &view.deployments {
         if deployment.is_none() {
@@ -314,6 +314,7 @@ mod tests {
             },
             deployments,
             unobserved: BTreeMap::new(),
+            snapshots: BTreeMap::new(),
             autoscalers: Some(
                 autoscalers
                     .into_iter()

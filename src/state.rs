@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::attempt::Attempt;
 use crate::clock::to_rfc3339;
 use crate::ledger::Ledger;
+use crate::node_snapshot::NodeSnapshot;
 use crate::policy::{ActionRecord, PendingMove, PolicyState};
 use crate::totals::Totals;
 
@@ -28,6 +29,7 @@ pub const KEY_LEDGER: &str = "ledger";
 pub const KEY_ATTEMPT: &str = "attempt";
 pub const KEY_FLEET_NODES: &str = "fleetNodes";
 pub const KEY_TICK_TOTALS: &str = "tickTotals";
+pub const KEY_NODES: &str = "nodes";
 
 /// One region's cached carbon value, and how the last fetch went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -78,6 +80,9 @@ pub struct State {
     pub fleet_nodes: BTreeMap<String, usize>,
     /// Ticks by outcome, for the pushed counters; absent in states written before it existed.
     pub totals: Option<Totals>,
+    /// What the last full read of each cluster's nodes showed (see `node_snapshot`): `*` for
+    /// one cluster holding every region, a region's name for its own cluster in a fleet.
+    pub nodes: BTreeMap<String, NodeSnapshot>,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
@@ -142,6 +147,7 @@ impl State {
             KEY_ATTEMPT,
             KEY_FLEET_NODES,
             KEY_TICK_TOTALS,
+            KEY_NODES,
         ];
         Ok(State {
             policy: PolicyState {
@@ -181,6 +187,12 @@ impl State {
                 Some(text) => Some(serde_json::from_str(text).map_err(|e| {
                     err(KEY_TICK_TOTALS, format!("not a JSON object of outcome -> whole number of ticks {{held, applied, replicasChanged, scaleFailed, scaleUnanswered, lostClaim}} or empty: {e}"))
                 })?),
+            },
+            nodes: match data.get(KEY_NODES).map(|v| v.trim()) {
+                None | Some("") => BTreeMap::new(),
+                Some(text) => serde_json::from_str(text).map_err(|e| {
+                    err(KEY_NODES, format!("not a JSON object of cluster -> {{readAt, selector, groups, notReady, unmetered}} or empty (an empty value makes the next tick read every node again): {e}"))
+                })?,
             },
             last_failure: data
                 .get(KEY_LAST_FAILURE)
@@ -240,6 +252,13 @@ impl State {
             clamp(format!("{KEY_LEDGER}.since"), &mut l.since, now);
             clamp(format!("{KEY_LEDGER}.last"), &mut l.last, now);
         }
+        for (cluster, snapshot) in &mut state.nodes {
+            clamp(
+                format!("{KEY_NODES}.{cluster}.readAt"),
+                &mut snapshot.read_at,
+                now,
+            );
+        }
         (state, warnings)
     }
 
@@ -292,6 +311,9 @@ impl State {
         }
         if let Some(totals) = &self.totals {
             data.insert(KEY_TICK_TOTALS.into(), render(totals));
+        }
+        if !self.nodes.is_empty() {
+            data.insert(KEY_NODES.into(), render(&self.nodes));
         }
         data
     }
@@ -407,6 +429,21 @@ mod tests {
                 signals: vec!["lifecycle".into()],
             }),
             fleet_nodes: [("france".to_string(), 3)].into(),
+            nodes: [(
+                crate::node_snapshot::ONE_CLUSTER.to_string(),
+                NodeSnapshot {
+                    read_at: 1_800_000_000,
+                    selector: "region,!node-role.kubernetes.io/control-plane".into(),
+                    groups: vec![crate::node_snapshot::NodeGroup {
+                        region: Some("france".into()),
+                        cpu: Some("3900m".into()),
+                        nodes: vec!["worker-france".into()],
+                    }],
+                    not_ready: Vec::new(),
+                    unmetered: vec!["worker-france".into()],
+                },
+            )]
+            .into(),
             totals: Some(Totals {
                 held: 40,
                 applied: 2,

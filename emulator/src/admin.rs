@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 
 use crate::faults::FaultSpec;
 use crate::http::{Request, Response};
+use crate::k8s::resources::NODES;
+use crate::seed::NodeSeed;
 use crate::shared::Shared;
 
 fn bad(message: impl Into<String>) -> Response {
@@ -50,6 +52,13 @@ struct NodeSpec {
     node: String,
     ready: Option<bool>,
     unschedulable: Option<bool>,
+    allocatable_cpu: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeName {
+    node: String,
 }
 
 pub fn handle(shared: &Shared, req: &Request) -> Response {
@@ -97,11 +106,31 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             if let Some(cordoned) = spec.unschedulable {
                 node = Some(world.set_node_unschedulable(&spec.node, cordoned));
             }
+            if let Some(cpu) = &spec.allocatable_cpu {
+                node = Some(world.set_node_allocatable_cpu(&spec.node, cpu));
+            }
             match node {
                 Some(Ok(node)) => Ok(Response::ok(&node)),
-                Some(Err(_)) => Err(bad(format!("no node named {:?}", spec.node))),
-                None => Err(bad("give ready and/or unschedulable")),
+                Some(Err(e)) if e.code == 404 => Err(bad(format!("no node named {:?}", spec.node))),
+                Some(Err(e)) => Err(bad(e.message)),
+                None => Err(bad("give ready, unschedulable and/or allocatableCpu")),
             }
+        }),
+        ("POST", "/_emulator/nodes") => parse::<NodeSeed>(req).and_then(|seed| {
+            let mut world = shared.world();
+            if world.get(&NODES, "", &seed.name).is_some() {
+                return Err(bad(format!("node {:?} already exists", seed.name)));
+            }
+            world.join_node(&seed).map_err(|e| bad(format!("{e:#}")))?;
+            let node = world.get(&NODES, "", &seed.name).cloned();
+            Ok(Response::ok(&node))
+        }),
+        ("DELETE", "/_emulator/nodes") => parse::<NodeName>(req).and_then(|spec| {
+            shared
+                .world()
+                .remove_node(&spec.node)
+                .map_err(|_| bad(format!("no node named {:?}", spec.node)))?;
+            Ok(Response::ok(&json!({"deleted": spec.node})))
         }),
         ("PUT", "/_emulator/auth") => parse::<AuthSpec>(req).map(|spec| {
             shared.world().allow_anonymous = spec.allow_anonymous;

@@ -20,7 +20,7 @@ use crate::faults::Fault;
 use crate::k8s::resources::{CONFIGMAPS, DEPLOYMENTS, EVENTS, HPAS, SCALED_OBJECTS};
 use crate::kubeconfig;
 use crate::requests::RequestRecord;
-use crate::seed::Seed;
+use crate::seed::{NodeSeed, Seed};
 use crate::selector::Selector;
 use crate::server;
 use crate::shared::Shared;
@@ -209,6 +209,30 @@ impl Emulator {
             .world()
             .set_node_ready(node, ready)
             .unwrap_or_else(|e| panic!("set_node_ready {node}: {e}"));
+    }
+
+    /// A node that joins the cluster now, with NodeMetrics from its seed's usage.
+    pub fn add_node(&self, node: &NodeSeed) {
+        self.shared
+            .world()
+            .join_node(node)
+            .unwrap_or_else(|e| panic!("add_node {}: {e:#}", node.name));
+    }
+
+    /// A node deleted from the cluster.
+    pub fn remove_node(&self, node: &str) {
+        self.shared
+            .world()
+            .remove_node(node)
+            .unwrap_or_else(|e| panic!("remove_node {node}: {}", e.message));
+    }
+
+    /// A node's new allocatable CPU (`8`, `3500m`).
+    pub fn set_node_allocatable_cpu(&self, node: &str, cpu: &str) {
+        self.shared
+            .world()
+            .set_node_allocatable_cpu(node, cpu)
+            .unwrap_or_else(|e| panic!("set_node_allocatable_cpu {node}: {}", e.message));
     }
 
     pub fn set_node_unschedulable(&self, node: &str, cordoned: bool) {

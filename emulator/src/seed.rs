@@ -255,6 +255,40 @@ impl Seed {
     /// One region's own cluster, as a fleet member: a tainted control-plane node, two ready
     /// workers `worker-1` and `worker-2` at 45% CPU (named as every such cluster names them,
     /// and without a `region` label: the cluster is the region), the Deployment
+    /// A large cluster: `regions` regions `r000`, `r001`, ... of `per_region` ready workers each
+    /// (`worker-r000-00`, ... at 45% CPU), one Deployment `nginx-<region>` of 2 replicas and
+    /// one zone `Z000`, ... per region, and the demo's control plane; returns the seed and the
+    /// REGIONS value that names them.
+    pub fn large(regions: usize, per_region: usize) -> (Seed, String) {
+        let mut seed = Seed::demo();
+        seed.nodes.retain(|n| !n.labels.contains_key("region"));
+        seed.deployments.clear();
+        seed.config_maps.clear();
+        let mut names = Vec::new();
+        for r in 0..regions {
+            let region = format!("r{r:03}");
+            let zone = format!("Z{r:03}");
+            seed.carbon.insert(zone.clone(), 20.0 + r as f64 * 3.0);
+            seed.deployments.push(DeploymentSeed {
+                namespace: "default".into(),
+                name: format!("nginx-{region}"),
+                replicas: 2,
+                labels: BTreeMap::new(),
+                node_selector: [("region".to_string(), region.clone())].into(),
+            });
+            names.push(format!("{region}={zone}"));
+            for n in 0..per_region {
+                let mut node = NodeSeed::new(&format!("worker-{region}-{n:02}"));
+                node.labels.insert("region".into(), region.clone());
+                node.labels
+                    .insert("kubernetes.io/os".into(), "linux".into());
+                node.cpu_percent = Some(45.0);
+                seed.nodes.push(node);
+            }
+        }
+        (seed, names.join(","))
+    }
+
     /// `nginx-<region>` with 2 replicas in `default`, and the demo carbon and tokens. A region
     /// of the demo (denmark, france, latvia) keeps its zone and intensity; for another, `zone`
     /// (when given) is served at 100 gCO2eq/kWh.

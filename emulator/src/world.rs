@@ -17,7 +17,8 @@ use crate::status::ApiError;
 use crate::validation::{self, FieldError, NameRule};
 use base64::Engine;
 
-use crate::{autoscaling, clock, keda, quantity, seed::Seed};
+use crate::seed::{NodeSeed, Seed};
+use crate::{autoscaling, clock, keda, quantity};
 
 /// Namespaces every cluster has.
 pub const BUILT_IN_NAMESPACES: [&str; 4] =
@@ -394,80 +395,7 @@ impl World {
                 .with_context(|| format!("namespace {ns:?}"))?;
         }
         for (i, node) in seed.nodes.iter().enumerate() {
-            let cpu = quantity::cpu_millis(&node.cpu)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("node {}: cpu", node.name))?;
-            let memory = quantity::parse(&node.memory)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("node {}: memory", node.name))?
-                as u64;
-            let cpu_used = match (&node.cpu_usage, node.cpu_percent) {
-                (Some(_), Some(_)) => {
-                    bail!("node {}: give cpuUsage or cpuPercent, not both", node.name)
-                }
-                (Some(q), None) => quantity::cpu_millis(q)
-                    .map_err(anyhow::Error::msg)
-                    .with_context(|| format!("node {}: cpuUsage", node.name))?,
-                (None, Some(p)) => percent_of(cpu, p),
-                (None, None) => 0,
-            };
-            let mut labels: Map<String, Value> = node
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().into()))
-                .collect();
-            labels
-                .entry("kubernetes.io/hostname")
-                .or_insert(node.name.clone().into());
-            let mut taints = node.taints.clone();
-            if node.unschedulable {
-                taints.push(unschedulable_taint());
-            }
-            if !node.ready {
-                taints.push(not_ready_taint());
-            }
-            let now = clock::rfc3339(SystemTime::now());
-            let obj = json!({
-                "metadata": {"name": node.name, "labels": labels,
-                             "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
-                "spec": {"podCIDR": format!("10.244.{i}.0/24"), "podCIDRs": [format!("10.244.{i}.0/24")]},
-                "status": {
-                    "capacity": {"cpu": node.cpu, "memory": node.memory, "pods": node.max_pods.to_string()},
-                    "allocatable": {"cpu": node.cpu, "memory": node.memory, "pods": node.max_pods.to_string()},
-                    "conditions": [
-                        {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
-                         "message": "kubelet has sufficient memory available", "lastHeartbeatTime": now, "lastTransitionTime": now},
-                        {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure",
-                         "message": "kubelet has no disk pressure", "lastHeartbeatTime": now, "lastTransitionTime": now},
-                        {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID",
-                         "message": "kubelet has sufficient PID available", "lastHeartbeatTime": now, "lastTransitionTime": now},
-                        ready_condition(node.ready, &now),
-                    ],
-                    "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{}", i + 10)},
-                                  {"type": "Hostname", "address": node.name}],
-                    "nodeInfo": {"kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0",
-                                 "containerRuntimeVersion": "containerd://2.0.5", "operatingSystem": "linux",
-                                 "architecture": "amd64", "osImage": "Debian GNU/Linux 13 (trixie)",
-                                 "kernelVersion": "6.12.0-1-amd64", "machineID": "", "systemUUID": "", "bootID": ""}
-                }
-            });
-            let mut obj = obj;
-            if node.unschedulable {
-                obj["spec"]["unschedulable"] = true.into();
-            }
-            if !taints.is_empty() {
-                obj["spec"]["taints"] = Value::Array(taints);
-            }
-            world
-                .create(&resources::NODES, "", obj)
-                .with_context(|| format!("node {}", node.name))?;
-            world.usage.insert(
-                node.name.clone(),
-                NodeUsage {
-                    cpu_millis: cpu_used,
-                    memory_bytes: memory * 3 / 10,
-                },
-            );
+            world.add_node(i, node)?;
         }
         for d in &seed.deployments {
             let mut labels = d.labels.clone();
@@ -1004,6 +932,108 @@ impl World {
         set_ready_status(obj, i64::from(ready));
         obj["metadata"]["resourceVersion"] = rv.into();
         Ok(obj.clone())
+    }
+
+    /// A node as the seed describes it, with its usage for NodeMetrics; `i` numbers its pod
+    /// CIDR and address.
+    pub fn add_node(&mut self, i: usize, node: &NodeSeed) -> anyhow::Result<()> {
+        let cpu = quantity::cpu_millis(&node.cpu)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("node {}: cpu", node.name))?;
+        let memory = quantity::parse(&node.memory)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("node {}: memory", node.name))? as u64;
+        let cpu_used = match (&node.cpu_usage, node.cpu_percent) {
+            (Some(_), Some(_)) => {
+                bail!("node {}: give cpuUsage or cpuPercent, not both", node.name)
+            }
+            (Some(q), None) => quantity::cpu_millis(q)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("node {}: cpuUsage", node.name))?,
+            (None, Some(p)) => percent_of(cpu, p),
+            (None, None) => 0,
+        };
+        let mut labels: Map<String, Value> = node
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        labels
+            .entry("kubernetes.io/hostname")
+            .or_insert(node.name.clone().into());
+        let mut taints = node.taints.clone();
+        if node.unschedulable {
+            taints.push(unschedulable_taint());
+        }
+        if !node.ready {
+            taints.push(not_ready_taint());
+        }
+        let now = clock::rfc3339(SystemTime::now());
+        let obj = json!({
+            "metadata": {"name": node.name, "labels": labels,
+                         "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+            "spec": {"podCIDR": format!("10.244.{i}.0/24"), "podCIDRs": [format!("10.244.{i}.0/24")]},
+            "status": {
+                "capacity": {"cpu": node.cpu, "memory": node.memory, "pods": node.max_pods.to_string()},
+                "allocatable": {"cpu": node.cpu, "memory": node.memory, "pods": node.max_pods.to_string()},
+                "conditions": [
+                    {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
+                     "message": "kubelet has sufficient memory available", "lastHeartbeatTime": now, "lastTransitionTime": now},
+                    {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure",
+                     "message": "kubelet has no disk pressure", "lastHeartbeatTime": now, "lastTransitionTime": now},
+                    {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID",
+                     "message": "kubelet has sufficient PID available", "lastHeartbeatTime": now, "lastTransitionTime": now},
+                    ready_condition(node.ready, &now),
+                ],
+                "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{}", i + 10)},
+                              {"type": "Hostname", "address": node.name}],
+                "nodeInfo": {"kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0",
+                             "containerRuntimeVersion": "containerd://2.0.5", "operatingSystem": "linux",
+                             "architecture": "amd64", "osImage": "Debian GNU/Linux 13 (trixie)",
+                             "kernelVersion": "6.12.0-1-amd64", "machineID": "", "systemUUID": "", "bootID": ""}
+            }
+        });
+        let mut obj = obj;
+        if node.unschedulable {
+            obj["spec"]["unschedulable"] = true.into();
+        }
+        if !taints.is_empty() {
+            obj["spec"]["taints"] = Value::Array(taints);
+        }
+        self.create(&resources::NODES, "", obj)
+            .with_context(|| format!("node {}", node.name))?;
+        self.usage.insert(
+            node.name.clone(),
+            NodeUsage {
+                cpu_millis: cpu_used,
+                memory_bytes: memory * 3 / 10,
+            },
+        );
+        Ok(())
+    }
+
+    /// A node that joins after the start (a cluster autoscaler's new node).
+    pub fn join_node(&mut self, node: &NodeSeed) -> anyhow::Result<()> {
+        let i = self.usage.len();
+        self.add_node(i, node)?;
+        self.replace_pods();
+        Ok(())
+    }
+
+    /// A node deleted (drained and removed): it leaves the node list and NodeMetrics.
+    pub fn remove_node(&mut self, node: &str) -> Result<(), ApiError> {
+        self.delete(&resources::NODES, "", node)?;
+        self.usage.remove(node);
+        self.replace_pods();
+        Ok(())
+    }
+
+    /// A new allocatable CPU, as a kubelet restarted with other reservations reports it.
+    pub fn set_node_allocatable_cpu(&mut self, node: &str, cpu: &str) -> Result<Value, ApiError> {
+        quantity::cpu_millis(cpu).map_err(ApiError::bad_request)?;
+        self.modify(&resources::NODES, "", node, |n| {
+            n["status"]["allocatable"]["cpu"] = cpu.into();
+        })
     }
 
     pub fn set_node_ready(&mut self, node: &str, ready: bool) -> Result<Value, ApiError> {

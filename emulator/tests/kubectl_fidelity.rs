@@ -538,6 +538,42 @@ fn node_selectors_and_cordoned_nodes() {
     let out = s.ok(&k, &["get", "nodes", "-l", "region"]);
     let status: Vec<String> = rows(&out).into_iter().map(|r| r[1].clone()).collect();
     assert_eq!(status, ["Ready,SchedulingDisabled", "Ready", "NotReady"]);
+    // Nodes index spec.unschedulable (absent reads as false) and metadata.name, nothing else.
+    let cordoned = ["get", "nodes", "-l", "region", "--field-selector"];
+    let with = |field: &str| [&cordoned[..], &[field]].concat();
+    assert_eq!(names(&with("spec.unschedulable=true")), ["worker-denmark"]);
+    assert_eq!(
+        names(&with("spec.unschedulable=false")),
+        ["worker-france", "worker-latvia"]
+    );
+    assert_eq!(
+        names(&with(
+            "spec.unschedulable!=true,metadata.name!=worker-latvia"
+        )),
+        ["worker-france"]
+    );
+    let err = s.fails(&k, &with("spec.podCIDR=10.244.1.0/24"));
+    assert!(
+        err.contains("field label not supported: spec.podCIDR"),
+        "{err}"
+    );
+    // metrics-server cannot scrape a NotReady kubelet: its NodeMetrics are gone.
+    let raw: Value = serde_json::from_str(&s.ok(
+        &k,
+        &[
+            "get",
+            "--raw",
+            "/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=region",
+        ],
+    ))
+    .unwrap();
+    let metered: Vec<&str> = raw["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(metered, ["worker-denmark", "worker-france"]);
 }
 
 #[test]

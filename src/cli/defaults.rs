@@ -7,6 +7,7 @@ pub const CARBON_API_URL: &str = "https://api.electricitymap.org/v3";
 pub const CARBON_API_TIMEOUT: &str = "5s";
 pub const CPU_SOURCE: &str = "metrics";
 pub const METRICS_MAX_AGE: &str = "3m";
+pub const NODE_REFRESH: &str = "10m";
 
 pub const REGIONS: &str = "denmark=DK,france=FR,latvia=LV";
 pub const REGION_LABEL: &str = "region";

@@ -21,6 +21,7 @@ const UNUSED: &[(&str, &[&str])] = &[
             "cpu_source",
             "simulated_cpu",
             "metrics_max_age",
+            "node_refresh",
             "region_contexts",
             "fleet_kubeconfig",
             "fleet_node_selector",

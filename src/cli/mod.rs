@@ -150,6 +150,17 @@ pub struct ConnectArgs {
         value_name = "DURATION"
     )]
     pub metrics_max_age: String,
+    /// Read every node again at least this often; in between, a tick reads NodeMetrics and the
+    /// cordoned nodes, and every node only when the nodes NodeMetrics name change.
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "NODE_REFRESH",
+        default_value = defaults::NODE_REFRESH,
+        value_name = "DURATION"
+    )]
+    pub node_refresh: String,
     /// One cluster per region: each region's kubeconfig context, e.g. denmark=dk-prod,france=fr-prod
     /// [default: one cluster, regions told apart by REGION_LABEL].
     #[arg(

@@ -53,8 +53,11 @@ async fn tick(
     let tick_id = format!("{now}-{}", std::process::id());
     let fleet = Fleet::connect(connect).await?;
     let home = &fleet.home;
-    let loaded = home.load_state(&settings.state_configmap, now).await?;
-    let observed = pipeline::observe(&fleet, settings, connect, &loaded.state, now, true).await?;
+    let mut loaded = home.load_state(&settings.state_configmap, now).await?;
+    let mut observed =
+        pipeline::observe(&fleet, settings, connect, &loaded.state, now, true).await?;
+    // The nodes as found are remembered with the rest of the claim.
+    loaded.state.nodes = std::mem::take(&mut observed.view.snapshots);
     observed.require_deployments(settings, &home.namespace)?;
     let (rule_settings, mut hands_off) = observed.floors(settings);
     let planned = |hands_off: &_| {

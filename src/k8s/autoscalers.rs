@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::lists::Query;
 use super::Cluster;
 use crate::error::Error;
 
@@ -276,7 +277,7 @@ impl Cluster {
             "/apis/{HPA_API}/namespaces/{}/horizontalpodautoscalers",
             self.namespace
         );
-        let hpas = match self.list::<SlimHpa>(&path, None, false).await {
+        let hpas = match self.list::<SlimHpa>(&path, Query::default()).await {
             // A cluster that does not serve autoscaling/v2 (before Kubernetes 1.23) has no
             // HPA carbonctl could read; what it has, carbonctl cannot see.
             Err(kube::Error::Api(status)) if status.code == 404 => {
@@ -299,7 +300,7 @@ impl Cluster {
             self.namespace
         );
         let scaled_objects = self
-            .list::<SlimScaledObject>(&path, None, false)
+            .list::<SlimScaledObject>(&path, Query::default())
             .await
             .map_err(Error::kube(format!(
                 "listing KEDA ScaledObjects in namespace {} (rbac-hpa-floors.yaml grants it)",

@@ -14,6 +14,7 @@ use super::cpu::combine;
 use super::observe::{simulated, ClusterView};
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::Error;
+use crate::node_snapshot::NodeSnapshot;
 use crate::policy::CpuObservation;
 
 /// One region's own cluster.
@@ -92,20 +93,23 @@ impl Fleet {
     /// One look at every region. In a fleet, `silent_nodes` says how many nodes a region had
     /// when it last answered: a region that does not answer now counts that many nodes without
     /// CPU data (one when never seen), so missing data never argues for an action.
+    /// `snapshots` are the node snapshots the state remembers, by cluster.
     pub async fn observe(
         &self,
         settings: &Settings,
         connect: &Connect,
         silent_nodes: &BTreeMap<String, usize>,
+        snapshots: &BTreeMap<String, NodeSnapshot>,
         now: i64,
     ) -> Result<ClusterView, Error> {
         if self.members.is_empty() {
-            return self.home.observe(settings, connect, now).await;
+            return self.home.observe(settings, connect, snapshots, now).await;
         }
         let looks = self.members.iter().map(|(region, member)| async move {
+            let snapshot = snapshots.get(region);
             let seen = match &member.cluster {
                 Ok(cluster) => cluster
-                    .observe_member(region, &member.context, settings, connect, now)
+                    .observe_member(region, &member.context, settings, connect, snapshot, now)
                     .await
                     .map_err(|e| e.to_string()),
                 Err(why) => Err(why.clone()),
@@ -121,6 +125,7 @@ impl Fleet {
             deployments: BTreeMap::new(),
             unobserved: BTreeMap::new(),
             autoscalers: None,
+            snapshots: BTreeMap::new(),
         };
         let mut silent = 0;
         let mut metrics_missing = Vec::new();
@@ -134,11 +139,15 @@ impl Fleet {
                         let found = view.autoscalers.get_or_insert_with(BTreeMap::new);
                         found.extend(autoscaler.map(|a| (region.clone(), a)));
                     }
+                    view.snapshots
+                        .extend(seen.snapshot.map(|s| (region.clone(), s)));
                     if let Some(why) = seen.metrics_missing {
                         metrics_missing.push(format!("{region} ({}): {why}", member.context));
                     }
                 }
                 Err(why) => {
+                    let kept = snapshots.get(region).cloned();
+                    view.snapshots.extend(kept.map(|s| (region.clone(), s)));
                     silent += silent_nodes.get(region).copied().unwrap_or(1).max(1);
                     let why = format!(
                         "its cluster (context {}) did not answer: {why}",

@@ -1,7 +1,10 @@
-//! The three lists a tick reads, deserialised into slim types that keep only the fields the
-//! rule uses. On a 5,000-node cluster a full `Node` carries conditions' messages, addresses,
-//! images and managed fields; skipping them while parsing keeps a tick's memory and time small.
+//! The lists a tick reads, deserialised into slim types that keep only the fields the rule
+//! uses, each parsed once from the one buffer its answer arrived in. On a 5,000-node cluster a
+//! full `Node` carries conditions' messages, addresses, images and managed fields, and the
+//! NodeMetrics list is 1.5 MB: skipping what is not read, and borrowing the names NodeMetrics
+//! carry instead of copying them, keeps a tick's memory and time small.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
@@ -55,14 +58,28 @@ pub struct Condition {
     pub status: String,
 }
 
+/// A NodeMetrics item: its name, scrape time and CPU, borrowed from the answer's buffer (its
+/// labels, window and memory are skipped).
 #[derive(Debug, Deserialize)]
-pub struct SlimNodeMetrics {
-    #[serde(default)]
-    pub metadata: Meta,
-    #[serde(default)]
-    pub timestamp: String,
-    #[serde(default)]
-    pub usage: BTreeMap<String, String>,
+pub struct SlimNodeMetrics<'a> {
+    #[serde(borrow, default)]
+    pub metadata: NameOnly<'a>,
+    #[serde(borrow, default)]
+    pub timestamp: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub usage: CpuUsage<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NameOnly<'a> {
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CpuUsage<'a> {
+    #[serde(borrow, default)]
+    pub cpu: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,34 +107,81 @@ pub struct DeploymentStatus {
     pub available_replicas: i32,
 }
 
-impl Cluster {
-    /// GET a list at `path` with an optional label selector; `cached` lets the API server
-    /// answer from its watch cache (resourceVersion=0), which is cheaper for it and fresh
-    /// enough for node facts that change on the scale of minutes.
-    pub async fn list<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        selector: Option<&str>,
-        cached: bool,
-    ) -> Result<List<T>, kube::Error> {
+/// What a list asks for beyond its path.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Query<'a> {
+    pub labels: Option<&'a str>,
+    pub fields: Option<&'a str>,
+    /// Lets the API server answer from its watch cache (resourceVersion=0), which is cheaper
+    /// for it and fresh enough for node facts that change on the scale of minutes.
+    pub cached: bool,
+}
+
+impl Query<'_> {
+    fn uri(&self, path: &str) -> String {
         let mut query = Vec::new();
-        if let Some(selector) = selector {
+        if let Some(selector) = self.labels {
             query.push(format!("labelSelector={}", encode(selector)));
         }
-        if cached {
+        if let Some(selector) = self.fields {
+            query.push(format!("fieldSelector={}", encode(selector)));
+        }
+        if self.cached {
             query.push("resourceVersion=0".to_string());
         }
-        let uri = if query.is_empty() {
+        if query.is_empty() {
             path.to_string()
         } else {
             format!("{path}?{}", query.join("&"))
-        };
-        let request = http::Request::get(uri)
-            .header(http::header::ACCEPT, "application/json")
-            .body(Vec::new())
-            .map_err(kube::Error::HttpError)?;
-        self.call(self.client.request(request)).await
+        }
     }
+}
+
+impl Cluster {
+    /// GET a list at `path`, parsed into owned slim items.
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: Query<'_>,
+    ) -> Result<List<T>, kube::Error> {
+        let body = self.get_body(path, query).await?;
+        serde_json::from_slice(body.as_ref()).map_err(kube::Error::SerdeError)
+    }
+
+    /// GET at `path`, the answer's body as the one buffer it arrived in: items can borrow from
+    /// it, and nothing is copied or checked twice on the way (kube's `Client::request` copies
+    /// the body twice and validates it as UTF-8 before parsing).
+    pub async fn get_body(
+        &self,
+        path: &str,
+        query: Query<'_>,
+    ) -> Result<impl AsRef<[u8]>, kube::Error> {
+        let request = http::Request::get(query.uri(path))
+            .header(http::header::ACCEPT, "application/json")
+            .body(kube::client::Body::empty())
+            .map_err(kube::Error::HttpError)?;
+        self.call(async {
+            let response = self.client.send(request).await?;
+            let status = response.status();
+            let body = response.into_body().collect_bytes().await?;
+            if status.is_client_error() || status.is_server_error() {
+                return Err(api_error(status, &body));
+            }
+            Ok(body)
+        })
+        .await
+    }
+}
+
+/// An answer that is not a success, as kube reports it: the `metav1.Status` the server sent,
+/// or one made from its text when it sent something else (a proxy's page, a bare 404).
+fn api_error(code: http::StatusCode, body: &[u8]) -> kube::Error {
+    let status = serde_json::from_slice::<kube::core::Status>(body).unwrap_or_else(|_| {
+        let text = String::from_utf8_lossy(body);
+        kube::core::Status::failure(text.trim(), "Failed to parse error data")
+            .with_code(code.as_u16())
+    });
+    kube::Error::Api(status.boxed())
 }
 
 /// Percent-encodes a label selector for a query string.

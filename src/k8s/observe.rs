@@ -1,18 +1,21 @@
-//! Reading a cluster with as few requests as the work needs: one list each of nodes,
-//! NodeMetrics and Deployments (and HPAs when SCALE_TARGET=hpa-min), issued concurrently; in
-//! one cluster whatever the number of regions, in a fleet once per region's cluster.
+//! Reading a cluster with as few requests as the work needs: one list each of NodeMetrics,
+//! nodes and Deployments (and HPAs when SCALE_TARGET=hpa-min); in one cluster whatever the
+//! number of regions, in a fleet once per region's cluster. The node list follows NodeMetrics,
+//! since what it asks for depends on them: only the cordoned nodes while the node snapshot in
+//! the state stands for the rest (see `node_snapshot`), every node when it does not.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::autoscalers::Autoscaler;
 use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
-use super::lists::{SlimDeployment, SlimNode, SlimNodeMetrics};
+use super::lists::{List, Query, SlimDeployment, SlimNode, SlimNodeMetrics};
 use super::quantity::cpu_cores;
 use super::Cluster;
 use crate::choices::ScaleTarget;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
+use crate::node_snapshot::{refresh_reason, ListedNode, NodeSnapshot, ONE_CLUSTER};
 use crate::policy::{CpuObservation, NodeCount};
 
 const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
@@ -42,6 +45,9 @@ pub struct ClusterView {
     /// The autoscaler of each region's Deployment that has one, when they were read
     /// (SCALE_TARGET=hpa-min reads them every tick).
     pub autoscalers: Option<BTreeMap<String, Autoscaler>>,
+    /// The node snapshots to remember, by cluster: the ones that stood, new ones where every
+    /// node was read, the previous ones of clusters that did not answer.
+    pub snapshots: BTreeMap<String, NodeSnapshot>,
 }
 
 impl ClusterView {
@@ -58,14 +64,40 @@ impl ClusterView {
     }
 }
 
-/// The three lists of one cluster, before they are read for the rule.
+/// The lists of one cluster, before they are read for the rule.
 struct Lists {
-    nodes: Vec<SlimNode>,
+    nodes: Vec<NodeFacts>,
     /// NodeMetrics, or why there are none; empty when CPU is simulated.
     usage: Result<Vec<NodeUsage>, String>,
+    /// The node snapshot to remember: the one given when it stood, a new one when every node
+    /// was read; the one given when CPU is simulated (every node is read, nothing is learnt
+    /// about NodeMetrics).
+    snapshot: Option<NodeSnapshot>,
     deployments: Vec<SlimDeployment>,
     /// By Deployment name, when asked for.
     autoscalers: Option<BTreeMap<String, Autoscaler>>,
+}
+
+/// Which nodes a cluster's lists ask for, and how a node's region is known: from its label in
+/// one cluster, from the cluster itself in a fleet.
+struct NodeScope<'a> {
+    selector: &'a str,
+    region_label: Option<&'a str>,
+    region: Option<&'a str>,
+    snapshot: Option<&'a NodeSnapshot>,
+}
+
+impl NodeScope<'_> {
+    fn listed(&self, node: &SlimNode) -> ListedNode {
+        let region = match self.region_label {
+            Some(label) => node.metadata.labels.get(label).cloned(),
+            None => self.region.map(str::to_string),
+        };
+        ListedNode {
+            facts: node_facts(node, region),
+            cpu: node.status.allocatable.get("cpu").cloned(),
+        }
+    }
 }
 
 /// One region's own cluster as observed (a fleet member).
@@ -77,40 +109,38 @@ pub struct MemberView {
     pub deployment: Option<DeploymentView>,
     /// Read when SCALE_TARGET=hpa-min: the outer None means not read.
     pub autoscaler: Option<Option<Autoscaler>>,
+    pub snapshot: Option<NodeSnapshot>,
 }
 
 impl Cluster {
-    /// Nodes matching `selector`, their NodeMetrics and the namespace's Deployments, and with
-    /// `floors` the autoscalers of those Deployments, issued together.
+    /// The nodes in `scope`, their NodeMetrics and the namespace's Deployments, and with
+    /// `floors` the autoscalers of those Deployments; the Deployments and autoscalers are
+    /// asked for while the nodes are.
     async fn lists(
         &self,
-        selector: &str,
+        scope: &NodeScope<'_>,
         connect: &Connect,
         floors: Option<&[String]>,
+        now: i64,
     ) -> Result<Lists, Error> {
         let deployments_path = format!("/apis/apps/v1/namespaces/{}/deployments", self.namespace);
-        let metrics = async {
-            match connect.cpu_source {
-                CpuSource::Metrics => self.node_usage(selector).await,
-                CpuSource::Simulated(_) => Ok(Vec::new()),
-            }
-        };
         let autoscalers = async {
             match floors {
                 Some(deployments) => self.autoscalers(deployments, true).await.map(Some),
                 None => Ok(None),
             }
         };
-        let (nodes, deployments, usage, autoscalers) = tokio::join!(
-            self.list::<SlimNode>("/api/v1/nodes", Some(selector), true),
-            self.list::<SlimDeployment>(&deployments_path, None, false),
-            metrics,
+        let (nodes, deployments, autoscalers) = tokio::join!(
+            self.nodes(scope, connect, now),
+            self.list::<SlimDeployment>(&deployments_path, Query::default()),
             autoscalers
         );
+        let (nodes, usage, snapshot) = nodes?;
         Ok(Lists {
             autoscalers: autoscalers?,
-            nodes: nodes.map_err(Error::kube("listing nodes"))?.items,
+            nodes,
             usage,
+            snapshot,
             deployments: deployments
                 .map_err(Error::kube(format!(
                     "listing Deployments in namespace {}",
@@ -120,26 +150,103 @@ impl Cluster {
         })
     }
 
+    /// NodeMetrics, then the nodes: the cordoned ones while the snapshot stands, else all.
+    #[allow(clippy::type_complexity)]
+    async fn nodes(
+        &self,
+        scope: &NodeScope<'_>,
+        connect: &Connect,
+        now: i64,
+    ) -> Result<
+        (
+            Vec<NodeFacts>,
+            Result<Vec<NodeUsage>, String>,
+            Option<NodeSnapshot>,
+        ),
+        Error,
+    > {
+        let usage = match connect.cpu_source {
+            CpuSource::Metrics => self.node_usage(scope.selector).await,
+            CpuSource::Simulated(_) => {
+                let listed = self.node_list(scope, None).await?;
+                let nodes = listed.into_iter().map(|n| n.facts).collect();
+                return Ok((nodes, Ok(Vec::new()), scope.snapshot.cloned()));
+            }
+        };
+        let metered: BTreeSet<&str> = match &usage {
+            Ok(usage) => usage.iter().map(|u| u.name.as_str()).collect(),
+            Err(_) => BTreeSet::new(),
+        };
+        let stale = refresh_reason(
+            scope.snapshot,
+            scope.selector,
+            &metered,
+            now,
+            connect.node_refresh_secs,
+        );
+        let (nodes, snapshot) = match (scope.snapshot, stale) {
+            (Some(snapshot), None) => {
+                let cordoned = self
+                    .node_list(scope, Some("spec.unschedulable=true"))
+                    .await?;
+                let cordoned: Vec<NodeFacts> = cordoned.into_iter().map(|n| n.facts).collect();
+                (snapshot.facts(&cordoned), snapshot.clone())
+            }
+            (_, why) => {
+                log::debug!("reading every node: {}", why.unwrap_or_default());
+                let listed = self.node_list(scope, None).await?;
+                let fresh = NodeSnapshot::take(&listed, &metered, scope.selector, now);
+                (listed.into_iter().map(|n| n.facts).collect(), fresh)
+            }
+        };
+        Ok((nodes, usage, Some(snapshot)))
+    }
+
+    /// The nodes in `scope` matching `fields`, from the API server's watch cache.
+    async fn node_list(
+        &self,
+        scope: &NodeScope<'_>,
+        fields: Option<&str>,
+    ) -> Result<Vec<ListedNode>, Error> {
+        let query = Query {
+            labels: Some(scope.selector),
+            fields,
+            cached: true,
+        };
+        let list: List<SlimNode> = self
+            .list("/api/v1/nodes", query)
+            .await
+            .map_err(Error::kube(if fields.is_some() {
+                "listing cordoned nodes"
+            } else {
+                "listing nodes"
+            }))?;
+        Ok(list.items.iter().map(|n| scope.listed(n)).collect())
+    }
+
     /// One cluster holding every region, its nodes told apart by REGION_LABEL.
     pub async fn observe(
         &self,
         settings: &Settings,
         connect: &Connect,
+        snapshots: &BTreeMap<String, NodeSnapshot>,
         now: i64,
     ) -> Result<ClusterView, Error> {
         let selector = format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label);
+        let scope = NodeScope {
+            selector: &selector,
+            region_label: Some(&settings.region_label),
+            region: None,
+            snapshot: snapshots.get(ONE_CLUSTER),
+        };
         let names: Vec<String> = settings
             .regions
             .iter()
             .map(|r| settings.deployment_name(&r.name))
             .collect();
         let floors = (settings.scale_target == ScaleTarget::HpaMin).then_some(names.as_slice());
-        let lists = self.lists(&selector, connect, floors).await?;
-        let nodes: Vec<NodeFacts> = lists
-            .nodes
-            .iter()
-            .map(|n| node_facts(n, labelled_region(n, &settings.region_label)))
-            .collect();
+        let lists = self.lists(&scope, connect, floors, now).await?;
+        let nodes = lists.nodes;
         let regions: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
         let (node_cpu, cpu) = match (connect.cpu_source, lists.usage) {
             (CpuSource::Simulated(pct), _) => (Vec::new(), simulated(pct)),
@@ -173,6 +280,11 @@ impl Cluster {
             deployments,
             unobserved: BTreeMap::new(),
             autoscalers,
+            snapshots: lists
+                .snapshot
+                .map(|s| (ONE_CLUSTER.to_string(), s))
+                .into_iter()
+                .collect(),
         })
     }
 
@@ -185,6 +297,7 @@ impl Cluster {
         context: &str,
         settings: &Settings,
         connect: &Connect,
+        snapshot: Option<&NodeSnapshot>,
         now: i64,
     ) -> Result<MemberView, Error> {
         let mut selector = format!("!{CONTROL_PLANE_LABEL}");
@@ -197,12 +310,14 @@ impl Cluster {
         }
         let name = [settings.deployment_name(region)];
         let floors = (settings.scale_target == ScaleTarget::HpaMin).then_some(name.as_slice());
-        let mut lists = self.lists(&selector, connect, floors).await?;
-        let mut nodes: Vec<NodeFacts> = lists
-            .nodes
-            .iter()
-            .map(|n| node_facts(n, Some(region.to_string())))
-            .collect();
+        let scope = NodeScope {
+            selector: &selector,
+            region_label: None,
+            region: Some(region),
+            snapshot,
+        };
+        let mut lists = self.lists(&scope, connect, floors, now).await?;
+        let mut nodes = std::mem::take(&mut lists.nodes);
         let (mut node_cpu, metrics_missing) = match lists.usage {
             Ok(usage) => {
                 let max_age = connect.metrics_max_age_secs;
@@ -222,13 +337,18 @@ impl Cluster {
             metrics_missing,
             deployment: deployment_view(&lists.deployments, &name[0]),
             autoscaler: lists.autoscalers.as_mut().map(|a| a.remove(&name[0])),
+            snapshot: lists.snapshot,
         })
     }
 
     /// NodeMetrics, or why they are unavailable (metrics-server absent, forbidden, failing).
     async fn node_usage(&self, selector: &str) -> Result<Vec<NodeUsage>, String> {
-        let list = self
-            .list::<SlimNodeMetrics>("/apis/metrics.k8s.io/v1beta1/nodes", Some(selector), false)
+        let query = Query {
+            labels: Some(selector),
+            ..Query::default()
+        };
+        let body = self
+            .get_body("/apis/metrics.k8s.io/v1beta1/nodes", query)
             .await
             .map_err(|e| match &e {
                 kube::Error::Api(status) if status.code == 404 => {
@@ -236,13 +356,15 @@ impl Cluster {
                 }
                 _ => format!("listing NodeMetrics failed: {}; check `kubectl top nodes`", describe(&e)),
             })?;
+        let list: List<SlimNodeMetrics> = serde_json::from_slice(body.as_ref())
+            .map_err(|e| format!("the NodeMetrics list could not be read: {e}"))?;
         Ok(list
             .items
             .iter()
             .filter_map(|m| {
                 Some(NodeUsage {
-                    name: m.metadata.name.clone(),
-                    cores: cpu_cores(m.usage.get("cpu")?)?,
+                    name: m.metadata.name.to_string(),
+                    cores: cpu_cores(m.usage.cpu.as_deref()?)?,
                     timestamp: parse_rfc3339(&m.timestamp)?,
                 })
             })
@@ -268,10 +390,6 @@ fn deployment_view(deployments: &[SlimDeployment], name: &str) -> Option<Deploym
         ready: d.status.ready_replicas,
         available: d.status.available_replicas,
     })
-}
-
-fn labelled_region(node: &SlimNode, region_label: &str) -> Option<String> {
-    node.metadata.labels.get(region_label).cloned()
 }
 
 fn node_facts(node: &SlimNode, region: Option<String>) -> NodeFacts {

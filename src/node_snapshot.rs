@@ -1,0 +1,355 @@
+//! What a tick remembers of the nodes between ticks, so that it reads full Node objects only
+//! when something may have changed. NodeMetrics are read every tick anyway (they carry each
+//! node's usage), and they are the signal: a node that appears, disappears, becomes NotReady
+//! (its kubelet can no longer be scraped) or comes back changes the set of nodes NodeMetrics
+//! name. While that set is the one the last full read saw, the snapshot stands, up to
+//! NODE_REFRESH; cordoned nodes are listed every tick by field selector (normally none).
+//!
+//! What the snapshot may miss until NODE_REFRESH: a node that turns NotReady while its kubelet
+//! still answers metrics-server (its CPU keeps counting, as it did a minute before), and a new
+//! allocatable CPU on a node that stayed (its percentage is off by the change). Neither can
+//! make the rule act on data it lacks: a node without fresh NodeMetrics counts as missing, as
+//! always.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::format_secs;
+use crate::k8s::cpu::NodeFacts;
+use crate::k8s::quantity::cpu_cores;
+
+/// The key of the snapshot of a cluster holding every region (a fleet keys each region's own
+/// cluster by the region's name).
+pub const ONE_CLUSTER: &str = "*";
+
+/// The worker nodes of one cluster as a full node list showed them, in the state's `nodes` key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeSnapshot {
+    /// When the full list was read.
+    #[serde(with = "crate::clock::rfc3339")]
+    pub read_at: i64,
+    /// The label selector it was read with: a snapshot of other nodes is not used.
+    pub selector: String,
+    /// Nodes grouped by region and allocatable CPU, names sorted: about the size of the
+    /// names alone, so 5,000 nodes fit a ConfigMap with room to spare.
+    pub groups: Vec<NodeGroup>,
+    /// Nodes whose Ready condition was not True.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_ready: Vec<String>,
+    /// Nodes NodeMetrics did not name at the read (NotReady ones, or not scraped yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmetered: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Allocatable CPU as the Node states it (`4`, `3900m`); absent when it states none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    pub nodes: Vec<String>,
+}
+
+/// A node as a full list shows it, with its allocatable CPU as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedNode {
+    pub facts: NodeFacts,
+    pub cpu: Option<String>,
+}
+
+impl NodeSnapshot {
+    /// The snapshot of a full list's worker nodes; `metered` names the nodes NodeMetrics listed.
+    pub fn take(
+        listed: &[ListedNode],
+        metered: &BTreeSet<&str>,
+        selector: &str,
+        now: i64,
+    ) -> NodeSnapshot {
+        let mut groups: BTreeMap<(Option<&str>, Option<&str>), Vec<String>> = BTreeMap::new();
+        let (mut not_ready, mut unmetered) = (Vec::new(), Vec::new());
+        for node in listed.iter().filter(|n| !n.facts.control_plane) {
+            let name = &node.facts.name;
+            groups
+                .entry((node.facts.region.as_deref(), node.cpu.as_deref()))
+                .or_default()
+                .push(name.clone());
+            if !node.facts.ready {
+                not_ready.push(name.clone());
+            }
+            if !metered.contains(name.as_str()) {
+                unmetered.push(name.clone());
+            }
+        }
+        let groups = groups
+            .into_iter()
+            .map(|((region, cpu), mut nodes)| {
+                nodes.sort();
+                NodeGroup {
+                    region: region.map(str::to_string),
+                    cpu: cpu.map(str::to_string),
+                    nodes,
+                }
+            })
+            .collect();
+        not_ready.sort();
+        unmetered.sort();
+        NodeSnapshot {
+            read_at: now,
+            selector: selector.to_string(),
+            groups,
+            not_ready,
+            unmetered,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(|g| g.nodes.len()).sum()
+    }
+
+    /// The nodes NodeMetrics named at the read.
+    fn metered(&self) -> BTreeSet<&str> {
+        let unmetered: BTreeSet<&str> = self.unmetered.iter().map(String::as_str).collect();
+        self.groups
+            .iter()
+            .flat_map(|g| &g.nodes)
+            .map(String::as_str)
+            .filter(|n| !unmetered.contains(n))
+            .collect()
+    }
+
+    /// The nodes as this tick sees them: the snapshot's, with `cordoned` (this tick's list of
+    /// cordoned nodes, full objects) taking the place of what the snapshot holds of them.
+    pub fn facts(&self, cordoned: &[NodeFacts]) -> Vec<NodeFacts> {
+        let fresh: BTreeMap<&str, &NodeFacts> =
+            cordoned.iter().map(|n| (n.name.as_str(), n)).collect();
+        let not_ready: BTreeSet<&str> = self.not_ready.iter().map(String::as_str).collect();
+        let mut facts: Vec<NodeFacts> = Vec::with_capacity(self.len() + cordoned.len());
+        for group in &self.groups {
+            let cores = group.cpu.as_deref().and_then(cpu_cores);
+            for name in group
+                .nodes
+                .iter()
+                .filter(|n| !fresh.contains_key(n.as_str()))
+            {
+                facts.push(NodeFacts {
+                    name: name.clone(),
+                    region: group.region.clone(),
+                    ready: !not_ready.contains(name.as_str()),
+                    cordoned: false,
+                    control_plane: false,
+                    allocatable_cores: cores,
+                });
+            }
+        }
+        facts.extend(cordoned.iter().cloned());
+        facts.sort_by(|a, b| a.name.cmp(&b.name));
+        facts
+    }
+}
+
+/// Why `snapshot` cannot stand for the nodes this tick, or None when it can: there is none, it
+/// was read with another selector, it is older than `max_age_secs`, or NodeMetrics (`metered`,
+/// every node they name) no longer name the nodes they named at the read.
+pub fn refresh_reason(
+    snapshot: Option<&NodeSnapshot>,
+    selector: &str,
+    metered: &BTreeSet<&str>,
+    now: i64,
+    max_age_secs: i64,
+) -> Option<String> {
+    let Some(snapshot) = snapshot else {
+        return Some("no node snapshot yet".into());
+    };
+    if snapshot.selector != selector {
+        return Some(format!(
+            "the node snapshot was read with selector {:?}, not {selector:?}",
+            snapshot.selector
+        ));
+    }
+    let age = now - snapshot.read_at;
+    if age >= max_age_secs {
+        return Some(format!(
+            "the node snapshot is {} old (NODE_REFRESH {})",
+            format_secs(age),
+            format_secs(max_age_secs)
+        ));
+    }
+    let before = snapshot.metered();
+    if let Some(new) = metered.difference(&before).next() {
+        let known = snapshot
+            .groups
+            .iter()
+            .any(|g| g.nodes.iter().any(|n| n == new));
+        return Some(if known {
+            format!("node {new} has NodeMetrics again")
+        } else {
+            format!("NodeMetrics name node {new}, which the node snapshot does not hold")
+        });
+    }
+    before
+        .difference(metered)
+        .next()
+        .map(|gone| format!("node {gone} has no NodeMetrics since the node snapshot was read"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn listed(name: &str, region: &str, cpu: &str, ready: bool) -> ListedNode {
+        ListedNode {
+            facts: NodeFacts {
+                name: name.into(),
+                region: Some(region.into()),
+                ready,
+                cordoned: false,
+                control_plane: false,
+                allocatable_cores: cpu_cores(cpu),
+            },
+            cpu: Some(cpu.into()),
+        }
+    }
+
+    fn names<'a>(list: &[&'a str]) -> BTreeSet<&'a str> {
+        list.iter().copied().collect()
+    }
+
+    /// a and b in denmark (4 cores), c in latvia (3900m, NotReady and so unmetered).
+    fn snapshot() -> NodeSnapshot {
+        let nodes = [
+            listed("b", "denmark", "4", true),
+            listed("c", "latvia", "3900m", false),
+            listed("a", "denmark", "4", true),
+        ];
+        NodeSnapshot::take(&nodes, &names(&["a", "b"]), "region", NOW - 60)
+    }
+
+    #[test]
+    fn a_snapshot_groups_names_and_reads_back_as_the_nodes_it_was_taken_from() {
+        let s = snapshot();
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"readAt":"2027-01-15T07:59:00Z","selector":"region","groups":[{"region":"denmark","cpu":"4","nodes":["a","b"]},{"region":"latvia","cpu":"3900m","nodes":["c"]}],"notReady":["c"],"unmetered":["c"]}"#
+        );
+        let facts = s.facts(&[]);
+        let expected: Vec<NodeFacts> = [
+            listed("a", "denmark", "4", true),
+            listed("b", "denmark", "4", true),
+            listed("c", "latvia", "3900m", false),
+        ]
+        .into_iter()
+        .map(|l| l.facts)
+        .collect();
+        assert_eq!(facts, expected);
+    }
+
+    #[test]
+    fn this_ticks_cordoned_nodes_replace_the_snapshots_and_new_ones_join() {
+        let mut cordoned_b = listed("b", "denmark", "8", true).facts;
+        cordoned_b.cordoned = true;
+        let mut cordoned_new = listed("z", "france", "2", true).facts;
+        cordoned_new.cordoned = true;
+        let facts = snapshot().facts(&[cordoned_new.clone(), cordoned_b.clone()]);
+        let names: Vec<&str> = facts.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "z"]);
+        assert_eq!(facts[1], cordoned_b);
+        assert_eq!(facts[3], cordoned_new);
+        assert!(!facts[0].cordoned, "a snapshot never says cordoned");
+    }
+
+    #[test]
+    fn control_plane_nodes_are_not_kept() {
+        let mut cp = listed("cp", "denmark", "4", true);
+        cp.facts.control_plane = true;
+        let s = NodeSnapshot::take(&[cp], &names(&["cp"]), "region", NOW);
+        assert_eq!(s.len(), 0);
+    }
+
+    #[test]
+    fn refresh_reasons() {
+        let s = snapshot();
+        let cases: &[(
+            &str,
+            Option<&NodeSnapshot>,
+            &str,
+            &[&str],
+            i64,
+            Option<&str>,
+        )] = &[
+            (
+                "same nodes metered",
+                Some(&s),
+                "region",
+                &["a", "b"],
+                NOW,
+                None,
+            ),
+            (
+                "just under the age",
+                Some(&s),
+                "region",
+                &["a", "b"],
+                NOW + 539,
+                None,
+            ),
+            (
+                "at the age",
+                Some(&s),
+                "region",
+                &["a", "b"],
+                NOW + 540,
+                Some("the node snapshot is 10m old (NODE_REFRESH 10m)"),
+            ),
+            (
+                "none yet",
+                None,
+                "region",
+                &[],
+                NOW,
+                Some("no node snapshot yet"),
+            ),
+            (
+                "another selector",
+                Some(&s),
+                "zone",
+                &["a", "b"],
+                NOW,
+                Some(r#"the node snapshot was read with selector "region", not "zone""#),
+            ),
+            (
+                "a new node",
+                Some(&s),
+                "region",
+                &["a", "b", "d"],
+                NOW,
+                Some("NodeMetrics name node d, which the node snapshot does not hold"),
+            ),
+            (
+                "an unmetered node comes back",
+                Some(&s),
+                "region",
+                &["a", "b", "c"],
+                NOW,
+                Some("node c has NodeMetrics again"),
+            ),
+            (
+                "a node gone or NotReady",
+                Some(&s),
+                "region",
+                &["b"],
+                NOW,
+                Some("node a has no NodeMetrics since the node snapshot was read"),
+            ),
+        ];
+        for (name, snapshot, selector, metered, now, expected) in cases {
+            let got = refresh_reason(*snapshot, selector, &names(metered), *now, 600);
+            assert_eq!(got.as_deref(), *expected, "{name}");
+        }
+    }
+}

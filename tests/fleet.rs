@@ -237,3 +237,41 @@ fn fleet_settings_are_checked() {
         out.stderr
     );
 }
+
+#[test]
+fn each_member_keeps_its_own_node_snapshot_and_a_silent_one_keeps_its_last() {
+    let mut f = Fleet::start();
+    f.set("TICK_TIMEOUT", "4s");
+    let full_reads = |f: &Fleet, region: &str| {
+        f.member(region)
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/api/v1/nodes" && !r.query.contains("fieldSelector"))
+            .count()
+    };
+    assert_eq!(f.run(&["tick"]).code, 0);
+    let nodes: serde_json::Value = serde_json::from_str(&f.state()["nodes"]).unwrap();
+    let keys: Vec<&String> = nodes.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["denmark", "france", "latvia"]);
+    let latvia = f.stop("latvia");
+    assert_eq!(f.run(&["tick"]).code, 1, "a member left out fails the tick");
+    let kept: serde_json::Value = serde_json::from_str(&f.state()["nodes"]).unwrap();
+    assert_eq!(
+        kept["latvia"], nodes["latvia"],
+        "the silent member's snapshot is kept"
+    );
+    f.restart("latvia", latvia);
+    assert_eq!(f.run(&["tick"]).code, 0);
+    for region in ["denmark", "france"] {
+        assert_eq!(
+            full_reads(&f, region),
+            1,
+            "{region}: read in full once, then cordoned only"
+        );
+    }
+    assert_eq!(
+        full_reads(&f, "latvia"),
+        0,
+        "its kept snapshot stands for the same nodes"
+    );
+}

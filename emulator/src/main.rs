@@ -15,7 +15,8 @@ struct Cli {
     #[arg(long, default_value_t = 0)]
     port: u16,
     /// `demo` for the built-in three-region cluster, `region:NAME[:ZONE]` for one region's own
-    /// cluster (a fleet member), or a seed JSON file.
+    /// cluster (a fleet member), `large:REGIONS:NODES` for REGIONS regions of NODES workers
+    /// each (prints the REGIONS setting that names them), or a seed JSON file.
     #[arg(long, default_value = "demo")]
     seed: String,
     /// Write a kubeconfig for this emulator (server and bearer token) to this path.
@@ -46,6 +47,19 @@ fn main() -> anyhow::Result<()> {
             };
             Seed::region(region, zone)
         }
+        Some(("large", spec)) => {
+            let sizes = spec
+                .split_once(':')
+                .and_then(|(r, n)| Some((r.parse().ok()?, n.parse().ok()?)));
+            let Some((regions, per_region)) = sizes else {
+                anyhow::bail!(
+                    "--seed large:REGIONS:NODES takes two whole numbers, e.g. large:100:50"
+                );
+            };
+            let (seed, names) = Seed::large(regions, per_region);
+            println!("REGIONS={names}");
+            seed
+        }
         _ => Seed::from_file(cli.seed.as_ref())?,
     };
     let emulator = Emulator::start_on_port(seed, cli.port)?;
@@ -58,7 +72,7 @@ fn main() -> anyhow::Result<()> {
         emulator.base_url(),
         emulator.carbon_base_url()
     );
-    if cli.seed == "demo" || cli.seed.starts_with("region:") {
+    if cli.seed == "demo" || cli.seed.starts_with("region:") || cli.seed.starts_with("large:") {
         banner.push_str("demo carbon token: demo-token\n");
     }
     // One write: a reader that stops after the first line (`| head -1`) cannot make a later

@@ -4,7 +4,7 @@
 //! since what it asks for depends on them: only the cordoned nodes while the node snapshot in
 //! the state stands for the rest (see `node_snapshot`), every node when it does not.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 
 use super::autoscalers::Autoscaler;
 use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
@@ -173,9 +173,9 @@ impl Cluster {
                 return Ok((nodes, Ok(Vec::new()), scope.snapshot.cloned()));
             }
         };
-        let metered: BTreeSet<&str> = match &usage {
+        let metered: HashSet<&str> = match &usage {
             Ok(usage) => usage.iter().map(|u| u.name.as_str()).collect(),
-            Err(_) => BTreeSet::new(),
+            Err(_) => HashSet::new(),
         };
         let stale = refresh_reason(
             scope.snapshot,

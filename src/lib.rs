@@ -15,6 +15,7 @@ pub mod k8s;
 pub mod ledger;
 pub mod logging;
 pub mod metrics;
+pub mod name_hash;
 pub mod node_snapshot;
 pub mod pipeline;
 pub mod plan;

@@ -11,13 +11,14 @@
 //! make the rule act on data it lacks: a node without fresh NodeMetrics counts as missing, as
 //! always.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::duration::format_secs;
 use crate::k8s::cpu::NodeFacts;
 use crate::k8s::quantity::cpu_cores;
+use crate::name_hash::{NameMap, NameSet};
 
 /// The key of the snapshot of a cluster holding every region (a fleet keys each region's own
 /// cluster by the region's name).
@@ -65,7 +66,7 @@ impl NodeSnapshot {
     /// The snapshot of a full list's worker nodes; `metered` names the nodes NodeMetrics listed.
     pub fn take(
         listed: &[ListedNode],
-        metered: &HashSet<&str>,
+        metered: &NameSet,
         selector: &str,
         now: i64,
     ) -> NodeSnapshot {
@@ -110,24 +111,12 @@ impl NodeSnapshot {
         self.groups.iter().map(|g| g.nodes.len()).sum()
     }
 
-    /// The nodes NodeMetrics named at the read.
-    fn metered(&self) -> HashSet<&str> {
-        let unmetered: HashSet<&str> = self.unmetered.iter().map(String::as_str).collect();
-        self.groups
-            .iter()
-            .flat_map(|g| &g.nodes)
-            .map(String::as_str)
-            .filter(|n| !unmetered.contains(n))
-            .collect()
-    }
-
     /// The nodes as this tick sees them, by group, then the cordoned ones: the snapshot's, with
     /// `cordoned` (this tick's list of cordoned nodes, full objects) taking the place of what
     /// the snapshot holds of them.
     pub fn facts(&self, cordoned: &[NodeFacts]) -> Vec<NodeFacts> {
-        let fresh: HashMap<&str, &NodeFacts> =
-            cordoned.iter().map(|n| (n.name.as_str(), n)).collect();
-        let not_ready: HashSet<&str> = self.not_ready.iter().map(String::as_str).collect();
+        let fresh: NameMap<&NodeFacts> = cordoned.iter().map(|n| (n.name.as_str(), n)).collect();
+        let not_ready: NameSet = self.not_ready.iter().map(String::as_str).collect();
         let mut facts: Vec<NodeFacts> = Vec::with_capacity(self.node_count() + cordoned.len());
         for group in &self.groups {
             let cores = group.cpu.as_deref().and_then(cpu_cores);
@@ -157,7 +146,7 @@ impl NodeSnapshot {
 pub fn refresh_reason(
     snapshot: Option<&NodeSnapshot>,
     selector: &str,
-    metered: &HashSet<&str>,
+    metered: &NameSet,
     now: i64,
     max_age_secs: i64,
 ) -> Option<String> {
@@ -178,24 +167,43 @@ pub fn refresh_reason(
             format_secs(max_age_secs)
         ));
     }
-    // Sets by hash: 5,000 names that share long prefixes compare slowly in order. The first
-    // name in order is the one named.
-    let before = snapshot.metered();
-    if let Some(new) = metered.difference(&before).min() {
-        let known = snapshot
+    // One pass over the snapshot, looking each node up in this tick's set: a node metered at
+    // the read and not now (gone, NotReady), or the reverse (back), is a change; so is a
+    // metered name the snapshot does not hold, which shows as a count that does not add up.
+    // The first name in order is the one named.
+    let unmetered: NameSet = snapshot.unmetered.iter().map(String::as_str).collect();
+    let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
+    let (mut still, mut returned) = (0, 0);
+    for name in snapshot.groups.iter().flat_map(|g| &g.nodes) {
+        let name = name.as_str();
+        let (was, is) = (!unmetered.contains(name), metered.contains(name));
+        match (was, is) {
+            (true, false) => gone = Some(gone.map_or(name, |g| g.min(name))),
+            (false, true) => {
+                returned += 1;
+                back = Some(back.map_or(name, |b| b.min(name)));
+            }
+            (true, true) => still += 1,
+            (false, false) => {}
+        }
+    }
+    if still + returned < metered.len() {
+        let held: NameSet = snapshot
             .groups
             .iter()
-            .any(|g| g.nodes.iter().any(|n| n == new));
-        return Some(if known {
-            format!("node {new} has NodeMetrics again")
-        } else {
-            format!("NodeMetrics name node {new}, which the node snapshot does not hold")
-        });
+            .flat_map(|g| &g.nodes)
+            .map(String::as_str)
+            .collect();
+        if let Some(new) = metered.iter().filter(|n| !held.contains(*n)).min() {
+            return Some(format!(
+                "NodeMetrics name node {new}, which the node snapshot does not hold"
+            ));
+        }
     }
-    before
-        .difference(metered)
-        .min()
-        .map(|gone| format!("node {gone} has no NodeMetrics since the node snapshot was read"))
+    if let Some(back) = back {
+        return Some(format!("node {back} has NodeMetrics again"));
+    }
+    gone.map(|gone| format!("node {gone} has no NodeMetrics since the node snapshot was read"))
 }
 
 #[cfg(test)]
@@ -218,7 +226,7 @@ mod tests {
         }
     }
 
-    fn names<'a>(list: &[&'a str]) -> HashSet<&'a str> {
+    fn names<'a>(list: &[&'a str]) -> NameSet<'a> {
         list.iter().copied().collect()
     }
 

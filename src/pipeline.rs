@@ -222,6 +222,7 @@ pub fn observation(
     view: &ClusterView,
     carbon: &BTreeMap<String, CarbonEntry>,
 ) -> Observation {
+    let counts = view.node_counts();
     Observation {
         cpu: view.cpu.clone(),
         regions: settings
@@ -240,7 +241,7 @@ pub fn observation(
                     replicas: floor.unwrap_or(deployment.replicas),
                     ready: deployment.ready,
                     available: deployment.available,
-                    nodes: Some(view.node_count(&r.name)),
+                    nodes: Some(counts.get(r.name.as_str()).copied().unwrap_or_default()),
                     carbon: reading(carbon.get(&r.name), &r.zone),
                 })
             })

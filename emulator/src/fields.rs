@@ -38,20 +38,33 @@ fn supported(id: ResourceId, field: &str) -> bool {
         || (id == ResourceId::Node && field == "spec.unschedulable")
 }
 
-/// The field's value as the server's field set renders it (absent is empty, `source` is the
-/// reporting component).
-fn value_of(obj: &Value, field: &str) -> String {
-    let pointer = match field {
-        "source" => "/source/component".to_string(),
-        other => format!("/{}", other.replace('.', "/")),
+/// The fields the server indexes for an object of `kind`, each with its value as the
+/// server's field set renders it (absent is empty, or `false` for `spec.unschedulable`;
+/// `source` is the reporting component): what the watch cache keeps beside each object.
+pub fn field_set(kind: &str, obj: &Value) -> Vec<(&'static str, String)> {
+    let extra: &[&'static str] = match kind {
+        "Event" => &EVENT_FIELDS,
+        "Node" => &["spec.unschedulable"],
+        _ => &[],
     };
-    match obj.pointer(&pointer) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ if field == "spec.unschedulable" => "false".into(),
-        _ => String::new(),
-    }
+    ["metadata.name", "metadata.namespace"]
+        .iter()
+        .chain(extra)
+        .map(|field| {
+            let pointer = match *field {
+                "source" => "/source/component".to_string(),
+                other => format!("/{}", other.replace('.', "/")),
+            };
+            let value = match obj.pointer(&pointer) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Bool(b)) => b.to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ if *field == "spec.unschedulable" => "false".into(),
+                _ => String::new(),
+            };
+            (*field, value)
+        })
+        .collect()
 }
 
 impl FieldSelector {
@@ -82,10 +95,23 @@ impl FieldSelector {
         Ok(FieldSelector { terms })
     }
 
+    #[cfg(test)]
     pub fn matches(&self, obj: &Value) -> bool {
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        let set = field_set(kind, obj);
+        self.matches_with(|field| {
+            set.iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, v)| v.as_str())
+        })
+    }
+
+    /// Whether an object whose indexed fields `get` reads is selected: only fields the kind
+    /// indexes pass `parse`, so each has a value.
+    pub fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.terms
             .iter()
-            .all(|t| (value_of(obj, &t.path) == t.value) == t.equal)
+            .all(|t| (get(&t.path).unwrap_or_default() == t.value) == t.equal)
     }
 }
 
@@ -95,7 +121,7 @@ mod tests {
     use serde_json::json;
 
     fn event() -> Value {
-        json!({"metadata": {"name": "web.1", "namespace": "default"},
+        json!({"kind": "Event", "metadata": {"name": "web.1", "namespace": "default"},
                "involvedObject": {"kind": "Deployment", "name": "web", "namespace": "default"},
                "type": "Normal", "reason": "ScaledUp", "source": {"component": "carbonctl"}})
     }
@@ -127,7 +153,7 @@ mod tests {
         assert!(FieldSelector::parse(ResourceId::Event, "Event", "reason").is_err());
         let cordoned =
             FieldSelector::parse(ResourceId::Node, "Node", "spec.unschedulable=false").unwrap();
-        assert!(cordoned.matches(&json!({"spec": {}})));
-        assert!(!cordoned.matches(&json!({"spec": {"unschedulable": true}})));
+        assert!(cordoned.matches(&json!({"kind": "Node", "spec": {}})));
+        assert!(!cordoned.matches(&json!({"kind": "Node", "spec": {"unschedulable": true}})));
     }
 }

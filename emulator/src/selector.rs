@@ -1,6 +1,7 @@
 //! Label selectors as the API server parses them (`labels.Parse`): equality (`=`, `==`, `!=`),
 //! set (`in`, `notin`) and existence (`key`, `!key`) requirements, all of which must hold.
 
+#[cfg(test)]
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,8 +148,17 @@ impl Selector {
     }
 
     /// Whether an object's `metadata.labels` (absent means no labels) satisfies every requirement.
+    #[cfg(test)]
     pub fn matches(&self, labels: Option<&Value>) -> bool {
-        let get = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
+        self.matches_with(|key| labels.and_then(|l| l.get(key)).and_then(Value::as_str))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
+    /// As `matches`, with the labels read through `get`.
+    pub fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.requirements.iter().all(|r| match r {
             Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
             // As on the real server, `!=` and `notin` also select objects without the key.

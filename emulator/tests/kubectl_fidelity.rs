@@ -539,8 +539,9 @@ fn node_selectors_and_cordoned_nodes() {
     let status: Vec<String> = rows(&out).into_iter().map(|r| r[1].clone()).collect();
     assert_eq!(status, ["Ready,SchedulingDisabled", "Ready", "NotReady"]);
     // Nodes index spec.unschedulable (absent reads as false) and metadata.name, nothing else.
-    let cordoned = ["get", "nodes", "-l", "region", "--field-selector"];
-    let with = |field: &str| [&cordoned[..], &[field]].concat();
+    fn with(field: &str) -> Vec<&str> {
+        vec!["get", "nodes", "-l", "region", "--field-selector", field]
+    }
     assert_eq!(names(&with("spec.unschedulable=true")), ["worker-denmark"]);
     assert_eq!(
         names(&with("spec.unschedulable=false")),

@@ -1,6 +1,6 @@
 //! Cluster CPU from nodes and NodeMetrics: pure, so the edge cases are table-tested.
 
-use std::collections::HashMap;
+use crate::name_hash::{NameMap, NameSet};
 
 use crate::policy::CpuObservation;
 
@@ -27,10 +27,11 @@ pub struct NodeUsage {
 impl NodeFacts {
     /// Ready, schedulable, workers in one of the configured regions: the nodes whose CPU counts.
     pub fn counts(&self, regions: &[&str]) -> bool {
-        self.ready
-            && !self.cordoned
-            && !self.control_plane
-            && self.region.as_deref().is_some_and(|r| regions.contains(&r))
+        self.schedulable_worker() && self.region.as_deref().is_some_and(|r| regions.contains(&r))
+    }
+
+    fn schedulable_worker(&self) -> bool {
+        self.ready && !self.cordoned && !self.control_plane
     }
 }
 
@@ -42,15 +43,19 @@ pub fn cluster_cpu(
     now: i64,
     max_age_secs: i64,
 ) -> (Vec<(String, Option<f64>)>, CpuObservation) {
-    // By name, so a 5,000-node cluster costs one pass over each list, not one per node.
-    let fresh: HashMap<&str, &NodeUsage> = usage
+    // By name and by hash, so a 5,000-node, 100-region cluster costs one pass over each list,
+    // not one per node or per region.
+    let wanted: NameSet = regions.iter().copied().collect();
+    let fresh: NameMap<&NodeUsage> = usage
         .iter()
         .filter(|u| now - u.timestamp <= max_age_secs)
         .map(|u| (u.name.as_str(), u))
         .collect();
     let per_node: Vec<(String, Option<f64>)> = nodes
         .iter()
-        .filter(|n| n.counts(regions))
+        .filter(|n| {
+            n.schedulable_worker() && n.region.as_deref().is_some_and(|r| wanted.contains(r))
+        })
         .map(|n| {
             let pct = fresh
                 .get(n.name.as_str())

@@ -4,7 +4,7 @@
 //! since what it asks for depends on them: only the cordoned nodes while the node snapshot in
 //! the state stands for the rest (see `node_snapshot`), every node when it does not.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use super::autoscalers::Autoscaler;
 use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
@@ -15,6 +15,7 @@ use crate::choices::ScaleTarget;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
+use crate::name_hash::NameSet;
 use crate::node_snapshot::{refresh_reason, ListedNode, NodeSnapshot, ONE_CLUSTER};
 use crate::policy::{CpuObservation, NodeCount};
 
@@ -51,16 +52,18 @@ pub struct ClusterView {
 }
 
 impl ClusterView {
-    /// A region's worker nodes, and how many can take a pod (ready and not cordoned).
-    pub fn node_count(&self, region: &str) -> NodeCount {
-        let nodes = self
-            .nodes
-            .iter()
-            .filter(|n| !n.control_plane && n.region.as_deref() == Some(region));
-        let (total, ready) = nodes.fold((0, 0), |(total, ready), n| {
-            (total + 1, ready + usize::from(n.ready && !n.cordoned))
-        });
-        NodeCount { total, ready }
+    /// Each region's worker nodes, and how many can take a pod (ready and not cordoned), in
+    /// one pass over the nodes.
+    pub fn node_counts(&self) -> HashMap<&str, NodeCount> {
+        let mut counts: HashMap<&str, NodeCount> = HashMap::new();
+        for n in self.nodes.iter().filter(|n| !n.control_plane) {
+            if let Some(region) = n.region.as_deref() {
+                let count = counts.entry(region).or_default();
+                count.total += 1;
+                count.ready += usize::from(n.ready && !n.cordoned);
+            }
+        }
+        counts
     }
 }
 
@@ -173,9 +176,9 @@ impl Cluster {
                 return Ok((nodes, Ok(Vec::new()), scope.snapshot.cloned()));
             }
         };
-        let metered: HashSet<&str> = match &usage {
+        let metered: NameSet = match &usage {
             Ok(usage) => usage.iter().map(|u| u.name.as_str()).collect(),
-            Err(_) => HashSet::new(),
+            Err(_) => NameSet::default(),
         };
         let stale = refresh_reason(
             scope.snapshot,

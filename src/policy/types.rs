@@ -101,7 +101,7 @@ pub struct RegionObservation {
 }
 
 /// A region's worker nodes, and how many of them can take a pod (ready and schedulable).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeCount {
     pub total: usize,
     pub ready: usize,

@@ -163,7 +163,11 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
     let scope = world.list_stored(call.def, ns, &Selector::default());
     let page = paging::page(
         scope,
-        |obj| selector.matches(obj["metadata"].get("labels")) && fields.matches(obj),
+        |obj| {
+            let indexed = obj.selectable();
+            selector.matches_with(|k| indexed.labels.get(k))
+                && fields.matches_with(|f| indexed.field(f))
+        },
         &paging,
         call.all_namespaces && call.def.namespaced,
         !(label_text.trim().is_empty() && field_text.trim().is_empty()),

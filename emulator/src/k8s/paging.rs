@@ -268,7 +268,7 @@ fn after(key: &str, start: &str) -> bool {
 /// (`filtered` is false); resumed pages report the token's resourceVersion.
 pub fn page<'a>(
     scope: Vec<&'a Stored>,
-    matches: impl Fn(&Value) -> bool,
+    matches: impl Fn(&Stored) -> bool,
     paging: &Paging,
     across_namespaces: bool,
     filtered: bool,
@@ -292,7 +292,7 @@ pub fn page<'a>(
         if paging.limit > 0 && items.len() == paging.limit {
             break;
         }
-        if matches(stored.value()) {
+        if matches(stored) {
             items.push(*stored);
             last = Some(i);
         }

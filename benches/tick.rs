@@ -113,6 +113,17 @@ fn timed(cmd: &mut Command) -> (f64, i64) {
     (wall, usage.ru_maxrss)
 }
 
+/// `GET /api/v1/nodes`, with the field selector when there is one (the cordoned nodes only).
+fn request_line(r: &kube_emulator::RequestRecord) -> String {
+    let fields = r
+        .query
+        .split('&')
+        .find(|p| p.starts_with("fieldSelector="))
+        .map(|p| format!("?{}", p.replace("%3D", "=")))
+        .unwrap_or_default();
+    format!("{} {}{fields}", r.method, r.path)
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -128,7 +139,7 @@ fn requests_of_one_tick(env: &Env, extra: &[(&str, &str)]) -> (BTreeMap<String, 
         if r.path.starts_with("/v3/") {
             carbon += 1;
         } else {
-            *kube.entry(format!("{} {}", r.method, r.path)).or_insert(0) += 1;
+            *kube.entry(request_line(&r)).or_insert(0) += 1;
         }
     }
     (kube, carbon)
@@ -202,7 +213,7 @@ fn fleet_requests(env: &Env, members: &[Emulator]) {
             if r.path.starts_with("/v3/") {
                 carbon += 1;
             } else {
-                *kube.entry(format!("{} {}", r.method, r.path)).or_insert(0) += 1;
+                *kube.entry(request_line(&r)).or_insert(0) += 1;
             }
         }
         print_requests(&format!("  {name} cluster"), (kube, carbon));

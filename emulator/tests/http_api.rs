@@ -725,6 +725,66 @@ fn admin_api_changes_the_world_and_is_not_logged() {
 }
 
 #[test]
+fn admin_nodes_join_leave_and_change_allocatable_cpu() {
+    let (_emu, client) = demo();
+    let joined = client.send(
+        "POST",
+        "/_emulator/nodes",
+        "application/json",
+        &json!({"name": "worker-denmark-2", "labels": {"region": "denmark"}, "cpuPercent": 50}),
+    );
+    assert_eq!(joined.status, 200, "{}", joined.text);
+    let again = client.send(
+        "POST",
+        "/_emulator/nodes",
+        "application/json",
+        &json!({"name": "worker-denmark-2"}),
+    );
+    assert_eq!(again.status, 400, "a name in use");
+    let metrics = client
+        .get("/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=region%3Ddenmark")
+        .json();
+    assert_eq!(
+        names(&metrics),
+        ["worker-denmark", "worker-denmark-2"],
+        "the new node reports NodeMetrics"
+    );
+    let changed = client.send(
+        "PUT",
+        "/_emulator/nodes",
+        "application/json",
+        &json!({"node": "worker-denmark-2", "allocatableCpu": "8"}),
+    );
+    assert_eq!(changed.json()["status"]["allocatable"]["cpu"], "8");
+    let bad = client.send(
+        "PUT",
+        "/_emulator/nodes",
+        "application/json",
+        &json!({"node": "worker-denmark-2", "allocatableCpu": "lots"}),
+    );
+    assert_eq!(bad.status, 400);
+    let deleted = client.send(
+        "DELETE",
+        "/_emulator/nodes",
+        "application/json",
+        &json!({"node": "worker-denmark-2"}),
+    );
+    assert_eq!(deleted.status, 200);
+    assert_eq!(client.get("/api/v1/nodes/worker-denmark-2").status, 404);
+    let metrics = client
+        .get("/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=region%3Ddenmark")
+        .json();
+    assert_eq!(names(&metrics), ["worker-denmark"]);
+    let gone = client.send(
+        "DELETE",
+        "/_emulator/nodes",
+        "application/json",
+        &json!({"node": "worker-denmark-2"}),
+    );
+    assert_eq!(gone.status, 400);
+}
+
+#[test]
 fn library_changes_are_visible_over_http() {
     let (emu, client) = demo();
     let deploy = "/apis/apps/v1/namespaces/default/deployments/nginx-denmark";

@@ -207,6 +207,62 @@ mod tests {
     }
 
     #[test]
+    fn a_query_carries_label_and_field_selectors_and_the_watch_cache() {
+        let path = "/api/v1/nodes";
+        assert_eq!(super::Query::default().uri(path), path);
+        let cordoned = super::Query {
+            labels: Some("region"),
+            fields: Some("spec.unschedulable=true"),
+            cached: true,
+        };
+        assert_eq!(
+            cordoned.uri(path),
+            "/api/v1/nodes?labelSelector=region&fieldSelector=spec.unschedulable%3Dtrue&resourceVersion=0"
+        );
+    }
+
+    #[test]
+    fn an_error_answer_is_the_servers_status_or_one_made_from_its_text() {
+        let status = br#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"nodes is forbidden","reason":"Forbidden","code":403}"#;
+        let kube::Error::Api(s) = super::api_error(http::StatusCode::FORBIDDEN, status) else {
+            panic!("an API error");
+        };
+        assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+        let kube::Error::Api(s) =
+            super::api_error(http::StatusCode::BAD_GATEWAY, b" <html>proxy</html>\n")
+        else {
+            panic!("an API error");
+        };
+        assert_eq!((s.code, s.message.as_str()), (502, "<html>proxy</html>"));
+    }
+
+    #[test]
+    fn node_metrics_borrow_their_names_and_skip_labels() {
+        let list: super::List<super::SlimNodeMetrics> = serde_json::from_str(
+            r#"{"items":[{"metadata":{"name":"n1","labels":{"region":"x"}},"timestamp":"2026-11-30T09:00:00Z","usage":{"cpu":"1500m","memory":"1Ki"},"window":"20s"},
+                         {"metadata":{"name":"n\u0032"},"usage":{}}]}"#,
+        )
+        .unwrap();
+        let first = &list.items[0];
+        assert!(matches!(
+            first.metadata.name,
+            std::borrow::Cow::Borrowed("n1")
+        ));
+        assert_eq!(first.usage.cpu.as_deref(), Some("1500m"));
+        assert_eq!(
+            list.items[1].metadata.name, "n2",
+            "an escaped name is unescaped"
+        );
+        assert_eq!(
+            (
+                list.items[1].usage.cpu.as_deref(),
+                &*list.items[1].timestamp
+            ),
+            (None, "")
+        );
+    }
+
+    #[test]
     fn slim_types_read_real_shapes_and_default_what_is_missing() {
         let node: super::SlimNode = serde_json::from_str(
             r#"{"metadata":{"name":"n","labels":{"region":"x"},"managedFields":[{"manager":"k"}]},

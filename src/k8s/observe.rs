@@ -361,14 +361,21 @@ impl Cluster {
             })?;
         let list: List<SlimNodeMetrics> = serde_json::from_slice(body.as_ref())
             .map_err(|e| format!("the NodeMetrics list could not be read: {e}"))?;
+        // metrics-server scrapes all nodes together: most items share one timestamp, read once.
+        let mut last: Option<(&str, Option<i64>)> = None;
         Ok(list
             .items
             .iter()
             .filter_map(|m| {
+                let timestamp = match last {
+                    Some((text, parsed)) if text == m.timestamp => parsed,
+                    _ => parse_rfc3339(&m.timestamp),
+                };
+                last = Some((&m.timestamp, timestamp));
                 Some(NodeUsage {
                     name: m.metadata.name.to_string(),
                     cores: cpu_cores(m.usage.cpu.as_deref()?)?,
-                    timestamp: parse_rfc3339(&m.timestamp)?,
+                    timestamp: timestamp?,
                 })
             })
             .collect())

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde_json::{json, Value};
 
 use crate::clock;
+use crate::fields::FieldSelector;
 use crate::k8s::resources::NODE_METRICS;
 use crate::quantity;
 use crate::selector::Selector;
@@ -34,9 +35,11 @@ impl Stamps {
 /// The NodeMetricsList, written as text around each node's pre-rendered labels and name: a
 /// list of thousands of nodes is then a few copies per item and no `serde_json::Value`s. The
 /// bytes are exactly serde_json's for the same list (its key order, no spaces).
-pub fn list(world: &World, selector: &Selector) -> Vec<u8> {
+pub fn list(world: &World, selector: &Selector, fields: &FieldSelector) -> Vec<u8> {
     let stamps = Stamps::new(world);
-    let nodes = world.metric_nodes_stored(selector);
+    let mut nodes = world.metric_nodes_stored(selector);
+    // metrics-server filters by `metadata.name`, a NodeMetrics item's name being its node's.
+    nodes.retain(|(node, _)| fields.matches_with(|f| node.selectable().field(f)));
     let mut body = Vec::with_capacity(nodes.len() * 320 + 128);
     body.extend_from_slice(br#"{"apiVersion":"metrics.k8s.io/v1beta1","items":["#);
     // Timestamps and quantities are digits and letters: nothing in them needs escaping.
@@ -91,14 +94,29 @@ pub fn get(world: &World, name: &str) -> Result<Value, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::k8s::resources::ResourceId;
     use crate::seed::Seed;
     use std::time::Duration;
 
     #[test]
     fn list_filters_by_node_labels_and_reports_nanocores() {
         let world = World::from_seed(&Seed::demo()).unwrap();
-        let body = list(&world, &Selector::parse("region=france").unwrap());
-        let list: Value = serde_json::from_slice(&body).unwrap();
+        let body = list(
+            &world,
+            &Selector::parse("region=france").unwrap(),
+            &FieldSelector::default(),
+        );
+        let list_of = |body: &[u8]| -> Value { serde_json::from_slice(body).unwrap() };
+        let by_name = FieldSelector::parse(
+            ResourceId::NodeMetrics,
+            "NodeMetrics",
+            "metadata.name=worker-latvia",
+        )
+        .unwrap();
+        let named = list_of(&list(&world, &Selector::default(), &by_name));
+        assert_eq!(named["items"][0]["metadata"]["name"], "worker-latvia");
+        assert_eq!(named["items"].as_array().unwrap().len(), 1);
+        let list = list_of(&body);
         let items = list["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!(items[0]["metadata"]["name"], "worker-france");
@@ -114,7 +132,7 @@ mod tests {
     fn list_bytes_are_those_of_the_equivalent_value() {
         let mut world = World::from_seed(&Seed::demo()).unwrap();
         world.set_node_ready("worker-latvia", false).unwrap();
-        let body = list(&world, &Selector::default());
+        let body = list(&world, &Selector::default(), &FieldSelector::default());
         let parsed: Value = serde_json::from_slice(&body).unwrap();
         let items: Vec<Value> = world
             .metric_nodes(&Selector::default())

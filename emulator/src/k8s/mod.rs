@@ -156,7 +156,10 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
         .map_err(ApiError::bad_request)?;
     if call.def.id == ResourceId::NodeMetrics {
         // metrics-server ignores limit and continue: its lists are never paged.
-        return Ok(Response::json_bytes(200, metrics::list(world, &selector)));
+        return Ok(Response::json_bytes(
+            200,
+            metrics::list(world, &selector, &fields),
+        ));
     }
     let paging = Paging::from_request(req)?;
     let ns = (!call.all_namespaces).then_some(call.ns);

@@ -17,7 +17,7 @@ BOXES = {
     "nodes": (250, 50, "API server", "nodes, Deployments, HPAs", "#eef3fb"),
     "metrics": (470, 50, "metrics-server", "NodeMetrics", "#eef3fb"),
     "carbon": (690, 50, "carbon API", "intensity per zone, cached", "#eaf7ea"),
-    "state": (20, 200, "state ConfigMap", "holds, cooldown, cache", "#fdf6e3"),
+    "state": (20, 200, "state ConfigMap", "holds, cooldown, caches", "#fdf6e3"),
     "decide": (470, 200, "settle and decide", "pure: no I/O, no clock", "#f3eefb"),
     "claim": (250, 350, "claim", "compare-and-swap write", "#fdf6e3"),
     "scale": (470, 350, "conditional scale", "at most one replica", "#fbeeee"),

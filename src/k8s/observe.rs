@@ -81,20 +81,33 @@ struct Lists {
     autoscalers: Option<BTreeMap<String, Autoscaler>>,
 }
 
-/// Which nodes a cluster's lists ask for, and how a node's region is known: from its label in
-/// one cluster, from the cluster itself in a fleet.
+/// Which nodes a cluster's lists ask for, how a node's region is known, and what the state
+/// remembers of them.
 struct NodeScope<'a> {
     selector: &'a str,
-    region_label: Option<&'a str>,
-    region: Option<&'a str>,
+    region: RegionOf<'a>,
     snapshot: Option<&'a NodeSnapshot>,
+}
+
+/// From the node's label in one cluster; from the cluster itself in a fleet.
+enum RegionOf<'a> {
+    Label(&'a str),
+    Cluster(&'a str),
+}
+
+/// The nodes of a cluster as a tick sees them, their NodeMetrics (or why there are none), and
+/// the node snapshot to remember.
+struct NodesSeen {
+    nodes: Vec<NodeFacts>,
+    usage: Result<Vec<NodeUsage>, String>,
+    snapshot: Option<NodeSnapshot>,
 }
 
 impl NodeScope<'_> {
     fn listed(&self, node: &SlimNode) -> ListedNode {
-        let region = match self.region_label {
-            Some(label) => node.metadata.labels.get(label).cloned(),
-            None => self.region.map(str::to_string),
+        let region = match self.region {
+            RegionOf::Label(label) => node.metadata.labels.get(label).cloned(),
+            RegionOf::Cluster(region) => Some(region.to_string()),
         };
         ListedNode {
             facts: node_facts(node, region),
@@ -138,12 +151,12 @@ impl Cluster {
             self.list::<SlimDeployment>(&deployments_path, Query::default()),
             autoscalers
         );
-        let (nodes, usage, snapshot) = nodes?;
+        let seen = nodes?;
         Ok(Lists {
             autoscalers: autoscalers?,
-            nodes,
-            usage,
-            snapshot,
+            nodes: seen.nodes,
+            usage: seen.usage,
+            snapshot: seen.snapshot,
             deployments: deployments
                 .map_err(Error::kube(format!(
                     "listing Deployments in namespace {}",
@@ -154,26 +167,21 @@ impl Cluster {
     }
 
     /// NodeMetrics, then the nodes: the cordoned ones while the snapshot stands, else all.
-    #[allow(clippy::type_complexity)]
     async fn nodes(
         &self,
         scope: &NodeScope<'_>,
         connect: &Connect,
         now: i64,
-    ) -> Result<
-        (
-            Vec<NodeFacts>,
-            Result<Vec<NodeUsage>, String>,
-            Option<NodeSnapshot>,
-        ),
-        Error,
-    > {
+    ) -> Result<NodesSeen, Error> {
         let usage = match connect.cpu_source {
             CpuSource::Metrics => self.node_usage(scope.selector).await,
             CpuSource::Simulated(_) => {
                 let listed = self.node_list(scope, None).await?;
-                let nodes = listed.into_iter().map(|n| n.facts).collect();
-                return Ok((nodes, Ok(Vec::new()), scope.snapshot.cloned()));
+                return Ok(NodesSeen {
+                    nodes: listed.into_iter().map(|n| n.facts).collect(),
+                    usage: Ok(Vec::new()),
+                    snapshot: scope.snapshot.cloned(),
+                });
             }
         };
         let metered: NameSet = match &usage {
@@ -202,7 +210,11 @@ impl Cluster {
                 (listed.into_iter().map(|n| n.facts).collect(), fresh)
             }
         };
-        Ok((nodes, usage, Some(snapshot)))
+        Ok(NodesSeen {
+            nodes,
+            usage,
+            snapshot: Some(snapshot),
+        })
     }
 
     /// The nodes in `scope` matching `fields`, from the API server's watch cache.
@@ -238,8 +250,7 @@ impl Cluster {
         let selector = format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label);
         let scope = NodeScope {
             selector: &selector,
-            region_label: Some(&settings.region_label),
-            region: None,
+            region: RegionOf::Label(&settings.region_label),
             snapshot: snapshots.get(ONE_CLUSTER),
         };
         let names: Vec<String> = settings
@@ -315,8 +326,7 @@ impl Cluster {
         let floors = (settings.scale_target == ScaleTarget::HpaMin).then_some(name.as_slice());
         let scope = NodeScope {
             selector: &selector,
-            region_label: None,
-            region: Some(region),
+            region: RegionOf::Cluster(region),
             snapshot,
         };
         let mut lists = self.lists(&scope, connect, floors, now).await?;

@@ -142,6 +142,10 @@ pub struct World {
     pub auto_ready: bool,
     /// Whether requests without a bearer token are served (as `system:anonymous`).
     pub allow_anonymous: bool,
+    /// A time set through the admin API, which every timestamp the emulator writes or serves
+    /// follows (NodeMetrics samples, carbon `datetime`, Events, conditions), so a replay of a
+    /// past day meets a cluster living in that day; None follows the real clock.
+    pub clock: Option<SystemTime>,
     uid_counter: u64,
     salt: u64,
 }
@@ -353,6 +357,11 @@ fn invalid_replicas(def: &ResourceDef, name: &str, value: &Value) -> ApiError {
 }
 
 impl World {
+    /// The emulator's "now": the time set through the admin API, else the real clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.unwrap_or_else(SystemTime::now)
+    }
+
     pub fn from_seed(seed: &Seed) -> anyhow::Result<World> {
         let mut world = World {
             rv: 1000,
@@ -364,6 +373,7 @@ impl World {
             metrics_age: Duration::from_secs(15),
             auto_ready: true,
             allow_anonymous: true,
+            clock: None,
             uid_counter: 0,
             salt: RandomState::new().hash_one(std::process::id()),
         };
@@ -426,7 +436,7 @@ impl World {
             if !node.ready {
                 taints.push(not_ready_taint());
             }
-            let now = clock::rfc3339(SystemTime::now());
+            let now = clock::rfc3339(world.now());
             let obj = json!({
                 "metadata": {"name": node.name, "labels": labels,
                              "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
@@ -646,7 +656,7 @@ impl World {
         obj["kind"] = def.kind.into();
         if def.id == ResourceId::Deployment {
             let room = self.pod_room(&obj["spec"]["template"]["spec"]["nodeSelector"]);
-            refresh_deployment_status(obj, self.auto_ready, room);
+            refresh_deployment_status(obj, self.auto_ready, room, self.now());
         }
         if def.id == ResourceId::Namespace {
             // What the namespace strategy and the default-label admission add.
@@ -785,7 +795,7 @@ impl World {
         }
         m["uid"] = uid.into();
         m["resourceVersion"] = rv.into();
-        m["creationTimestamp"] = clock::rfc3339(SystemTime::now()).into();
+        m["creationTimestamp"] = clock::rfc3339(self.now()).into();
         if def.id == ResourceId::Deployment || def.custom {
             m["generation"] = 1.into();
         }
@@ -996,18 +1006,19 @@ impl World {
             return Err(ApiError::not_found(resources::DEPLOYMENTS.gr, name));
         }
         let rv = self.next_rv();
+        let now = self.now();
         let obj = self
             .objects
             .get_mut(&key)
             .expect("checked above")
             .value_mut();
-        set_ready_status(obj, i64::from(ready));
+        set_ready_status(obj, i64::from(ready), now);
         obj["metadata"]["resourceVersion"] = rv.into();
         Ok(obj.clone())
     }
 
     pub fn set_node_ready(&mut self, node: &str, ready: bool) -> Result<Value, ApiError> {
-        let now = clock::rfc3339(SystemTime::now());
+        let now = clock::rfc3339(self.now());
         self.modify(&resources::NODES, "", node, |n| {
             if let Some(conditions) = n["status"]["conditions"].as_array_mut() {
                 conditions.retain(|c| c["type"] != "Ready");
@@ -1157,7 +1168,7 @@ fn put_count(status: &mut Value, field: &str, n: i64) {
     }
 }
 
-fn set_ready_status(obj: &mut Value, ready: i64) {
+fn set_ready_status(obj: &mut Value, ready: i64, now: SystemTime) {
     let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
     let ready = ready.clamp(0, replicas);
     let status = &mut obj["status"];
@@ -1173,7 +1184,7 @@ fn set_ready_status(obj: &mut Value, ready: i64) {
         // Condition timestamps move only on transitions, so a no-op write stays a no-op.
         return;
     }
-    let now = clock::rfc3339(SystemTime::now());
+    let now = clock::rfc3339(now);
     let (reason, message) = if available == "True" {
         (
             "MinimumReplicasAvailable",
@@ -1199,7 +1210,7 @@ fn set_ready_status(obj: &mut Value, ready: i64) {
 /// replica is updated and, with automatic readiness, ready as far as its nodes have room
 /// (`room` pods); without it readiness stays put (but never exceeds the desired count, since
 /// scaling down removes pods, nor the room).
-fn refresh_deployment_status(obj: &mut Value, auto_ready: bool, room: i64) {
+fn refresh_deployment_status(obj: &mut Value, auto_ready: bool, room: i64, now: SystemTime) {
     let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
     let generation = obj["metadata"]["generation"].clone();
     if !obj["status"].is_object() {
@@ -1211,7 +1222,7 @@ fn refresh_deployment_status(obj: &mut Value, auto_ready: bool, room: i64) {
     put_count(status, "replicas", replicas);
     put_count(status, "updatedReplicas", replicas);
     let ready = if auto_ready { replicas } else { previous_ready };
-    set_ready_status(obj, ready.min(room));
+    set_ready_status(obj, ready.min(room), now);
 }
 
 #[cfg(test)]

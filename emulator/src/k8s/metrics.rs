@@ -2,7 +2,6 @@
 //! scrape `timestamp` and `window`, and the node's labels so label selectors work.
 
 use std::io::Write;
-use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
@@ -22,7 +21,7 @@ struct Stamps {
 
 impl Stamps {
     fn new(world: &World) -> Stamps {
-        let now = SystemTime::now();
+        let now = world.now();
         let scraped = now.checked_sub(world.metrics_age).unwrap_or(now);
         Stamps {
             now: clock::rfc3339(now),
@@ -92,7 +91,7 @@ pub fn get(world: &World, name: &str) -> Result<Value, ApiError> {
 mod tests {
     use super::*;
     use crate::seed::Seed;
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime};
 
     #[test]
     fn list_filters_by_node_labels_and_reports_nanocores() {

@@ -26,7 +26,10 @@ pub const BUILT_IN_NAMESPACES: [&str; 4] =
 /// What metrics-server would report for a node right now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NodeUsage {
-    pub cpu_millis: u64,
+    /// Whole nanocores, as metrics-server reports them: a CPU percentage set through the admin
+    /// API reaches a client to about 1e-7 of a percentage point, not the 0.025 a millicore is
+    /// on a 4-core node.
+    pub cpu_nanos: u64,
     pub memory_bytes: u64,
 }
 
@@ -415,9 +418,12 @@ impl World {
                 (Some(_), Some(_)) => {
                     bail!("node {}: give cpuUsage or cpuPercent, not both", node.name)
                 }
-                (Some(q), None) => quantity::cpu_millis(q)
-                    .map_err(anyhow::Error::msg)
-                    .with_context(|| format!("node {}: cpuUsage", node.name))?,
+                (Some(q), None) => {
+                    quantity::cpu_millis(q)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| format!("node {}: cpuUsage", node.name))?
+                        * NANOS_PER_MILLI
+                }
                 (None, Some(p)) => percent_of(cpu, p),
                 (None, None) => 0,
             };
@@ -474,7 +480,7 @@ impl World {
             world.usage.insert(
                 node.name.clone(),
                 NodeUsage {
-                    cpu_millis: cpu_used,
+                    cpu_nanos: cpu_used,
                     memory_bytes: memory * 3 / 10,
                 },
             );
@@ -720,7 +726,7 @@ impl World {
             .filter_map(|node| {
                 let name = meta_str(node, "name");
                 let allocatable = self.allocatable_cpu_millis(name).filter(|m| *m > 0)?;
-                Some(self.usage(name)?.cpu_millis * 10_000 / allocatable)
+                Some(self.usage(name)?.cpu_nanos / (allocatable * 100))
             })
             .collect();
         if shares.is_empty() {
@@ -1084,7 +1090,7 @@ impl World {
         for name in &names {
             let cpu = self.allocatable_cpu_millis(name).unwrap_or(0);
             if let Some(u) = self.usage.get_mut(name) {
-                u.cpu_millis = percent_of(cpu, percent);
+                u.cpu_nanos = percent_of(cpu, percent);
             }
         }
         Ok(names)
@@ -1110,8 +1116,11 @@ impl World {
     }
 }
 
+const NANOS_PER_MILLI: u64 = 1_000_000;
+
+/// `percent` of `millis` millicores, in whole nanocores.
 fn percent_of(millis: u64, percent: f64) -> u64 {
-    (millis as f64 * percent / 100.0).round() as u64
+    (millis as f64 * NANOS_PER_MILLI as f64 * percent / 100.0).round() as u64
 }
 
 pub fn node_is_ready(node: &Value) -> bool {
@@ -1367,16 +1376,16 @@ mod tests {
     #[test]
     fn cpu_percent_applies_to_region_nodes_by_default() {
         let mut w = demo();
-        assert_eq!(w.usage("worker-france").unwrap().cpu_millis, 1800);
+        assert_eq!(w.usage("worker-france").unwrap().cpu_nanos, 1_800_000_000);
         let changed = w.set_cpu_percent(None, 85.0).unwrap();
         assert_eq!(
             changed,
             ["worker-denmark", "worker-france", "worker-latvia"]
         );
-        assert_eq!(w.usage("worker-latvia").unwrap().cpu_millis, 3400);
-        assert_eq!(w.usage("control-plane").unwrap().cpu_millis, 800);
+        assert_eq!(w.usage("worker-latvia").unwrap().cpu_nanos, 3_400_000_000);
+        assert_eq!(w.usage("control-plane").unwrap().cpu_nanos, 800_000_000);
         w.set_cpu_percent(Some("control-plane"), 50.0).unwrap();
-        assert_eq!(w.usage("control-plane").unwrap().cpu_millis, 2000);
+        assert_eq!(w.usage("control-plane").unwrap().cpu_nanos, 2_000_000_000);
         assert!(w.set_cpu_percent(Some("nope"), 1.0).is_err());
         assert!(w.set_cpu_percent(None, -1.0).is_err());
     }

@@ -463,6 +463,12 @@ fn node_metrics_follow_cpu_availability_and_age() {
         client.get(&format!("{path}/worker-latvia")).json()["usage"]["cpu"],
         "400000000n"
     );
+    // Whole nanocores, as metrics-server reports them, not millicores.
+    emu.set_cpu_percent(Some("worker-latvia"), 30.8333333);
+    assert_eq!(
+        client.get(&format!("{path}/worker-latvia")).json()["usage"]["cpu"],
+        "1233333332n"
+    );
 
     emu.set_node_ready("worker-latvia", false);
     assert_eq!(client.get(&format!("{path}/worker-latvia")).status, 404);

@@ -52,7 +52,7 @@ pub fn list(world: &World, selector: &Selector) -> Vec<u8> {
         write!(
             body,
             r#"","usage":{{"cpu":"{}","memory":"{}"}},"window":"{WINDOW}"}}"#,
-            quantity::format_nanocores(usage.cpu_millis),
+            quantity::format_nanocores(usage.cpu_nanos),
             quantity::format_kibibytes(usage.memory_bytes),
         )
         .expect("writing to a Vec cannot fail");
@@ -81,7 +81,7 @@ pub fn get(world: &World, name: &str) -> Result<Value, ApiError> {
         "timestamp": stamps.scraped,
         "window": WINDOW,
         "usage": {
-            "cpu": quantity::format_nanocores(usage.cpu_millis),
+            "cpu": quantity::format_nanocores(usage.cpu_nanos),
             "memory": quantity::format_kibibytes(usage.memory_bytes),
         }
     }))
@@ -129,7 +129,7 @@ mod tests {
                     "timestamp": parsed["items"][i]["timestamp"],
                     "window": "20.047s",
                     "usage": {
-                        "cpu": quantity::format_nanocores(usage.cpu_millis),
+                        "cpu": quantity::format_nanocores(usage.cpu_nanos),
                         "memory": quantity::format_kibibytes(usage.memory_bytes),
                     }
                 })

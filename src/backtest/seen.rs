@@ -14,6 +14,9 @@ use super::model::RegionInput;
 
 pub struct CarbonSeen {
     entries: Vec<CarbonEntry>,
+    /// The earliest time any entry is due: ticks before it (most of them, with a TTL of a few
+    /// intervals) cost one comparison, as a year of minutes replays in milliseconds.
+    next_due: i64,
 }
 
 impl CarbonSeen {
@@ -21,11 +24,15 @@ impl CarbonSeen {
     pub fn new(regions: usize) -> Self {
         CarbonSeen {
             entries: vec![CarbonEntry::default(); regions],
+            next_due: i64::MIN,
         }
     }
 
     /// The cache after the tick at `now`, each due region fetched from its series.
     pub fn update(&mut self, regions: &[RegionInput], now: i64, ttl_secs: i64) {
+        if now < self.next_due {
+            return;
+        }
         for (entry, region) in self.entries.iter_mut().zip(regions) {
             if needs_fetch(Some(entry), "", now, ttl_secs) {
                 let value = region
@@ -36,6 +43,13 @@ impl CarbonSeen {
                 entry.fetched_at = Some(now);
             }
         }
+        self.next_due = self
+            .entries
+            .iter()
+            .filter_map(|e| e.fetched_at)
+            .map(|t| t.saturating_add(ttl_secs))
+            .min()
+            .unwrap_or(i64::MIN);
     }
 
     /// What the rule is shown for region `i`; call after the first `update`.

@@ -192,6 +192,7 @@ fn run(args: &Args) -> Result<()> {
     let mut records: Vec<TickRecord> = Vec::new();
     let mut timeline: Vec<TimelinePoint> = Vec::new();
     let mut set_carbon: Vec<Option<f64>> = vec![None; inputs.len()];
+    let mut signals: Vec<String> = Vec::new();
     for (k, &demand) in prepared.demand().iter().enumerate() {
         let now = prepared.from() + k as i64 * prepared.interval();
         emu.set_clock(now)?;
@@ -229,6 +230,7 @@ fn run(args: &Args) -> Result<()> {
             .state(&settings.state_configmap)?
             .ledger
             .ok_or_else(|| anyhow!("the tick at {clock} left no ledger in the state"))?;
+        signals.clone_from(&ledger.signals);
         let record = TickRecord {
             time: clock,
             cpu: ticked.cpu(),
@@ -253,7 +255,7 @@ fn run(args: &Args) -> Result<()> {
         records.push(record);
     }
     let took = started.elapsed();
-    print!("{}", summary::text(&records, &names, watts));
+    print!("{}", summary::text(&records, &names, watts, &signals));
     println!(
         "{} tick processes in {:.1} s ({:.0} ms each, with the emulator calls around them)",
         records.len(),

@@ -16,7 +16,8 @@ fn digit(replicas: i32) -> char {
         .unwrap_or('+')
 }
 
-pub fn text(records: &[TickRecord], regions: &[&str], watts: f64) -> String {
+/// `signals`: the emission factor types the ledger's values rest on (`lifecycle`, `direct`).
+pub fn text(records: &[TickRecord], regions: &[&str], watts: f64, signals: &[String]) -> String {
     let mut out = String::new();
     let (Some(first), Some(last)) = (records.first(), records.last()) else {
         return "no ticks replayed\n".into();
@@ -40,8 +41,11 @@ pub fn text(records: &[TickRecord], regions: &[&str], watts: f64) -> String {
         String::new()
     };
     out.push_str(&format!(
-        "live ledger ({watts} W per replica): {:.3} gCO2eq emitted, {:.3} g for the same replicas kept even across the regions, {:.3} g avoided{share}\n",
-        last.emitted_grams, last.blind_grams, avoided
+        "live ledger ({} intensity, {watts} W per replica): {:.3} gCO2eq emitted, {:.3} g for the same replicas kept even across the regions, {:.3} g avoided{share}\n",
+        signals.join(" and "),
+        last.emitted_grams,
+        last.blind_grams,
+        avoided
     ));
     out
 }
@@ -128,7 +132,7 @@ mod tests {
             record("t1", [1, 1], Some(up), (1.0, 1.5)),
             record("t2", [1, 2], None, (2.0, 3.0)),
         ];
-        let text = text(&records, &["a", "b"], 2.4);
+        let text = text(&records, &["a", "b"], 2.4, &["lifecycle".to_string()]);
         assert!(text.contains("replayed 3 ticks, t0 .. t2"), "{text}");
         assert!(
             text.contains("actions: 1 (1 scale_up, 0 scale_down, 0 heal, 0 rebalance)"),

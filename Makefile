@@ -1,7 +1,7 @@
 # carbonctl: common tasks. `make test` is the README's test command; .ci/run runs it and the slower checks.
 CARGO ?= cargo
 
-.PHONY: build release test setup lint fmt demo demo-cluster install bench mutants clean
+.PHONY: build release test setup lint fmt demo demo-sample demo-cluster install bench mutants clean
 .PHONY: check-manifests chart-settings release-static image image-podman image-test fresh-clone-test kind-up kind-load metrics-server secret deploy tick-now unload logs kind-status kind-down deploy-smoke
 
 build:
@@ -30,8 +30,16 @@ fmt:
 # set of features, so make demo, make demo-cluster and make test never build the same crates twice.
 BIN_DIR = $(or $(CARGO_TARGET_DIR),target)/debug
 
-# The rule on the built-in sample cluster: no cluster, no token needed.
+# Real ticks over real grid data, no cluster and no token: carbonctl-replay runs the built
+# `carbonctl tick` once per simulated minute (under faketime, which hack/setup.sh demo installs)
+# against kube-emulator, over six hours of the extract in data/, then prints the summary and
+# writes the chart.
 demo: build
+	hack/setup.sh demo
+	$(BIN_DIR)/carbonctl-replay --chart $(or $(CARGO_TARGET_DIR),target)/demo.svg
+
+# The rule on the built-in sample cluster, simulated: three ticks at 80% CPU, nothing written.
+demo-sample: build
 	$(BIN_DIR)/carbonctl simulate --sample --cpu 80
 
 # carbonctl on the PATH (~/.cargo/bin), optimised.

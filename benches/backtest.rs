@@ -69,6 +69,7 @@ fn main() {
         policy: &policy,
         from: YEAR_START,
         interval: 60,
+        carbon_cache_ttl: 300,
         demand: &demand,
         watts_per_replica: 2.4,
         timeline_points: 600,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What carbonctl's checks need from the system, in one place: `make test` runs `hack/setup.sh
 # test`, `make release-static` runs `hack/setup.sh static`, `make image-test` runs `hack/setup.sh
-# image`, and .ci/run runs `hack/setup.sh all`.
+# image`, `make demo` runs `hack/setup.sh demo`, and .ci/run runs `hack/setup.sh all`.
 #
 # Everything a language registry provides is pinned elsewhere and installed into target/ by the
 # scripts that use it: the Python checkers and shellcheck (hack/manifest-tools.txt and .lock,
@@ -9,7 +9,7 @@
 # This script covers the rest: Debian packages (installed with apt-get when run as root, named
 # otherwise), rustup components and targets, and the commands it cannot install (named).
 #
-#   hack/setup.sh [test|static|image|all]...    (default: test)
+#   hack/setup.sh [test|demo|static|image|all]...    (default: test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,7 +60,14 @@ rustup_components() {
   done
 }
 
+# The replay (make demo, replay/tests/equivalence.rs) runs each tick under libfaketime, set to
+# the minute being replayed.
+setup_demo() {
+  have faketime faketime || true
+}
+
 setup_test() {
+  setup_demo
   if have cargo && ! cargo --version >/dev/null 2>&1; then
     problems+=("cargo does not run with HOME=$HOME: point CARGO_HOME and RUSTUP_HOME at the toolchain rustup installed")
   else
@@ -107,11 +114,12 @@ main() {
   for what in "$@"; do
     case "$what" in
       test) setup_test ;;
+      demo) setup_demo ;;
       static) setup_static ;;
       image) setup_image ;;
       all) setup_test && setup_static && setup_image ;;
       *)
-        echo "usage: hack/setup.sh [test|static|image|all]..." >&2
+        echo "usage: hack/setup.sh [test|demo|static|image|all]..." >&2
         exit 2
         ;;
     esac

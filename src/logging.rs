@@ -46,38 +46,42 @@ pub fn init(format: LogFormat) {
             builder.format(move |buf, record| {
                 let text = record.args().to_string();
                 let fields = event_fields(record.target(), &text);
-                let field = |name: &str| {
-                    let value = fields.as_ref().map(|f| &f[name]);
-                    value
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                let message = match &fields {
-                    Some(_) => field("message"),
-                    None => text.clone(),
-                };
-                let flag = fields
-                    .as_ref()
-                    .and_then(|f| f["flag"].as_str())
-                    .map(|f| format!("{f} "))
-                    .unwrap_or_default();
-                let action = fields
-                    .as_ref()
-                    .and_then(|f| f["decision"]["action"].as_str())
-                    .unwrap_or_default()
-                    .to_string();
-                let (icon, paint) = icon(record.level(), &field("outcome"), &action);
-                if colour {
-                    writeln!(buf, "{icon} {flag}\x1b[{paint}m{message}\x1b[0m")
-                } else {
-                    writeln!(buf, "{icon} {flag}{message}")
-                }
+                let line = console_line(record.level(), fields.as_ref(), &text, colour);
+                writeln!(buf, "{line}")
             })
         }
     };
     // A second init (tests running several commands in one process) keeps the first logger.
     let _ = builder.try_init();
+}
+
+/// A line as the console view shows it: the outcome's icon, the changed region's flag and the
+/// message, coloured for a terminal. `fields` are an event's (the top level of a JSON line),
+/// None for a plain message. Public so a tool reading JSON lines can show them the same way.
+pub fn console_line(level: log::Level, fields: Option<&Value>, text: &str, colour: bool) -> String {
+    let field = |name: &str| {
+        fields
+            .and_then(|f| f[name].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let message = match fields {
+        Some(_) => field("message"),
+        None => text.to_string(),
+    };
+    let flag = fields
+        .and_then(|f| f["flag"].as_str())
+        .map(|f| format!("{f} "))
+        .unwrap_or_default();
+    let action = fields
+        .and_then(|f| f["decision"]["action"].as_str())
+        .unwrap_or_default();
+    let (icon, paint) = icon(level, &field("outcome"), action);
+    if colour {
+        format!("{icon} {flag}\x1b[{paint}m{message}\x1b[0m")
+    } else {
+        format!("{icon} {flag}{message}")
+    }
 }
 
 /// The console's icon and colour for a line: one per outcome, and the action's own only for a

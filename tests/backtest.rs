@@ -149,6 +149,66 @@ fn writes_the_chart_when_asked() {
 }
 
 #[test]
+fn writes_one_record_per_tick_whose_decisions_are_the_reports_actions() {
+    let path = temp_dir("ticks").join("ticks.jsonl");
+    let out = extract(&[
+        "--from",
+        "2022-11-01",
+        "--to",
+        "2022-11-02",
+        "--rebalance-margin",
+        "20",
+        "--ticks",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 24 * 60);
+    assert_eq!(records[0]["time"], "2022-11-01T00:00:00Z");
+    assert_eq!(records[1]["time"], "2022-11-01T00:01:00Z");
+    let count = |action: &str| {
+        records
+            .iter()
+            .filter(|r| r["decision"]["action"] == action)
+            .count() as u64
+    };
+    let actions = &out.json()["actions"]["policy"];
+    for (key, action) in [
+        ("scaleUp", "scale_up"),
+        ("scaleDown", "scale_down"),
+        ("heal", "heal"),
+        ("rebalance", "rebalance"),
+    ] {
+        assert_eq!(
+            actions[key].as_u64(),
+            Some(count(action)),
+            "{action}: {actions}"
+        );
+    }
+    assert!(count("rebalance") > 0, "the day has rebalancing to compare");
+    // Each change starts from the replicas the tick observed, and the next tick observes its result.
+    for pair in records.windows(2) {
+        if let Some(region) = pair[0]["decision"]["region"].as_str() {
+            assert_eq!(pair[0]["replicas"][region], pair[0]["decision"]["from"]);
+            assert_eq!(pair[1]["replicas"][region], pair[0]["decision"]["to"]);
+        }
+    }
+    let last = records.last().unwrap();
+    let (emitted, blind) = (
+        last["emittedGrams"].as_f64().unwrap(),
+        last["blindGrams"].as_f64().unwrap(),
+    );
+    assert!(emitted > 0.0 && blind > emitted, "{last}");
+    assert!(records[0]["carbon"]["france"].as_f64().is_some());
+}
+
+#[test]
 fn fallback_demand_needs_no_trace() {
     let out = carbonctl(&[
         "backtest",

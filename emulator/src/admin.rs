@@ -5,11 +5,13 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::clock;
 use crate::faults::FaultSpec;
 use crate::http::{Request, Response};
 use crate::k8s::resources::NODES;
 use crate::seed::NodeSeed;
 use crate::shared::Shared;
+use crate::world::World;
 
 fn bad(message: impl Into<String>) -> Response {
     Response::json(400, &json!({"error": message.into()}))
@@ -31,6 +33,14 @@ struct CpuSpec {
 struct CarbonSpec {
     zone: String,
     carbon_intensity: f64,
+}
+
+/// `now`: an RFC 3339 time the emulator's clock stands at until the next call, or null for
+/// the real clock again.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockSpec {
+    now: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,6 +69,10 @@ struct NodeSpec {
 #[serde(deny_unknown_fields)]
 struct NodeName {
     node: String,
+}
+
+fn clock_json(world: &World) -> Value {
+    json!({"now": clock::rfc3339(world.now()), "fixed": world.clock.is_some()})
 }
 
 pub fn handle(shared: &Shared, req: &Request) -> Response {
@@ -132,6 +146,20 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
                 .map_err(|_| bad(format!("no node named {:?}", spec.node)))?;
             Ok(Response::ok(&json!({"deleted": spec.node})))
         }),
+        ("PUT", "/_emulator/clock") => parse::<ClockSpec>(req).and_then(|spec| {
+            let clock = match spec.now.as_deref() {
+                None => None,
+                Some(text) => Some(clock::parse_rfc3339(text).ok_or_else(|| {
+                    bad(format!(
+                        "now must be an RFC 3339 time like 2022-10-31T06:00:00Z, got {text:?}"
+                    ))
+                })?),
+            };
+            let mut world = shared.world();
+            world.clock = clock;
+            Ok(Response::ok(&clock_json(&world)))
+        }),
+        ("GET", "/_emulator/clock") => Ok(Response::ok(&clock_json(&shared.world()))),
         ("PUT", "/_emulator/auth") => parse::<AuthSpec>(req).map(|spec| {
             shared.world().allow_anonymous = spec.allow_anonymous;
             Response::ok(&json!({"allowAnonymous": spec.allow_anonymous}))
@@ -163,6 +191,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             | "/_emulator/nodes"
             | "/_emulator/carbon"
             | "/_emulator/metrics"
+            | "/_emulator/clock"
             | "/_emulator/faults"
             | "/_emulator/hpa-sync"
             | "/_emulator/requests",

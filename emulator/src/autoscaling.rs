@@ -12,8 +12,6 @@
 //! conditions are worded as the controller words them. Not modelled: the 10% tolerance, the
 //! scale-up rate limit, stabilization windows and `behavior`.
 
-use std::time::SystemTime;
-
 use serde_json::{json, Value};
 
 use crate::clock;
@@ -440,7 +438,7 @@ fn record_event(world: &mut World, hpa: &Value, kind: &str, reason: &str, messag
     let meta = &hpa["metadata"];
     let ns = meta["namespace"].as_str().unwrap_or("");
     let name = meta["name"].as_str().unwrap_or("");
-    let now = clock::rfc3339(SystemTime::now());
+    let now = clock::rfc3339(world.now());
     let repeat = world
         .list(&EVENTS, Some(ns), &Selector::default())
         .into_iter()
@@ -491,7 +489,7 @@ fn sync_one(world: &mut World, ns: &str, name: &str) -> Value {
         .get(&HPAS, ns, name)
         .cloned()
         .expect("sync_one is called for stored HPAs");
-    let now = clock::rfc3339(SystemTime::now());
+    let now = clock::rfc3339(world.now());
     let spec = &hpa["spec"];
     let target = &spec["scaleTargetRef"];
     let target_name = target["name"].as_str().unwrap_or("");

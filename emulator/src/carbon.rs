@@ -2,7 +2,7 @@
 //! `auth-token` header with per-zone access, and error bodies of the form
 //! `{"error": ..., "message": ...}` that the real service answers with.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -115,7 +115,7 @@ pub fn handle(world: &World, req: &Request) -> Response {
             "emissionFactorType must be one of: lifecycle, direct",
         );
     }
-    let now = SystemTime::now();
+    let now = world.now();
     let hour = clock::hour_floor(now);
     let created = hour
         .checked_sub(Duration::from_secs(3 * 86_400))

@@ -47,8 +47,8 @@ pub fn cpu_millis(text: &str) -> Result<u64, String> {
 }
 
 /// metrics-server reports CPU usage in nanocores.
-pub fn format_nanocores(millis: u64) -> String {
-    format!("{}n", millis * 1_000_000)
+pub fn format_nanocores(nanos: u64) -> String {
+    format!("{nanos}n")
 }
 
 /// metrics-server reports memory usage in kibibytes.
@@ -90,7 +90,7 @@ mod tests {
     fn converts_and_formats_like_metrics_server() {
         assert_eq!(cpu_millis("1.8").unwrap(), 1800);
         assert_eq!(cpu_millis("1800m").unwrap(), 1800);
-        assert_eq!(format_nanocores(1800), "1800000000n");
+        assert_eq!(format_nanocores(1_800_000_123), "1800000123n");
         assert_eq!(format_kibibytes(2 * 1024 * 1024 * 1024), "2097152Ki");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -85,7 +85,7 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
     if req.path == "/_emulator" || req.path.starts_with("/_emulator/") {
         return Some(admin::handle(shared, &req));
     }
-    let time = clock::rfc3339_millis(SystemTime::now());
+    let time = clock::rfc3339_millis(shared.world().now());
     let target = (!is_carbon(&req.path)).then(|| route::resolve(&req.path));
     let access = target.as_ref().map(|t| route::access(&req, t));
     let allow_anonymous = shared.world().allow_anonymous;

@@ -28,7 +28,10 @@ pub const BUILT_IN_NAMESPACES: [&str; 4] =
 /// What metrics-server would report for a node right now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NodeUsage {
-    pub cpu_millis: u64,
+    /// Whole nanocores, as metrics-server reports them: a CPU percentage set through the admin
+    /// API reaches a client to about 1e-7 of a percentage point, not the 0.025 a millicore is
+    /// on a 4-core node.
+    pub cpu_nanos: u64,
     pub memory_bytes: u64,
 }
 
@@ -194,6 +197,10 @@ pub struct World {
     pub auto_ready: bool,
     /// Whether requests without a bearer token are served (as `system:anonymous`).
     pub allow_anonymous: bool,
+    /// A time set through the admin API, which every timestamp the emulator writes or serves
+    /// follows (NodeMetrics samples, carbon `datetime`, Events, conditions), so a replay of a
+    /// past day meets a cluster living in that day; None follows the real clock.
+    pub clock: Option<SystemTime>,
     uid_counter: u64,
     salt: u64,
 }
@@ -405,6 +412,11 @@ fn invalid_replicas(def: &ResourceDef, name: &str, value: &Value) -> ApiError {
 }
 
 impl World {
+    /// The emulator's "now": the time set through the admin API, else the real clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.unwrap_or_else(SystemTime::now)
+    }
+
     pub fn from_seed(seed: &Seed) -> anyhow::Result<World> {
         let mut world = World {
             rv: 1000,
@@ -416,6 +428,7 @@ impl World {
             metrics_age: Duration::from_secs(15),
             auto_ready: true,
             allow_anonymous: true,
+            clock: None,
             uid_counter: 0,
             salt: RandomState::new().hash_one(std::process::id()),
         };
@@ -626,7 +639,7 @@ impl World {
         obj["kind"] = def.kind.into();
         if def.id == ResourceId::Deployment {
             let room = self.pod_room(&obj["spec"]["template"]["spec"]["nodeSelector"]);
-            refresh_deployment_status(obj, self.auto_ready, room);
+            refresh_deployment_status(obj, self.auto_ready, room, self.now());
         }
         if def.id == ResourceId::Namespace {
             // What the namespace strategy and the default-label admission add.
@@ -690,7 +703,7 @@ impl World {
             .filter_map(|node| {
                 let name = meta_str(node, "name");
                 let allocatable = self.allocatable_cpu_millis(name).filter(|m| *m > 0)?;
-                Some(self.usage(name)?.cpu_millis * 10_000 / allocatable)
+                Some(self.usage(name)?.cpu_nanos / (allocatable * 100))
             })
             .collect();
         if shares.is_empty() {
@@ -765,7 +778,7 @@ impl World {
         }
         m["uid"] = uid.into();
         m["resourceVersion"] = rv.into();
-        m["creationTimestamp"] = clock::rfc3339(SystemTime::now()).into();
+        m["creationTimestamp"] = clock::rfc3339(self.now()).into();
         if def.id == ResourceId::Deployment || def.custom {
             m["generation"] = 1.into();
         }
@@ -976,12 +989,13 @@ impl World {
             return Err(ApiError::not_found(resources::DEPLOYMENTS.gr, name));
         }
         let rv = self.next_rv();
+        let now = self.now();
         let obj = self
             .objects
             .get_mut(&key)
             .expect("checked above")
             .value_mut();
-        set_ready_status(obj, i64::from(ready));
+        set_ready_status(obj, i64::from(ready), now);
         obj["metadata"]["resourceVersion"] = rv.into();
         Ok(obj.clone())
     }
@@ -999,9 +1013,12 @@ impl World {
             (Some(_), Some(_)) => {
                 bail!("node {}: give cpuUsage or cpuPercent, not both", node.name)
             }
-            (Some(q), None) => quantity::cpu_millis(q)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("node {}: cpuUsage", node.name))?,
+            (Some(q), None) => {
+                quantity::cpu_millis(q)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("node {}: cpuUsage", node.name))?
+                    * NANOS_PER_MILLI
+            }
             (None, Some(p)) => percent_of(cpu, p),
             (None, None) => 0,
         };
@@ -1020,7 +1037,7 @@ impl World {
         if !node.ready {
             taints.push(not_ready_taint());
         }
-        let now = clock::rfc3339(SystemTime::now());
+        let now = clock::rfc3339(self.now());
         let obj = json!({
             "metadata": {"name": node.name, "labels": labels,
                          "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
@@ -1057,7 +1074,7 @@ impl World {
         self.usage.insert(
             node.name.clone(),
             NodeUsage {
-                cpu_millis: cpu_used,
+                cpu_nanos: cpu_used,
                 memory_bytes: memory * 3 / 10,
             },
         );
@@ -1089,7 +1106,7 @@ impl World {
     }
 
     pub fn set_node_ready(&mut self, node: &str, ready: bool) -> Result<Value, ApiError> {
-        let now = clock::rfc3339(SystemTime::now());
+        let now = clock::rfc3339(self.now());
         self.modify(&resources::NODES, "", node, |n| {
             if let Some(conditions) = n["status"]["conditions"].as_array_mut() {
                 conditions.retain(|c| c["type"] != "Ready");
@@ -1155,7 +1172,7 @@ impl World {
         for name in &names {
             let cpu = self.allocatable_cpu_millis(name).unwrap_or(0);
             if let Some(u) = self.usage.get_mut(name) {
-                u.cpu_millis = percent_of(cpu, percent);
+                u.cpu_nanos = percent_of(cpu, percent);
             }
         }
         Ok(names)
@@ -1181,8 +1198,11 @@ impl World {
     }
 }
 
+const NANOS_PER_MILLI: u64 = 1_000_000;
+
+/// `percent` of `millis` millicores, in whole nanocores.
 fn percent_of(millis: u64, percent: f64) -> u64 {
-    (millis as f64 * percent / 100.0).round() as u64
+    (millis as f64 * NANOS_PER_MILLI as f64 * percent / 100.0).round() as u64
 }
 
 pub fn node_is_ready(node: &Value) -> bool {
@@ -1239,7 +1259,7 @@ fn put_count(status: &mut Value, field: &str, n: i64) {
     }
 }
 
-fn set_ready_status(obj: &mut Value, ready: i64) {
+fn set_ready_status(obj: &mut Value, ready: i64, now: SystemTime) {
     let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
     let ready = ready.clamp(0, replicas);
     let status = &mut obj["status"];
@@ -1255,7 +1275,7 @@ fn set_ready_status(obj: &mut Value, ready: i64) {
         // Condition timestamps move only on transitions, so a no-op write stays a no-op.
         return;
     }
-    let now = clock::rfc3339(SystemTime::now());
+    let now = clock::rfc3339(now);
     let (reason, message) = if available == "True" {
         (
             "MinimumReplicasAvailable",
@@ -1281,7 +1301,7 @@ fn set_ready_status(obj: &mut Value, ready: i64) {
 /// replica is updated and, with automatic readiness, ready as far as its nodes have room
 /// (`room` pods); without it readiness stays put (but never exceeds the desired count, since
 /// scaling down removes pods, nor the room).
-fn refresh_deployment_status(obj: &mut Value, auto_ready: bool, room: i64) {
+fn refresh_deployment_status(obj: &mut Value, auto_ready: bool, room: i64, now: SystemTime) {
     let replicas = obj["spec"]["replicas"].as_i64().unwrap_or(1);
     let generation = obj["metadata"]["generation"].clone();
     if !obj["status"].is_object() {
@@ -1293,7 +1313,7 @@ fn refresh_deployment_status(obj: &mut Value, auto_ready: bool, room: i64) {
     put_count(status, "replicas", replicas);
     put_count(status, "updatedReplicas", replicas);
     let ready = if auto_ready { replicas } else { previous_ready };
-    set_ready_status(obj, ready.min(room));
+    set_ready_status(obj, ready.min(room), now);
 }
 
 #[cfg(test)]
@@ -1438,16 +1458,16 @@ mod tests {
     #[test]
     fn cpu_percent_applies_to_region_nodes_by_default() {
         let mut w = demo();
-        assert_eq!(w.usage("worker-france").unwrap().cpu_millis, 1800);
+        assert_eq!(w.usage("worker-france").unwrap().cpu_nanos, 1_800_000_000);
         let changed = w.set_cpu_percent(None, 85.0).unwrap();
         assert_eq!(
             changed,
             ["worker-denmark", "worker-france", "worker-latvia"]
         );
-        assert_eq!(w.usage("worker-latvia").unwrap().cpu_millis, 3400);
-        assert_eq!(w.usage("control-plane").unwrap().cpu_millis, 800);
+        assert_eq!(w.usage("worker-latvia").unwrap().cpu_nanos, 3_400_000_000);
+        assert_eq!(w.usage("control-plane").unwrap().cpu_nanos, 800_000_000);
         w.set_cpu_percent(Some("control-plane"), 50.0).unwrap();
-        assert_eq!(w.usage("control-plane").unwrap().cpu_millis, 2000);
+        assert_eq!(w.usage("control-plane").unwrap().cpu_nanos, 2_000_000_000);
         assert!(w.set_cpu_percent(Some("nope"), 1.0).is_err());
         assert!(w.set_cpu_percent(None, -1.0).is_err());
     }

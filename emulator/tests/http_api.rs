@@ -463,6 +463,12 @@ fn node_metrics_follow_cpu_availability_and_age() {
         client.get(&format!("{path}/worker-latvia")).json()["usage"]["cpu"],
         "400000000n"
     );
+    // Whole nanocores, as metrics-server reports them, not millicores.
+    emu.set_cpu_percent(Some("worker-latvia"), 30.8333333);
+    assert_eq!(
+        client.get(&format!("{path}/worker-latvia")).json()["usage"]["cpu"],
+        "1233333332n"
+    );
 
     emu.set_node_ready("worker-latvia", false);
     assert_eq!(client.get(&format!("{path}/worker-latvia")).status, 404);
@@ -485,6 +491,65 @@ fn node_metrics_follow_cpu_availability_and_age() {
     assert_eq!(client.get(path).status, 404);
     assert_eq!(client.get("/apis/metrics.k8s.io/v1beta1").status, 404);
     assert!(!client.get("/apis").text.contains("metrics.k8s.io"));
+}
+
+#[test]
+fn the_clock_can_stand_at_a_set_time_and_timestamps_follow_it() {
+    let (_emu, client) = demo();
+    let set = |now: Value| {
+        client.send(
+            "PUT",
+            "/_emulator/clock",
+            "application/json",
+            &json!({ "now": now }),
+        )
+    };
+    let answer = set(json!("2022-10-31T06:07:30Z"));
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.json(),
+        json!({"now": "2022-10-31T06:07:30Z", "fixed": true})
+    );
+    let fr = client.carbon("FR", "demo-token").json();
+    assert_eq!(fr["datetime"], "2022-10-31T06:00:00.000Z");
+    assert_eq!(fr["updatedAt"], "2022-10-31T06:07:30.000Z");
+    let metrics = client
+        .get("/apis/metrics.k8s.io/v1beta1/nodes/worker-france")
+        .json();
+    assert_eq!(
+        metrics["metadata"]["creationTimestamp"],
+        "2022-10-31T06:07:30Z"
+    );
+    assert_eq!(
+        metrics["timestamp"], "2022-10-31T06:07:15Z",
+        "the scrape lags by 15 s"
+    );
+    let event = json!({"metadata": {"generateName": "nginx-france."}, "reason": "ScaledUp",
+                       "involvedObject": {"kind": "Deployment", "name": "nginx-france"}, "type": "Normal"});
+    let created = client.send(
+        "POST",
+        "/api/v1/namespaces/default/events",
+        "application/json",
+        &event,
+    );
+    assert_eq!(
+        created.json()["metadata"]["creationTimestamp"],
+        "2022-10-31T06:07:30Z"
+    );
+
+    let bad = set(json!("yesterday"));
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["error"].as_str().unwrap().contains("RFC 3339"));
+    assert_eq!(
+        client.get("/_emulator/clock").json()["now"],
+        "2022-10-31T06:07:30Z"
+    );
+    let real = set(Value::Null);
+    assert_eq!(real.json()["fixed"], false);
+    assert!(
+        real.json()["now"].as_str().unwrap() > "2026",
+        "the real clock again"
+    );
 }
 
 #[test]

@@ -26,6 +26,7 @@ use super::hpa::{Hpa, HpaParams};
 use super::model::{
     bound_placement, cpu_percent, Account, ActionCounts, CarbonNow, Replay, Scaler, Triple,
 };
+use super::seen::CarbonSeen;
 use crate::policy::{Bounds, Policy};
 
 /// Floors mode's inputs beyond the replay's.
@@ -74,7 +75,7 @@ impl Autoscaled {
         bounds: &[Bounds],
         now: i64,
         demand: f64,
-        carbon: &[f64],
+        seen: &CarbonSeen,
     ) -> i32 {
         let cpu = cpu_percent(demand, self.replicas().sum());
         if let Some(rule) = &mut self.rule {
@@ -82,7 +83,7 @@ impl Autoscaled {
                 r.ready = h.replicas;
                 r.available = h.replicas;
             }
-            rule.decide(policy, now, cpu, |i| carbon[i]);
+            rule.decide(policy, now, cpu, |i| seen.reading(i));
         }
         let mut serving = 0;
         for (i, hpa) in self.hpas.iter_mut().enumerate() {
@@ -139,14 +140,16 @@ pub fn replay_floors(r: &Replay, floors: &Floors) -> FloorsOutcome {
     let mut under = Triple::default();
     let minutes = r.interval as f64 / 60.0;
     let mut carbon = CarbonNow::new(names.len());
+    let mut seen = CarbonSeen::new(names.len());
     for (k, &demand) in r.demand.iter().enumerate() {
         let now = r.from + k as i64 * r.interval;
         carbon.update(r.regions, now);
+        seen.update(r.regions, now, r.carbon_cache_ttl);
         let carbon = &carbon.values;
-        if demand > f64::from(policy.tick(&steered, floors, &bounds, now, demand, carbon)) {
+        if demand > f64::from(policy.tick(&steered, floors, &bounds, now, demand, &seen)) {
             under.policy += minutes;
         }
-        if demand > f64::from(blind.tick(&steered, floors, &bounds, now, demand, carbon)) {
+        if demand > f64::from(blind.tick(&steered, floors, &bounds, now, demand, &seen)) {
             under.blind += minutes;
         }
         bound_placement(
@@ -231,6 +234,7 @@ mod tests {
             policy,
             from: 0,
             interval: 60,
+            carbon_cache_ttl: 300,
             demand,
             watts_per_replica: 2.4,
             timeline_points: 1,
@@ -326,10 +330,11 @@ mod tests {
                 hpas: regions.iter().map(|r| Hpa::new(r.start)).collect(),
                 rescales: 0,
             };
-            let carbon = [hourly[0][0], hourly[1][0], hourly[2][0]];
+            let mut seen = CarbonSeen::new(regions.len());
             // Each random level lasts six minutes, so holds and cooldowns come into play.
             for (k, d) in demand.iter().flat_map(|d| [*d; 6]).enumerate() {
-                autoscaled.tick(&steered, &floors, &bounds, k as i64 * 60, d, &carbon);
+                seen.update(&regions, k as i64 * 60, 300);
+                autoscaled.tick(&steered, &floors, &bounds, k as i64 * 60, d, &seen);
                 let rule = autoscaled.rule.as_ref().unwrap();
                 for ((r, h), (b, &m)) in rule.obs.regions.iter().zip(&autoscaled.hpas).zip(bounds.iter().zip(&hpa_max)) {
                     prop_assert!(b.min >= 1 && b.min <= r.replicas && r.replicas <= b.max.min(m),

@@ -10,5 +10,7 @@ pub mod hpa;
 pub mod input_file;
 pub mod model;
 pub mod report;
+pub mod seen;
 pub mod series;
 pub mod sweep;
+pub mod trace;

@@ -17,6 +17,10 @@
 //! exceeds the smaller of the totals before and after the tick's change. Load spreads evenly
 //! over the serving replicas, so average and busiest-node CPU are the same figure here.
 //! Every region starts at its `start` replicas (its floor unless given).
+//!
+//! Carbon, as the live tick has it: the rule ranks on what the tick's carbon cache would hold
+//! (`seen`: refreshed once the cached value is `carbon_cache_ttl` old), while every gram is
+//! accounted at the grid's value for that interval.
 
 use serde::Serialize;
 
@@ -25,6 +29,7 @@ use crate::policy::{
     PolicyState, RegionObservation,
 };
 
+use super::seen::CarbonSeen;
 use super::series::Series;
 
 pub struct RegionInput {
@@ -42,6 +47,8 @@ pub struct Replay<'a> {
     pub from: i64,
     /// Seconds between ticks.
     pub interval: i64,
+    /// CARBON_CACHE_TTL: how old a cached carbon value may be before a tick fetches again.
+    pub carbon_cache_ttl: i64,
     /// Replica-equivalents asked of the tier at each tick; one entry per tick.
     pub demand: &'a [f64],
     pub watts_per_replica: f64,
@@ -119,6 +126,8 @@ pub(super) struct Scaler {
     /// The replicas of all regions.
     total: i32,
     pub(super) actions: ActionCounts,
+    /// The last tick's change, if it made one: what a tick-by-tick record shows.
+    pub(super) last: Option<(Action, usize)>,
 }
 
 impl Scaler {
@@ -147,6 +156,7 @@ impl Scaler {
             },
             total: start.iter().sum(),
             actions: ActionCounts::default(),
+            last: None,
         }
     }
 
@@ -157,7 +167,7 @@ impl Scaler {
         policy: &Policy,
         now: i64,
         cpu: f64,
-        carbon: impl Fn(usize) -> f64,
+        carbon: impl Fn(usize) -> CarbonReading,
     ) -> Option<(usize, i32)> {
         self.obs.cpu = CpuObservation::Known {
             average: cpu,
@@ -165,15 +175,13 @@ impl Scaler {
             nodes: self.obs.regions.len(),
             missing: 0,
         };
+        self.last = None;
         if holds_quietly(&self.obs, &self.state, policy) {
             self.state.hold_quietly();
             return None;
         }
         for (i, r) in self.obs.regions.iter_mut().enumerate() {
-            r.carbon = Some(CarbonReading {
-                grams_per_kwh: carbon(i),
-                fetched_at: now,
-            });
+            r.carbon = Some(carbon(i));
         }
         let decision = decide_mut(&self.obs, &mut self.state, policy, now);
         let change = decision.change()?;
@@ -184,17 +192,18 @@ impl Scaler {
             .position(|r| r.name == change.region)?;
         self.obs.regions[i].replicas = change.to;
         self.actions.count(change.action);
+        self.last = Some((change.action, i));
         Some((i, change.to - change.from))
     }
 
     /// One tick of `replicas` mode: the rule decides on the CPU of the replicas serving now.
     /// Returns the replicas serving demand until the next tick (see the module's timing).
-    fn tick(
+    pub(super) fn tick(
         &mut self,
         policy: &Policy,
         now: i64,
         demand: f64,
-        carbon: impl Fn(usize) -> f64,
+        carbon: impl Fn(usize) -> CarbonReading,
     ) -> i32 {
         let before = self.total;
         if let Some((i, delta)) = self.decide(policy, now, cpu_percent(demand, before), carbon) {
@@ -328,6 +337,7 @@ fn run_scaler(
     };
     let policy = if aware { r.policy } else { &blind_policy };
     let mut carbon = CarbonNow::new(r.regions.len());
+    let mut seen = CarbonSeen::new(r.regions.len());
     let mut tally = Tally {
         under_minutes: 0.0,
         actions: ActionCounts::default(),
@@ -337,7 +347,15 @@ fn run_scaler(
         carbon.update(r.regions, now);
         let carbon = &carbon.values;
         // Blind: every region looks the same, so nothing but demand steers it.
-        let serving = scaler.tick(policy, now, demand, |i| if aware { carbon[i] } else { 0.0 });
+        let serving = if aware {
+            seen.update(r.regions, now, r.carbon_cache_ttl);
+            scaler.tick(policy, now, demand, |i| seen.reading(i))
+        } else {
+            scaler.tick(policy, now, demand, |_| CarbonReading {
+                grams_per_kwh: 0.0,
+                fetched_at: now,
+            })
+        };
         if demand > f64::from(serving) {
             tally.under_minutes += r.interval as f64 / 60.0;
         }
@@ -539,6 +557,7 @@ mod tests {
             policy,
             from: 0,
             interval: 60,
+            carbon_cache_ttl: 300,
             demand,
             watts_per_replica: 2.4,
             timeline_points: 50,

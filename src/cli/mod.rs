@@ -297,6 +297,10 @@ pub struct BacktestArgs {
     /// Also write an SVG chart of replicas and carbon per region over the period.
     #[arg(long, value_name = "PATH")]
     pub chart: Option<String>,
+    /// Also write one JSON line per replayed tick: the CPU, replicas and carbon the rule saw,
+    /// its decision and the live ledger's grams, as `carbonctl-replay --ticks` records real ticks.
+    #[arg(long, value_name = "PATH")]
+    pub ticks: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,

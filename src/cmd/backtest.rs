@@ -20,6 +20,7 @@ use crate::backtest::report::{
 };
 use crate::backtest::series::parse_time;
 use crate::backtest::sweep;
+use crate::backtest::trace::trace;
 use crate::choices::ScaleTarget;
 use crate::cli::{BacktestArgs, OutputFormat, PolicyArgs};
 use crate::clock::to_rfc3339;
@@ -40,7 +41,11 @@ pub fn run(
     if !args.sweep.is_empty() {
         return sweep(settings, policy, args);
     }
-    let (report, outcome) = backtest(settings, args)?;
+    let prepared = prepare(settings, args)?;
+    let (report, outcome) = prepared.replay(&settings.policy);
+    if let Some(path) = &args.ticks {
+        prepared.write_ticks(&settings.policy, path)?;
+    }
     let text = match args.output {
         OutputFormat::Table => render::backtest_text(&report),
         OutputFormat::Json => render::to_json(&report),
@@ -73,6 +78,14 @@ fn sweep(settings: &Settings, base: &PolicyArgs, args: &BacktestArgs) -> Result<
             "--chart",
             path,
             "a sweep draws no chart; drop --chart or --sweep",
+        )
+        .into());
+    }
+    if let Some(path) = &args.ticks {
+        return Err(bad(
+            "--ticks",
+            path,
+            "a sweep records no ticks; drop --ticks or --sweep",
         )
         .into());
     }
@@ -168,6 +181,8 @@ impl Progress {
 struct Experiment {
     signal: Signal,
     interval: i64,
+    /// CARBON_CACHE_TTL, which the replay models as the live tick's cache.
+    carbon_cache_ttl: i64,
     watts: f64,
     demand: DemandSource,
     scale: Scale,
@@ -243,11 +258,10 @@ pub fn prepare(settings: &Settings, args: &BacktestArgs) -> Result<Prepared, Err
 }
 
 impl Prepared {
-    /// The replay of `policy` over these inputs, and its report.
-    pub fn replay(&self, policy: &Policy) -> (Report, Outcome) {
+    /// Each region's carbon series and replicas at the first tick, in configured order.
+    pub fn regions(&self, policy: &Policy) -> Vec<RegionInput> {
         let x = &self.x;
-        let inputs: Vec<RegionInput> = x
-            .carbon_files
+        x.carbon_files
             .iter()
             .zip(&self.carbon)
             .map(|(f, c)| RegionInput {
@@ -259,16 +273,58 @@ impl Prepared {
                     .copied()
                     .unwrap_or(policy.bounds(&f.region).min),
             })
-            .collect();
-        let replay = Replay {
-            regions: &inputs,
+            .collect()
+    }
+
+    /// Unix seconds of the first tick.
+    pub fn from(&self) -> i64 {
+        self.from
+    }
+
+    /// Seconds between ticks.
+    pub fn interval(&self) -> i64 {
+        self.x.interval
+    }
+
+    /// Replica-equivalents asked of the tier, one per tick.
+    pub fn demand(&self) -> &[f64] {
+        &self.demand
+    }
+
+    pub fn watts_per_replica(&self) -> f64 {
+        self.x.watts
+    }
+
+    fn replay_of<'a>(&'a self, inputs: &'a [RegionInput], policy: &'a Policy) -> Replay<'a> {
+        Replay {
+            regions: inputs,
             policy,
             from: self.from,
-            interval: x.interval,
+            interval: self.x.interval,
+            carbon_cache_ttl: self.x.carbon_cache_ttl,
             demand: &self.demand,
-            watts_per_replica: x.watts,
+            watts_per_replica: self.x.watts,
             timeline_points: CHART_POINTS,
-        };
+        }
+    }
+
+    /// `--ticks`: one JSON line per replayed tick of the policy.
+    pub fn write_ticks(&self, policy: &Policy, path: &str) -> Result<(), Error> {
+        let inputs = self.regions(policy);
+        let mut text = String::new();
+        trace(&self.replay_of(&inputs, policy), |record| {
+            text.push_str(&serde_json::to_string(&record).expect("a tick record serialises"));
+            text.push('\n');
+        });
+        std::fs::write(path, text)
+            .map_err(|e| bad("--ticks", path, format!("cannot write the ticks: {e}")).into())
+    }
+
+    /// The replay of `policy` over these inputs, and its report.
+    pub fn replay(&self, policy: &Policy) -> (Report, Outcome) {
+        let x = &self.x;
+        let inputs = self.regions(policy);
+        let replay = self.replay_of(&inputs, policy);
         let outcome = model::replay(&replay);
         let floors = x.hpa.as_ref().map(|hpa| {
             let max: Vec<i32> = inputs
@@ -629,6 +685,7 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
         start,
         signal,
         interval,
+        carbon_cache_ttl: settings.carbon_cache_ttl_secs,
         watts,
         demand,
         scale,

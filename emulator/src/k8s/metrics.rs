@@ -2,7 +2,6 @@
 //! scrape `timestamp` and `window`, and the node's labels so label selectors work.
 
 use std::io::Write;
-use std::time::SystemTime;
 
 use serde_json::{json, Value};
 
@@ -23,7 +22,7 @@ struct Stamps {
 
 impl Stamps {
     fn new(world: &World) -> Stamps {
-        let now = SystemTime::now();
+        let now = world.now();
         let scraped = now.checked_sub(world.metrics_age).unwrap_or(now);
         Stamps {
             now: clock::rfc3339(now),
@@ -56,7 +55,7 @@ pub fn list(world: &World, selector: &Selector, fields: &FieldSelector) -> Vec<u
         write!(
             body,
             r#"","usage":{{"cpu":"{}","memory":"{}"}},"window":"{WINDOW}"}}"#,
-            quantity::format_nanocores(usage.cpu_millis),
+            quantity::format_nanocores(usage.cpu_nanos),
             quantity::format_kibibytes(usage.memory_bytes),
         )
         .expect("writing to a Vec cannot fail");
@@ -85,7 +84,7 @@ pub fn get(world: &World, name: &str) -> Result<Value, ApiError> {
         "timestamp": stamps.scraped,
         "window": WINDOW,
         "usage": {
-            "cpu": quantity::format_nanocores(usage.cpu_millis),
+            "cpu": quantity::format_nanocores(usage.cpu_nanos),
             "memory": quantity::format_kibibytes(usage.memory_bytes),
         }
     }))
@@ -96,7 +95,7 @@ mod tests {
     use super::*;
     use crate::k8s::resources::ResourceId;
     use crate::seed::Seed;
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime};
 
     #[test]
     fn list_filters_by_node_labels_and_reports_nanocores() {
@@ -148,7 +147,7 @@ mod tests {
                     "timestamp": parsed["items"][i]["timestamp"],
                     "window": "20.047s",
                     "usage": {
-                        "cpu": quantity::format_nanocores(usage.cpu_millis),
+                        "cpu": quantity::format_nanocores(usage.cpu_nanos),
                         "memory": quantity::format_kibibytes(usage.memory_bytes),
                     }
                 })

@@ -141,7 +141,7 @@ fn get(world: &World, req: &Request, call: &Call, name: &str) -> Result<Response
         .ok_or_else(|| ApiError::not_found(call.def.gr, name))?;
     if table::wanted(req) {
         let meta = json!({"resourceVersion": world.resource_version().to_string()});
-        if let Some(t) = table::render(call.def, &[obj], meta) {
+        if let Some(t) = table::render(call.def, &[obj], meta, world.now()) {
             return Ok(Response::ok(&t));
         }
     }
@@ -178,7 +178,7 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
     );
     if table::wanted(req) {
         let values: Vec<&Value> = page.items.iter().map(|o| o.value()).collect();
-        if let Some(t) = table::render(call.def, &values, page.meta.clone()) {
+        if let Some(t) = table::render(call.def, &values, page.meta.clone(), world.now()) {
             return Ok(Response::ok(&t));
         }
     }

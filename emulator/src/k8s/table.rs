@@ -405,9 +405,13 @@ fn cells(id: ResourceId, obj: &Value, now: SystemTime) -> Vec<Value> {
 
 /// A meta.k8s.io/v1 Table of `objects`, or None for resources without a printer. `meta` is
 /// the list metadata (resourceVersion and, for a page, `continue`), which a Table keeps.
-pub fn render(def: &ResourceDef, objects: &[&Value], meta: Value) -> Option<Value> {
+pub fn render(
+    def: &ResourceDef,
+    objects: &[&Value],
+    meta: Value,
+    now: SystemTime,
+) -> Option<Value> {
     let column_definitions = columns(def.id)?;
-    let now = SystemTime::now();
     let rows: Vec<Value> = objects
         .iter()
         .map(|obj| {
@@ -450,7 +454,7 @@ mod tests {
         let mut world = World::from_seed(&Seed::demo()).unwrap();
         world.set_node_unschedulable("worker-latvia", true).unwrap();
         let nodes = world.list(&resources::NODES, None, &Selector::default());
-        let table = render(&resources::NODES, &nodes, json!({})).unwrap();
+        let table = render(&resources::NODES, &nodes, json!({}), SystemTime::now()).unwrap();
         let rows = table["rows"].as_array().unwrap();
         assert_eq!(rows[0]["cells"][0], "control-plane");
         assert_eq!(rows[0]["cells"][2], "control-plane");
@@ -465,9 +469,15 @@ mod tests {
             Some("default"),
             &Selector::parse("region=france").unwrap(),
         );
-        let table = render(&resources::DEPLOYMENTS, &deploys, json!({})).unwrap();
+        let table = render(
+            &resources::DEPLOYMENTS,
+            &deploys,
+            json!({}),
+            SystemTime::now(),
+        )
+        .unwrap();
         assert_eq!(table["rows"][0]["cells"][1], "2/3");
         assert_eq!(table["rows"][0]["cells"][2], 3);
-        assert!(render(&resources::NODE_METRICS, &[], json!({})).is_none());
+        assert!(render(&resources::NODE_METRICS, &[], json!({}), SystemTime::now()).is_none());
     }
 }

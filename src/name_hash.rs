@@ -45,6 +45,9 @@ mod tests {
         assert_eq!(hash("worker-r042-07"), hash("worker-r042-07"));
         assert_ne!(hash("worker-r042-07"), hash("worker-r042-08"));
         assert_eq!(hash(""), 0xcbf2_9ce4_8422_2325, "FNV-1a's offset basis");
+        // The published FNV-1a 64-bit test vectors.
+        assert_eq!(hash("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(hash("foobar"), 0x8594_4171_f739_67e8);
         let set: NameSet = ["a", "b", "a"].into_iter().collect();
         assert_eq!(set.len(), 2);
     }

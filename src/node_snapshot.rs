@@ -107,17 +107,13 @@ impl NodeSnapshot {
         }
     }
 
-    fn node_count(&self) -> usize {
-        self.groups.iter().map(|g| g.nodes.len()).sum()
-    }
-
     /// The nodes as this tick sees them, by group, then the cordoned ones: the snapshot's, with
     /// `cordoned` (this tick's list of cordoned nodes, full objects) taking the place of what
     /// the snapshot holds of them.
     pub fn facts(&self, cordoned: &[NodeFacts]) -> Vec<NodeFacts> {
         let fresh: NameMap<&NodeFacts> = cordoned.iter().map(|n| (n.name.as_str(), n)).collect();
         let not_ready: NameSet = self.not_ready.iter().map(String::as_str).collect();
-        let mut facts: Vec<NodeFacts> = Vec::with_capacity(self.node_count() + cordoned.len());
+        let mut facts: Vec<NodeFacts> = Vec::new();
         for group in &self.groups {
             let cores = group.cpu.as_deref().and_then(cpu_cores);
             for name in group
@@ -187,18 +183,19 @@ pub fn refresh_reason(
             (false, false) => {}
         }
     }
-    if still + returned < metered.len() {
+    let new = metered.len().saturating_sub(still + returned);
+    if new > 0 {
         let held: NameSet = snapshot
             .groups
             .iter()
             .flat_map(|g| &g.nodes)
             .map(String::as_str)
             .collect();
-        if let Some(new) = metered.iter().filter(|n| !held.contains(*n)).min() {
-            return Some(format!(
-                "NodeMetrics name node {new}, which the node snapshot does not hold"
-            ));
-        }
+        let first = metered.iter().filter(|n| !held.contains(*n)).min();
+        return Some(format!(
+            "NodeMetrics name {new} node(s) the node snapshot does not hold ({} first)",
+            first.unwrap_or(&"?")
+        ));
     }
     if let Some(back) = back {
         return Some(format!("node {back} has NodeMetrics again"));
@@ -278,7 +275,7 @@ mod tests {
         let mut cp = listed("cp", "denmark", "4", true);
         cp.facts.control_plane = true;
         let s = NodeSnapshot::take(&[cp], &names(&["cp"]), "region", NOW);
-        assert_eq!(s.node_count(), 0);
+        assert!(s.groups.is_empty() && s.unmetered.is_empty());
     }
 
     /// name, snapshot, selector, metered nodes, now, expected reason
@@ -341,7 +338,7 @@ mod tests {
                 "region",
                 &["a", "b", "d"],
                 NOW,
-                Some("NodeMetrics name node d, which the node snapshot does not hold"),
+                Some("NodeMetrics name 1 node(s) the node snapshot does not hold (d first)"),
             ),
             (
                 "an unmetered node comes back",

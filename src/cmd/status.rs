@@ -114,9 +114,7 @@ async fn gather(
                 .view
                 .nodes
                 .iter()
-                .filter(|n| {
-                    n.region.as_deref() == Some(r.name.as_str()) && n.counts(&[r.name.as_str()])
-                })
+                .filter(|n| n.region.as_deref() == Some(r.name.as_str()) && n.schedulable_worker())
                 .map(|n| n.name.as_str())
                 .collect();
             let cpus: Vec<f64> = observed

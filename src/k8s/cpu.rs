@@ -25,12 +25,8 @@ pub struct NodeUsage {
 }
 
 impl NodeFacts {
-    /// Ready, schedulable, workers in one of the configured regions: the nodes whose CPU counts.
-    pub fn counts(&self, regions: &[&str]) -> bool {
-        self.schedulable_worker() && self.region.as_deref().is_some_and(|r| regions.contains(&r))
-    }
-
-    fn schedulable_worker(&self) -> bool {
+    /// Ready, schedulable and a worker: in a configured region, a node whose CPU counts.
+    pub fn schedulable_worker(&self) -> bool {
         self.ready && !self.cordoned && !self.control_plane
     }
 }

@@ -21,8 +21,12 @@ use crate::k8s::quantity::cpu_cores;
 use crate::name_hash::{NameMap, NameSet};
 
 /// The key of the snapshot of a cluster holding every region (a fleet keys each region's own
-/// cluster by the region's name).
+/// cluster by its kubeconfig context, so a region pointed at another cluster starts afresh).
 pub const ONE_CLUSTER: &str = "*";
+
+/// The largest snapshot kept in the state, as JSON: the state ConfigMap must stay well under
+/// the API server's 1 MiB limit (about 5,000 nodes with 45-character names, all unmetered).
+pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024;
 
 /// The worker nodes of one cluster as a full node list showed them, in the state's `nodes` key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +111,11 @@ impl NodeSnapshot {
         }
     }
 
+    /// Whether it is small enough to keep in the state (`MAX_SNAPSHOT_BYTES`).
+    pub fn fits(&self) -> bool {
+        serde_json::to_string(self).is_ok_and(|text| text.len() <= MAX_SNAPSHOT_BYTES)
+    }
+
     /// The nodes as this tick sees them, by group, then the cordoned ones: the snapshot's, with
     /// `cordoned` (this tick's list of cordoned nodes, full objects) taking the place of what
     /// the snapshot holds of them.
@@ -156,6 +165,10 @@ pub fn refresh_reason(
         ));
     }
     let age = now - snapshot.read_at;
+    if age < 0 {
+        // Another clock (within the skew the state allows) cannot say how old it is.
+        return Some("the node snapshot was read at a time ahead of this tick's clock".into());
+    }
     if age >= max_age_secs {
         return Some(format!(
             "the node snapshot is {} old (NODE_REFRESH {})",
@@ -163,39 +176,40 @@ pub fn refresh_reason(
             format_secs(max_age_secs)
         ));
     }
-    // One pass over the snapshot, looking each node up in this tick's set: a node metered at
-    // the read and not now (gone, NotReady), or the reverse (back), is a change; so is a
-    // metered name the snapshot does not hold, which shows as a count that does not add up.
-    // The first name in order is the one named.
-    let unmetered: NameSet = snapshot.unmetered.iter().map(String::as_str).collect();
-    let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
-    let (mut still, mut returned) = (0, 0);
-    for name in snapshot.groups.iter().flat_map(|g| &g.nodes) {
-        let name = name.as_str();
-        let (was, is) = (!unmetered.contains(name), metered.contains(name));
-        match (was, is) {
-            (true, false) => gone = Some(gone.map_or(name, |g| g.min(name))),
-            (false, true) => {
-                returned += 1;
-                back = Some(back.map_or(name, |b| b.min(name)));
-            }
-            (true, true) => still += 1,
-            (false, false) => {}
-        }
-    }
-    let new = metered.len().saturating_sub(still + returned);
-    if new > 0 {
-        let held: NameSet = snapshot
+    // A node NodeMetrics name that the snapshot does not hold has joined. A snapshot that
+    // names a node twice (a hand edit) would count it twice: it is read again instead.
+    let names = || {
+        snapshot
             .groups
             .iter()
             .flat_map(|g| &g.nodes)
             .map(String::as_str)
-            .collect();
-        let first = metered.iter().filter(|n| !held.contains(*n)).min();
+    };
+    let held: NameSet = names().collect();
+    if held.len() != names().count() {
+        return Some("the node snapshot names a node more than once".into());
+    }
+    let new: Vec<&str> = metered
+        .iter()
+        .copied()
+        .filter(|n| !held.contains(n))
+        .collect();
+    if let Some(first) = new.iter().min() {
         return Some(format!(
-            "NodeMetrics name {new} node(s) the node snapshot does not hold ({} first)",
-            first.unwrap_or(&"?")
+            "NodeMetrics name {} node(s) the node snapshot does not hold ({first} first)",
+            new.len()
         ));
+    }
+    // Then a node metered at the read and not now (gone, NotReady), or the reverse (back).
+    // The first name in order is the one named.
+    let unmetered: NameSet = snapshot.unmetered.iter().map(String::as_str).collect();
+    let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
+    for name in names() {
+        match (!unmetered.contains(name), metered.contains(name)) {
+            (true, false) => gone = Some(gone.map_or(name, |g| g.min(name))),
+            (false, true) => back = Some(back.map_or(name, |b| b.min(name))),
+            _ => {}
+        }
     }
     if let Some(back) = back {
         return Some(format!("node {back} has NodeMetrics again"));
@@ -271,6 +285,20 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_over_the_budget_does_not_fit() {
+        assert!(snapshot().fits());
+        let name = "n".repeat(100);
+        let many: Vec<ListedNode> = (0..3000)
+            .map(|i| listed(&format!("{name}{i}"), "denmark", "4", true))
+            .collect();
+        let big = NodeSnapshot::take(&many, &names(&[]), "region", NOW);
+        assert!(
+            !big.fits(),
+            "3,000 unmetered 104-character names are over 256 KiB"
+        );
+    }
+
+    #[test]
     fn control_plane_nodes_are_not_kept() {
         let mut cp = listed("cp", "denmark", "4", true);
         cp.facts.control_plane = true;
@@ -325,6 +353,22 @@ mod tests {
                 Some("no node snapshot yet"),
             ),
             (
+                "read ahead of this clock",
+                Some(&s),
+                "region",
+                &["a", "b"],
+                NOW - 61,
+                Some("the node snapshot was read at a time ahead of this tick's clock"),
+            ),
+            (
+                "two new nodes",
+                Some(&s),
+                "region",
+                &["a", "b", "e", "d"],
+                NOW,
+                Some("NodeMetrics name 2 node(s) the node snapshot does not hold (d first)"),
+            ),
+            (
                 "another selector",
                 Some(&s),
                 "zone",
@@ -361,5 +405,11 @@ mod tests {
             let got = refresh_reason(*snapshot, selector, &names(metered), *now, 600);
             assert_eq!(got.as_deref(), *expected, "{name}");
         }
+        let mut twice = s.clone();
+        twice.groups[1].nodes.push("a".into());
+        assert_eq!(
+            refresh_reason(Some(&twice), "region", &names(&["a", "b"]), NOW, 600).as_deref(),
+            Some("the node snapshot names a node more than once")
+        );
     }
 }

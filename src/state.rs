@@ -81,7 +81,8 @@ pub struct State {
     /// Ticks by outcome, for the pushed counters; absent in states written before it existed.
     pub totals: Option<Totals>,
     /// What the last full read of each cluster's nodes showed (see `node_snapshot`): `*` for
-    /// one cluster holding every region, a region's name for its own cluster in a fleet.
+    /// one cluster holding every region, the kubeconfig context of a region's own cluster in a
+    /// fleet.
     pub nodes: BTreeMap<String, NodeSnapshot>,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,

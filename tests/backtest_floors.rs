@@ -201,6 +201,10 @@ fn hpa_flags_are_checked_and_belong_to_floors_mode() {
             &["--sweep", "hold-cycles=1,3"],
             "invalid setting --scale-target = \"hpa-min\": a sweep replays replicas mode only",
         ),
+        (
+            &["--ticks", "/tmp/never-written.jsonl"],
+            "invalid setting --ticks = \"/tmp/never-written.jsonl\": ticks are recorded in replicas mode only",
+        ),
     ];
     for (extra, want) in cases {
         let out = floors(extra);

@@ -252,9 +252,6 @@ impl Seed {
         seed
     }
 
-    /// One region's own cluster, as a fleet member: a tainted control-plane node, two ready
-    /// workers `worker-1` and `worker-2` at 45% CPU (named as every such cluster names them,
-    /// and without a `region` label: the cluster is the region), the Deployment
     /// A large cluster: `regions` regions `r000`, `r001`, ... of `per_region` ready workers each
     /// (`worker-r000-00`, ... at 45% CPU), one Deployment `nginx-<region>` of 2 replicas and
     /// one zone `Z000`, ... per region, and the demo's control plane; returns the seed and the
@@ -289,6 +286,9 @@ impl Seed {
         (seed, names.join(","))
     }
 
+    /// One region's own cluster, as a fleet member: a tainted control-plane node, two ready
+    /// workers `worker-1` and `worker-2` at 45% CPU (named as every such cluster names them,
+    /// and without a `region` label: the cluster is the region), the Deployment
     /// `nginx-<region>` with 2 replicas in `default`, and the demo carbon and tokens. A region
     /// of the demo (denmark, france, latvia) keeps its zone and intensity; for another, `zone`
     /// (when given) is served at 100 gCO2eq/kWh.

@@ -41,6 +41,18 @@ pub fn run(
     if !args.sweep.is_empty() {
         return sweep(settings, policy, args);
     }
+    if let Some(path) = args
+        .ticks
+        .as_ref()
+        .filter(|_| settings.scale_target == ScaleTarget::HpaMin)
+    {
+        return Err(bad(
+            "--ticks",
+            path,
+            "ticks are recorded in replicas mode only, as live ticks are replayed; drop --ticks or --scale-target hpa-min",
+        )
+        .into());
+    }
     let prepared = prepare(settings, args)?;
     let (report, outcome) = prepared.replay(&settings.policy);
     if let Some(path) = &args.ticks {

@@ -93,7 +93,8 @@ impl Fleet {
     /// One look at every region. In a fleet, `silent_nodes` says how many nodes a region had
     /// when it last answered: a region that does not answer now counts that many nodes without
     /// CPU data (one when never seen), so missing data never argues for an action.
-    /// `snapshots` are the node snapshots the state remembers, by cluster.
+    /// `snapshots` are the node snapshots the state remembers, by cluster (`*` for one cluster,
+    /// a kubeconfig context for each of a fleet's).
     pub async fn observe(
         &self,
         settings: &Settings,
@@ -106,7 +107,7 @@ impl Fleet {
             return self.home.observe(settings, connect, snapshots, now).await;
         }
         let looks = self.members.iter().map(|(region, member)| async move {
-            let snapshot = snapshots.get(region);
+            let snapshot = snapshots.get(&member.context);
             let seen = match &member.cluster {
                 Ok(cluster) => cluster
                     .observe_member(region, &member.context, settings, connect, snapshot, now)
@@ -139,15 +140,16 @@ impl Fleet {
                         let found = view.autoscalers.get_or_insert_with(BTreeMap::new);
                         found.extend(autoscaler.map(|a| (region.clone(), a)));
                     }
-                    view.snapshots
-                        .extend(seen.snapshot.map(|s| (region.clone(), s)));
+                    let kept = seen.snapshot.map(|s| (member.context.clone(), s));
+                    view.snapshots.extend(kept);
                     if let Some(why) = seen.metrics_missing {
                         metrics_missing.push(format!("{region} ({}): {why}", member.context));
                     }
                 }
                 Err(why) => {
-                    let kept = snapshots.get(region).cloned();
-                    view.snapshots.extend(kept.map(|s| (region.clone(), s)));
+                    let kept = snapshots.get(&member.context).cloned();
+                    view.snapshots
+                        .extend(kept.map(|s| (member.context.clone(), s)));
                     silent += silent_nodes.get(region).copied().unwrap_or(1).max(1);
                     let why = format!(
                         "its cluster (context {}) did not answer: {why}",

@@ -16,7 +16,9 @@ use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
 use crate::name_hash::NameSet;
-use crate::node_snapshot::{refresh_reason, ListedNode, NodeSnapshot, ONE_CLUSTER};
+use crate::node_snapshot::{
+    refresh_reason, ListedNode, NodeSnapshot, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
+};
 use crate::policy::{CpuObservation, NodeCount};
 
 const CONTROL_PLANE_LABEL: &str = "node-role.kubernetes.io/control-plane";
@@ -201,19 +203,27 @@ impl Cluster {
                     .node_list(scope, Some("spec.unschedulable=true"))
                     .await?;
                 let cordoned: Vec<NodeFacts> = cordoned.into_iter().map(|n| n.facts).collect();
-                (snapshot.facts(&cordoned), snapshot.clone())
+                (snapshot.facts(&cordoned), Some(snapshot.clone()))
             }
             (_, why) => {
                 log::debug!("reading every node: {}", why.unwrap_or_default());
                 let listed = self.node_list(scope, None).await?;
                 let fresh = NodeSnapshot::take(&listed, &metered, scope.selector, now);
-                (listed.into_iter().map(|n| n.facts).collect(), fresh)
+                let kept = fresh.fits().then_some(fresh);
+                if kept.is_none() {
+                    log::warn!(
+                        "the node snapshot of {} nodes is over {} KiB, more than the state keeps: every tick reads every node",
+                        listed.len(),
+                        MAX_SNAPSHOT_BYTES / 1024
+                    );
+                }
+                (listed.into_iter().map(|n| n.facts).collect(), kept)
             }
         };
         Ok(NodesSeen {
             nodes,
             usage,
-            snapshot: Some(snapshot),
+            snapshot,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod floors;
 pub mod hpa;
 pub mod input_file;
 pub mod model;
+pub mod region_input;
 pub mod report;
 pub mod seen;
 pub mod series;

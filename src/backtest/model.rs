@@ -29,16 +29,8 @@ use crate::policy::{
     PolicyState, RegionObservation,
 };
 
+pub use super::region_input::RegionInput;
 use super::seen::CarbonSeen;
-use super::series::Series;
-
-pub struct RegionInput {
-    pub name: String,
-    /// Must cover every tick of the replay.
-    pub carbon: Series,
-    /// Replicas at the first tick.
-    pub start: i32,
-}
 
 pub struct Replay<'a> {
     pub regions: &'a [RegionInput],
@@ -516,6 +508,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::backtest::series::Series;
     use crate::policy::Bounds;
 
     /// The default policy with other replica bounds.

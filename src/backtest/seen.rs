@@ -10,7 +10,7 @@ use crate::carbon::cache::needs_fetch;
 use crate::policy::CarbonReading;
 use crate::state::CarbonEntry;
 
-use super::model::RegionInput;
+use super::region_input::RegionInput;
 
 pub struct CarbonSeen {
     entries: Vec<CarbonEntry>,

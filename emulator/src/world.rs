@@ -190,6 +190,10 @@ pub struct World {
     objects: BTreeMap<Key, Stored>,
     /// Looked up once per node for every NodeMetrics list, so hashed rather than ordered.
     usage: HashMap<String, NodeUsage>,
+    /// Counts every change to a node or to `usage`: what a NodeMetrics list is made of.
+    metrics_changes: u64,
+    /// The last NodeMetrics list answered (see `metrics::Memo`).
+    pub node_metrics_memo: crate::k8s::metrics::Memo,
     pub carbon: BTreeMap<String, f64>,
     pub tokens: BTreeMap<String, Vec<String>>,
     pub metrics_available: bool,
@@ -422,6 +426,8 @@ impl World {
             rv: 1000,
             objects: BTreeMap::new(),
             usage: HashMap::new(),
+            metrics_changes: 0,
+            node_metrics_memo: Default::default(),
             carbon: seed.carbon.clone(),
             tokens: seed.tokens.clone(),
             metrics_available: true,
@@ -726,7 +732,7 @@ impl World {
             self.finish(&resources::DEPLOYMENTS, &mut obj);
             if &obj != self.objects[&key].value() {
                 obj["metadata"]["resourceVersion"] = self.next_rv().into();
-                self.objects.insert(key, Stored::new(obj));
+                self.put(key, obj);
             }
         }
     }
@@ -783,7 +789,7 @@ impl World {
             m["generation"] = 1.into();
         }
         self.finish(def, &mut obj);
-        self.objects.insert(key, Stored::new(obj.clone()));
+        self.put(key, obj.clone());
         self.after_write(def, ns, &name);
         Ok(obj)
     }
@@ -869,7 +875,7 @@ impl World {
             return Ok(obj);
         }
         obj["metadata"]["resourceVersion"] = self.next_rv().into();
-        self.objects.insert(key, Stored::new(obj.clone()));
+        self.put(key, obj.clone());
         if def.id == ResourceId::Node {
             self.replace_pods();
         }
@@ -928,7 +934,7 @@ impl World {
         change(&mut obj);
         if &obj != self.objects[&key].value() {
             obj["metadata"]["resourceVersion"] = self.next_rv().into();
-            self.objects.insert(key, Stored::new(obj.clone()));
+            self.put(key, obj.clone());
         }
         Some(obj)
     }
@@ -941,6 +947,9 @@ impl World {
             return Err(ApiError::not_found(def.gr, name));
         };
         self.next_rv();
+        if def.id == ResourceId::Node {
+            self.metrics_changes += 1;
+        }
         if def.id == ResourceId::ScaledObject {
             keda::collect_garbage(self, ns, &old);
         }
@@ -1071,6 +1080,7 @@ impl World {
         }
         self.create(&resources::NODES, "", obj)
             .with_context(|| format!("node {}", node.name))?;
+        self.metrics_changes += 1;
         self.usage.insert(
             node.name.clone(),
             NodeUsage {
@@ -1093,6 +1103,7 @@ impl World {
     pub fn remove_node(&mut self, node: &str) -> Result<(), ApiError> {
         self.delete(&resources::NODES, "", node)?;
         self.usage.remove(node);
+        self.metrics_changes += 1;
         self.replace_pods();
         Ok(())
     }
@@ -1129,6 +1140,19 @@ impl World {
             }
             set_taint(n, unschedulable_taint(), cordoned);
         })
+    }
+
+    /// A number that changes whenever a node or a node's usage does.
+    pub fn metrics_generation(&self) -> u64 {
+        self.metrics_changes
+    }
+
+    /// Every write of an object goes through here, so a node's change is counted.
+    fn put(&mut self, key: Key, obj: Value) {
+        if key.0 == ResourceId::Node {
+            self.metrics_changes += 1;
+        }
+        self.objects.insert(key, Stored::new(obj));
     }
 
     pub fn usage(&self, node: &str) -> Option<NodeUsage> {
@@ -1169,6 +1193,7 @@ impl World {
                 .map(|n| meta_str(n, "name").to_string())
                 .collect(),
         };
+        self.metrics_changes += 1;
         for name in &names {
             let cpu = self.allocatable_cpu_millis(name).unwrap_or(0);
             if let Some(u) = self.usage.get_mut(name) {

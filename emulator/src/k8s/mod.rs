@@ -158,7 +158,7 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
         // metrics-server ignores limit and continue: its lists are never paged.
         return Ok(Response::json_bytes(
             200,
-            metrics::list(world, &selector, &fields),
+            metrics::answer(world, (&label_text, &selector), (&field_text, &fields)),
         ));
     }
     let paging = Paging::from_request(req)?;

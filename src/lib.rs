@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod http_agent;
 pub mod k8s;
 pub mod ledger;
 pub mod logging;

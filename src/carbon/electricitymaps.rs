@@ -114,12 +114,7 @@ struct Body {
 }
 
 pub fn agent(timeout_secs: i64) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(timeout_secs.max(1) as u64)))
-        .user_agent(concat!("carbonctl/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+    crate::http_agent::agent(Duration::from_secs(timeout_secs.max(1) as u64))
 }
 
 pub fn fetch_latest(
@@ -214,8 +209,15 @@ fn truncate(text: &str) -> String {
 /// ureq's error text without anything from the request's headers.
 /// A transport failure in words that carry no URL, header or token.
 pub fn transport_text(error: &ureq::Error) -> String {
+    let tls = |e: &rustls::Error| {
+        format!("TLS failed ({e}); the server's CA must be in the system's roots or SSL_CERT_FILE")
+    };
     match error {
-        ureq::Error::Io(e) => format!("connection failed ({})", e.kind()),
+        ureq::Error::Io(e) => match e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(e) => tls(e),
+            None => format!("connection failed ({})", e.kind()),
+        },
+        ureq::Error::Rustls(e) => tls(e),
         ureq::Error::HostNotFound => "host not found".into(),
         ureq::Error::ConnectionFailed => "connection failed".into(),
         _ => "request failed".into(),
@@ -320,6 +322,13 @@ mod tests {
             (ureq::Error::HostNotFound, "host not found"),
             (ureq::Error::ConnectionFailed, "connection failed"),
             (ureq::Error::TooManyRedirects, "request failed"),
+            (
+                ureq::Error::Rustls(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::UnknownIssuer,
+                )),
+                "TLS failed (invalid peer certificate: UnknownIssuer); \
+                 the server's CA must be in the system's roots or SSL_CERT_FILE",
+            ),
         ] {
             assert_eq!(transport_text(&error), text);
         }

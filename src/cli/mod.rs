@@ -105,7 +105,8 @@ pub struct ConnectArgs {
         value_name = "DURATION"
     )]
     pub timeout: String,
-    /// ElectricityMaps API base URL (tokens come from <REGION>_TOKEN or CARBON_API_TOKEN).
+    /// ElectricityMaps API base URL (tokens come from <REGION>_TOKEN or CARBON_API_TOKEN;
+    /// https trusts the system's CA roots, or those in SSL_CERT_FILE).
     #[arg(
         value_parser = Text,
         long,

@@ -14,12 +14,7 @@ pub fn push(base: &str, namespace: &str, body: String, budget: Duration) -> Resu
     if budget.is_zero() {
         return Err("no time left in the tick's budget (TICK_TIMEOUT)".into());
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(budget))
-        .user_agent(concat!("carbonctl/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let agent = crate::http_agent::agent(budget);
     let response = agent
         .put(&group_url(base, namespace))
         .header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")

@@ -61,3 +61,4 @@ pub mod cluster;
 pub mod fleet;
 pub mod prometheus;
 pub mod proxy;
+pub mod tls;

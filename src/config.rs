@@ -6,6 +6,7 @@ use std::fmt;
 
 use clap::ValueEnum;
 
+use crate::carbon::source::{self, Provider, StaticSource};
 use crate::choices::ScaleTarget;
 use crate::cli::{defaults, ClusterArgs, ConnectArgs, CpuSourceKind, PolicyArgs};
 use crate::duration::parse_secs;
@@ -50,8 +51,21 @@ pub fn bad(setting: &str, value: &str, problem: impl Into<String>) -> ConfigErro
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Region {
     pub name: String,
-    /// The ElectricityMaps zone whose grid powers this region's nodes.
+    /// Where this region's carbon intensity comes from: the ElectricityMaps zone whose grid
+    /// powers its nodes (`DK`), or `static:` and a constant or a file's path. The cache, the
+    /// metrics and `status` key on this text, so changing it starts the region's cache afresh.
     pub zone: String,
+}
+
+impl Region {
+    pub fn provider(&self) -> Provider<'_> {
+        match self.zone.strip_prefix(source::PREFIX) {
+            Some(spec) => Provider::Static(
+                StaticSource::parse(spec).expect("REGIONS parsing checked the static source"),
+            ),
+            None => Provider::ElectricityMaps,
+        }
+    }
 }
 
 /// Where a tick's CPU figure comes from.
@@ -601,16 +615,7 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
             )
         })?;
         let name = region_name(S, text, name.trim())?;
-        let zone = zone.trim();
-        if zone.is_empty() || !zone.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(bad(
-                S,
-                text,
-                format!(
-                    "zone {zone:?} of {name} is not an ElectricityMaps zone like DK, FR or DK-DK1"
-                ),
-            ));
-        }
+        let zone = region_source(text, &name, zone.trim())?;
         if regions.iter().any(|r| r.name == name) {
             return Err(bad(
                 S,
@@ -618,10 +623,7 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
                 format!("region {name} is listed twice; list each once"),
             ));
         }
-        regions.push(Region {
-            name,
-            zone: zone.to_string(),
-        });
+        regions.push(Region { name, zone });
     }
     if regions.is_empty() {
         return Err(bad(
@@ -631,6 +633,42 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
         ));
     }
     Ok(regions)
+}
+
+/// A region's carbon source as written after `=`: `ZONE` or `electricitymaps:ZONE` (kept as
+/// `ZONE`, so states written before providers existed still match), or `static:VALUE|PATH`.
+fn region_source(text: &str, name: &str, written: &str) -> Result<String, ConfigError> {
+    const S: &str = "REGIONS";
+    let (provider, spec) = written
+        .split_once(':')
+        .unwrap_or(("electricitymaps", written));
+    match provider {
+        "electricitymaps" => {
+            if spec.is_empty() || !spec.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(bad(
+                    S,
+                    text,
+                    format!(
+                        "zone {spec:?} of {name} is not an ElectricityMaps zone like DK, FR or DK-DK1"
+                    ),
+                ));
+            }
+            Ok(spec.to_string())
+        }
+        "static" => {
+            StaticSource::parse(spec)
+                .map_err(|problem| bad(S, text, format!("{name}: {problem}")))?;
+            Ok(written.to_string())
+        }
+        other => Err(bad(
+            S,
+            text,
+            format!(
+                "{name} names provider {other:?}; use electricitymaps:ZONE (or just ZONE) or \
+                 static:GRAMS or static:PATH"
+            ),
+        )),
+    }
 }
 
 /// `region=N,...` where every region must be one of the configured ones.
@@ -861,6 +899,10 @@ mod tests {
             (&["--regions", "denmark"], "\"denmark\" has no zone"),
             (&["--regions", "Denmark=DK"], "must be lower-case"),
             (&["--regions", "denmark=D K"], "is not an ElectricityMaps zone"),
+            (&["--regions", "denmark=electricitymaps:"], "zone \"\" of denmark is not an ElectricityMaps zone"),
+            (&["--regions", "denmark=watttime:CAISO"], "denmark names provider \"watttime\"; use electricitymaps:ZONE (or just ZONE) or static:GRAMS or static:PATH"),
+            (&["--regions", "denmark=static:"], "denmark: static: needs a value in gCO2eq/kWh or a file's path"),
+            (&["--regions", "denmark=static:9000"], "denmark: static:9000 is outside the plausible 0 to 5000 gCO2eq/kWh"),
             (&["--regions", ""], "no regions"),
             (&["--region-min-replicas", "spain=2"], "REGION_MIN_REPLICAS (--region-min-replicas) = \"spain=2\": unknown region \"spain\"; configured regions are denmark, france, latvia"),
             (&["--region-max-replicas", "france=x"], "value \"x\" for france is not a whole number"),
@@ -932,6 +974,33 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_region_names_its_provider_or_is_an_electricitymaps_zone() {
+        let s = settings(&[
+            "--regions",
+            "a=DK,b=electricitymaps:DK-DK1,c=static:120,d=static:/etc/carbon/fr.csv,e=static:./x",
+        ])
+        .unwrap();
+        let seen: Vec<(&str, Provider)> = s
+            .regions
+            .iter()
+            .map(|r| (r.zone.as_str(), r.provider()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("DK", Provider::ElectricityMaps),
+                ("DK-DK1", Provider::ElectricityMaps),
+                ("static:120", Provider::Static(StaticSource::Grams(120.0))),
+                (
+                    "static:/etc/carbon/fr.csv",
+                    Provider::Static(StaticSource::File("/etc/carbon/fr.csv"))
+                ),
+                ("static:./x", Provider::Static(StaticSource::File("./x"))),
+            ]
+        );
     }
 
     #[test]

@@ -1,17 +1,22 @@
 //! The built-in sample cluster `simulate` uses when no cluster is configured, so a newcomer sees
 //! the rule work with no cluster and no API token. Same numbers as `kube-emulator --seed demo`.
 
+use crate::carbon::source::{self, StaticSource};
 use crate::config::Region;
 
 pub const SAMPLE_REPLICAS: i32 = 2;
 
-/// Sample intensity (gCO2eq/kWh) for the seed's zones; other zones have no sample value.
+/// Sample intensity (gCO2eq/kWh) for the seed's zones, and a static constant's own value;
+/// other zones have no sample value.
 pub fn sample_carbon(zone: &str) -> Option<f64> {
     match zone {
         "DK" => Some(142.0),
         "FR" => Some(38.0),
         "LV" => Some(265.0),
-        _ => None,
+        _ => match StaticSource::parse(zone.strip_prefix(source::PREFIX)?) {
+            Ok(StaticSource::Grams(grams)) => Some(grams),
+            _ => None,
+        },
     }
 }
 

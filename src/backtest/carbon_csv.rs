@@ -9,7 +9,7 @@ use serde::Serialize;
 pub use crate::choices::Signal;
 
 use super::series::{lines, number, parse_time, Series, SeriesBuilder};
-use crate::carbon::MAX_GRAMS_PER_KWH;
+use crate::carbon::source::MAX_GRAMS_PER_KWH;
 use crate::error::{data_error, DataError};
 
 const HOUR: i64 = 3600;

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::electricitymaps::{agent, fetch_latest, FetchError, Latest};
+use super::source::Provider;
+use super::static_source;
 use crate::config::{token_env_name, Connect, Region, Settings};
 use crate::state::{CarbonEntry, MAX_RETRY_AFTER_SECS};
 
@@ -91,11 +93,12 @@ pub fn refresh(
             .map(|region| {
                 let agent = &agent;
                 scope.spawn(move || {
-                    let result = match connect.tokens.get(&region.name) {
-                        Some(token) => {
+                    let result = match (region.provider(), connect.tokens.get(&region.name)) {
+                        (Provider::Static(source), _) => static_source::read(&source, now),
+                        (Provider::ElectricityMaps, Some(token)) => {
                             fetch_latest(agent, &connect.carbon_api_url, &region.zone, token)
                         }
-                        None => Err(FetchError::NoToken {
+                        (Provider::ElectricityMaps, None) => Err(FetchError::NoToken {
                             env: token_env_name(&region.name),
                         }),
                     };

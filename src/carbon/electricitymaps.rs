@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::source::MAX_GRAMS_PER_KWH;
 use crate::config::Token;
 
 /// A value as the API reported it.
@@ -15,11 +16,6 @@ pub struct Latest {
     pub emission_factor_type: Option<String>,
     pub is_estimated: Option<bool>,
 }
-
-/// The largest carbon intensity taken as real. The dirtiest grids average about 1,000
-/// gCO2eq/kWh and their hourly values stay well below this; an answer above it is broken, and
-/// taken as it is it would make the ledger's sums meaningless.
-pub const MAX_GRAMS_PER_KWH: f64 = 5_000.0;
 
 /// The longest text field kept from an answer (an RFC 3339 time is 24 characters): the values
 /// end up in the state ConfigMap, which the API server caps at 1 MiB.
@@ -67,6 +63,8 @@ pub enum FetchError {
     NoToken {
         env: String,
     },
+    /// A static source's file could not give the current hour's value (the text names it).
+    File(String),
 }
 
 impl FetchError {
@@ -94,6 +92,7 @@ impl FetchError {
             FetchError::NoToken { env } => {
                 format!("zone {zone}: no token (set {env} or CARBON_API_TOKEN)")
             }
+            FetchError::File(e) => format!("static file {e}"),
         }
     }
 }

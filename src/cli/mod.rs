@@ -311,7 +311,8 @@ pub struct BacktestArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Regions and objects")]
 pub struct ClusterArgs {
-    /// Regions and their ElectricityMaps zones.
+    /// Regions and their ElectricityMaps zones, or static:GRAMS or static:PATH for a region
+    /// whose carbon intensity comes from no API.
     #[arg(
         value_parser = Text,
         long,

@@ -21,6 +21,7 @@ use crate::backtest::report::{
 use crate::backtest::series::parse_time;
 use crate::backtest::sweep;
 use crate::backtest::trace::trace;
+use crate::carbon::source::{Provider, StaticSource};
 use crate::choices::ScaleTarget;
 use crate::cli::{BacktestArgs, OutputFormat, PolicyArgs};
 use crate::clock::to_rfc3339;
@@ -425,10 +426,11 @@ fn load_carbon(x: &Experiment) -> Result<Vec<CarbonSeries>, Error> {
             Err(e) => return Err(bad(flag, path, e.to_string()).into()),
         };
         let series = parse_carbon(path, &text, x.signal, x.carbon_start)?;
+        // A static source's file is the region's own by definition, whatever zone it names.
         if let Some(found) = series
             .zone
             .as_deref()
-            .filter(|z| !z.eq_ignore_ascii_case(zone))
+            .filter(|z| !z.eq_ignore_ascii_case(zone) && *flag != "REGIONS")
         {
             return Err(bad(
                 flag,
@@ -657,16 +659,29 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
     )?;
     let mut carbon_files = Vec::new();
     for r in &settings.regions {
-        let (path, flag) = match (explicit.get(&r.name), &args.carbon_dir) {
-            (Some(path), _) => (path.clone(), "--carbon"),
-            (None, Some(dir)) => (
+        let (path, flag) = match (explicit.get(&r.name), r.provider(), &args.carbon_dir) {
+            (Some(path), _, _) => (path.clone(), "--carbon"),
+            (None, Provider::Static(StaticSource::File(path)), _) => (path.to_string(), "REGIONS"),
+            (None, Provider::Static(StaticSource::Grams(_)), _) => {
+                return Err(bad(
+                    "--carbon",
+                    args.carbon.as_deref().unwrap_or(""),
+                    format!(
+                        "region {} has a constant carbon intensity ({}); the backtest replays \
+                         recorded hours: give --carbon {}=PATH",
+                        r.name, r.zone, r.name
+                    ),
+                )
+                .into())
+            }
+            (None, Provider::ElectricityMaps, Some(dir)) => (
                 Path::new(dir)
                     .join(format!("{}.csv", r.zone))
                     .to_string_lossy()
                     .into_owned(),
                 "--carbon-dir",
             ),
-            (None, None) => {
+            (None, Provider::ElectricityMaps, None) => {
                 return Err(bad(
                     "--carbon",
                     args.carbon.as_deref().unwrap_or(""),

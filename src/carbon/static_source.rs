@@ -1,0 +1,113 @@
+//! A region's carbon intensity without any API: a constant, or the current hour's value from a
+//! file, for air-gapped clusters and for grids a team tracks itself. Written in `REGIONS` as
+//! `static:<gCO2eq/kWh>` or `static:<path>`; the file may be in any layout the backtest reads
+//! (an ElectricityMaps portal export or `timestamp,value`), read again at every cache refresh
+//! so an updated file (a mounted ConfigMap, say) takes effect within CARBON_CACHE_TTL.
+
+use std::path::Path;
+
+use super::electricitymaps::{FetchError, Latest};
+use super::source::StaticSource;
+use crate::backtest::carbon_csv::parse_carbon;
+use crate::backtest::input_file::read_text;
+use crate::choices::Signal;
+use crate::clock::to_rfc3339;
+
+/// Files larger than this are refused: a year of hourly rows is under 1 MB.
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The value at `now`, with the hour it describes when it comes from a file.
+pub fn read(source: &StaticSource, now: i64) -> Result<Latest, FetchError> {
+    let path = match source {
+        StaticSource::Grams(grams) => {
+            return Ok(Latest {
+                grams_per_kwh: *grams,
+                datetime: None,
+                emission_factor_type: None,
+                is_estimated: None,
+            })
+        }
+        StaticSource::File(path) => *path,
+    };
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    if size > MAX_FILE_BYTES {
+        return Err(FetchError::File(format!(
+            "{path}: {size} bytes; at most {MAX_FILE_BYTES} are read"
+        )));
+    }
+    let text = read_text(Path::new(path)).map_err(|e| FetchError::File(format!("{path}: {e}")))?;
+    let read = parse_carbon(path, &text, Signal::Lifecycle, None)
+        .map_err(|e| FetchError::File(e.to_string()))?;
+    let series = &read.series;
+    let grams = series.at(now).ok_or_else(|| {
+        FetchError::File(format!(
+            "{path} holds {} to {}, not the current hour {}",
+            to_rfc3339(series.start),
+            to_rfc3339(series.end()),
+            to_rfc3339(now - now.rem_euclid(3600)),
+        ))
+    })?;
+    let hour = series.start + (now - series.start) / series.step * series.step;
+    Ok(Latest {
+        grams_per_kwh: grams,
+        datetime: Some(to_rfc3339(hour)),
+        emission_factor_type: read.signal_known.then(|| Signal::Lifecycle.label().into()),
+        is_estimated: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file in a folder of this test process's own; each test names its file.
+    fn file(name: &str, text: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("carbonctl-static-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    const T0: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    #[test]
+    fn a_file_gives_the_value_of_the_hour_that_holds_now() {
+        let path = file(
+            "hours.csv",
+            "timestamp,lifecycle\n2026-01-01T00:00:00Z,100\n2026-01-01T01:00:00Z,80\n\
+             2026-01-01T02:00:00Z,60\n",
+        );
+        let source = StaticSource::File(&path);
+        let latest = read(&source, T0 + 3600 + 1799).unwrap();
+        assert_eq!(latest.grams_per_kwh, 80.0);
+        assert_eq!(latest.datetime.as_deref(), Some("2026-01-01T01:00:00Z"));
+        assert_eq!(latest.emission_factor_type.as_deref(), Some("lifecycle"));
+        assert_eq!(read(&source, T0).unwrap().grams_per_kwh, 100.0);
+        assert_eq!(
+            read(&source, T0 + 3 * 3600 - 1).unwrap().grams_per_kwh,
+            60.0
+        );
+    }
+
+    #[test]
+    fn a_file_without_the_current_hour_or_unreadable_says_which_and_why() {
+        let path = file("one.csv", "timestamp,value\n2026-01-01T00:00:00Z,100\n");
+        let cases = [
+            (path.as_str(), T0 + 3600, "holds 2026-01-01T00:00:00Z to 2026-01-01T01:00:00Z, not the current hour 2026-01-01T01:00:00Z"),
+            (path.as_str(), T0 - 1, "not the current hour 2025-12-31T23:00:00Z"),
+            ("/nonexistent/carbon.csv", T0, "/nonexistent/carbon.csv: cannot read the file: no such file"),
+        ];
+        for (path, now, want) in cases {
+            let err = read(&StaticSource::File(path), now)
+                .unwrap_err()
+                .describe("static");
+            assert!(err.contains(want), "{path} at {now}: {err}");
+        }
+        let broken = file("broken.csv", "timestamp,value\n2026-01-01T00:00:00Z,lots\n");
+        let err = read(&StaticSource::File(&broken), T0)
+            .unwrap_err()
+            .describe("static");
+        assert!(err.contains("broken.csv:2:"), "{err}");
+    }
+}

@@ -1,0 +1,150 @@
+//! Regions whose carbon intensity comes from no API (`REGIONS` with `static:`), end to end: a
+//! constant and an hourly file beside an ElectricityMaps region, no token needed for them, the
+//! rule acting on their values, and a file that goes missing handled as any failed fetch.
+
+mod common;
+
+use common::cluster::{tick_line, Cluster};
+use common::temp_dir;
+
+const HOUR: i64 = 3600;
+
+/// `timestamp,lifecycle` rows from two hours ago to two hours ahead, `grams` each.
+fn hourly_file(grams: [f64; 5]) -> String {
+    let now = carbonctl::clock::now();
+    let first = now - now.rem_euclid(HOUR) - 2 * HOUR;
+    let mut text = String::from("timestamp,lifecycle\n");
+    for (i, g) in grams.iter().enumerate() {
+        let t = carbonctl::clock::to_rfc3339(first + i as i64 * HOUR);
+        text.push_str(&format!("{t},{g}\n"));
+    }
+    let path = temp_dir("static").join("denmark.csv");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn carbon(c: &Cluster) -> serde_json::Value {
+    serde_json::from_str(&c.state()["carbon"]).unwrap()
+}
+
+#[test]
+fn static_regions_need_no_token_and_rank_by_their_own_values() {
+    let mut c = Cluster::demo();
+    let file = hourly_file([500.0, 500.0, 12.0, 500.0, 500.0]);
+    c.set(
+        "REGIONS",
+        &format!("denmark=static:{file},france=FR,latvia=static:265"),
+    );
+    c.set("CARBON_API_TOKEN", "");
+    c.set("HOLD_CYCLES", "1");
+    c.emu.set_cpu_percent(None, 85.0);
+
+    let line = tick_line(&c.tick());
+    assert_eq!(line["outcome"], "applied", "{line}");
+    assert_eq!(
+        c.replicas(),
+        [3, 2, 2],
+        "the file's current hour (12 g) is the cleanest"
+    );
+
+    let seen = carbon(&c);
+    assert_eq!(seen["denmark"]["gramsPerKwh"], 12.0, "{seen}");
+    assert_eq!(seen["denmark"]["zone"], format!("static:{file}"));
+    assert_eq!(seen["denmark"]["emissionFactorType"], "lifecycle");
+    assert_eq!(seen["latvia"]["gramsPerKwh"], 265.0, "{seen}");
+    assert_eq!(
+        seen["france"]["lastError"],
+        "zone FR: no token (set FRANCE_TOKEN or CARBON_API_TOKEN)"
+    );
+    let carbon_calls = c
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v3/"))
+        .count();
+    assert_eq!(
+        carbon_calls, 0,
+        "static regions ask no API, and france had no token"
+    );
+
+    let status = c.run(&["status", "-o", "json"]).json();
+    let latvia = &status["regions"][2];
+    assert_eq!(latvia["zone"], "static:265", "{status}");
+    assert_eq!(latvia["gramsPerKwh"], 265.0, "{status}");
+}
+
+#[test]
+fn a_static_file_that_goes_missing_keeps_the_last_value_and_says_why() {
+    let mut c = Cluster::demo();
+    let file = hourly_file([90.0; 5]);
+    c.set(
+        "REGIONS",
+        &format!("denmark=static:{file},france=FR,latvia=LV"),
+    );
+    c.set("CARBON_CACHE_TTL", "1s");
+    c.tick();
+    assert_eq!(carbon(&c)["denmark"]["gramsPerKwh"], 90.0);
+
+    std::fs::remove_file(&file).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = c.tick();
+    let seen = carbon(&c);
+    assert_eq!(seen["denmark"]["gramsPerKwh"], 90.0, "kept: {seen}");
+    let error = seen["denmark"]["lastError"].as_str().unwrap();
+    assert_eq!(
+        error,
+        format!("static file {file}: cannot read the file: no such file")
+    );
+    assert!(
+        out.stderr
+            .contains("carbon intensity for denmark not refreshed"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_static_constant_cannot_be_backtested_without_a_recorded_file() {
+    let out = common::carbonctl(&[
+        "backtest",
+        "--regions",
+        "denmark=static:120,france=FR,latvia=LV",
+        "--carbon-dir",
+        "/nonexistent",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "region denmark has a constant carbon intensity (static:120); the backtest replays \
+             recorded hours: give --carbon denmark=PATH"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_static_file_region_backtests_on_its_own_file() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data");
+    let run = |denmark: &str| {
+        let regions = format!("denmark={denmark},france=FR,latvia=LV");
+        let out = common::carbonctl(&[
+            "backtest",
+            "--regions",
+            &regions,
+            "--carbon-dir",
+            &format!("{dir}/carbon"),
+            "--demand",
+            &format!("{dir}/demand/nasa-1995-07-03_14d_5min.csv"),
+            "-o",
+            "json",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let mut json = out.json();
+        json["regions"][0]["zone"] = serde_json::Value::Null;
+        json
+    };
+    let by_zone = run("DK-DK1");
+    let by_file = run(&format!("static:{dir}/carbon/DK-DK1.csv"));
+    assert_eq!(by_zone, by_file, "only the zone's name differs");
+}

@@ -6,7 +6,7 @@ use std::fmt;
 
 use clap::ValueEnum;
 
-use crate::carbon::source::{self, Provider, StaticSource};
+use crate::carbon::source::{self, Provider, StaticSource, UkciArea};
 use crate::choices::ScaleTarget;
 use crate::cli::{defaults, ClusterArgs, ConnectArgs, CpuSourceKind, PolicyArgs};
 use crate::duration::parse_secs;
@@ -52,19 +52,25 @@ pub fn bad(setting: &str, value: &str, problem: impl Into<String>) -> ConfigErro
 pub struct Region {
     pub name: String,
     /// Where this region's carbon intensity comes from: the ElectricityMaps zone whose grid
-    /// powers its nodes (`DK`), or `static:` and a constant or a file's path. The cache, the
+    /// powers its nodes (`DK`), a UK Carbon Intensity area (`ukci:13`), or `static:` and a
+    /// constant or a file's path. The cache, the
     /// metrics and `status` key on this text, so changing it starts the region's cache afresh.
     pub zone: String,
 }
 
 impl Region {
     pub fn provider(&self) -> Provider<'_> {
-        match self.zone.strip_prefix(source::PREFIX) {
-            Some(spec) => Provider::Static(
+        if let Some(spec) = self.zone.strip_prefix(source::PREFIX) {
+            return Provider::Static(
                 StaticSource::parse(spec).expect("REGIONS parsing checked the static source"),
-            ),
-            None => Provider::ElectricityMaps,
+            );
         }
+        if let Some(spec) = self.zone.strip_prefix(source::UKCI_PREFIX) {
+            return Provider::Ukci(
+                UkciArea::parse(spec).expect("REGIONS parsing checked the UK area"),
+            );
+        }
+        Provider::ElectricityMaps
     }
 }
 
@@ -94,6 +100,8 @@ pub struct Connect {
     pub namespace: Option<String>,
     pub tick_timeout_secs: i64,
     pub carbon_api_url: String,
+    /// The UK Carbon Intensity API's base URL, without a trailing slash.
+    pub ukci_api_url: String,
     pub carbon_api_timeout_secs: i64,
     /// By region name; from `<REGION>_TOKEN`, else `CARBON_API_TOKEN`.
     pub tokens: BTreeMap<String, Token>,
@@ -118,6 +126,23 @@ pub struct Fleet {
     pub node_selector: Option<String>,
 }
 
+/// An http(s) base URL without its trailing slash.
+fn base_url(setting: &str, text: &str, example: &str) -> Result<String, ConfigError> {
+    let url = text.trim().trim_end_matches('/');
+    let parsed = url
+        .parse::<http::Uri>()
+        .ok()
+        .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some());
+    match parsed {
+        Some(_) => Ok(url.to_string()),
+        None => Err(bad(
+            setting,
+            text,
+            format!("not an http(s) URL; use e.g. {example}"),
+        )),
+    }
+}
+
 /// The env variable holding a region's ElectricityMaps token: `DENMARK_TOKEN` for denmark.
 pub fn token_env_name(region: &str) -> String {
     format!("{}_TOKEN", region.to_uppercase().replace('-', "_"))
@@ -140,6 +165,7 @@ impl Connect {
             namespace: None,
             tick_timeout_secs: 10,
             carbon_api_url: emu.carbon_base_url(),
+            ukci_api_url: emu.ukci_base_url(),
             carbon_api_timeout_secs: 2,
             tokens: BTreeMap::new(),
             cpu_source: CpuSource::Metrics,
@@ -168,17 +194,12 @@ impl Connect {
                     .map(|t| (r.name.clone(), Token(t.trim().to_string())))
             })
             .collect();
-        let url = args.carbon_api_url.trim().trim_end_matches('/');
-        let parsed = url.parse::<http::Uri>().ok().filter(|u| {
-            matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some()
-        });
-        if parsed.is_none() {
-            return Err(bad(
-                "CARBON_API_URL",
-                &args.carbon_api_url,
-                "not an http(s) URL; use e.g. https://api.electricitymap.org/v3",
-            ));
-        }
+        let url = base_url(
+            "CARBON_API_URL",
+            &args.carbon_api_url,
+            defaults::CARBON_API_URL,
+        )?;
+        let ukci_api_url = base_url("UKCI_API_URL", &args.ukci_api_url, defaults::UKCI_API_URL)?;
         let cpu_source =
             match (choice("CPU_SOURCE", &args.cpu_source)?, &args.simulated_cpu) {
                 (CpuSourceKind::Metrics, _) => CpuSource::Metrics,
@@ -231,7 +252,8 @@ impl Connect {
                 None => None,
             },
             tick_timeout_secs,
-            carbon_api_url: url.to_string(),
+            carbon_api_url: url,
+            ukci_api_url,
             carbon_api_timeout_secs,
             tokens,
             cpu_source,
@@ -636,7 +658,8 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
 }
 
 /// A region's carbon source as written after `=`: `ZONE` or `electricitymaps:ZONE` (kept as
-/// `ZONE`, so states written before providers existed still match), or `static:VALUE|PATH`.
+/// `ZONE`, so states written before providers existed still match), `ukci:national|1..17`, or
+/// `static:GRAMS|PATH`.
 fn region_source(text: &str, name: &str, written: &str) -> Result<String, ConfigError> {
     const S: &str = "REGIONS";
     let (provider, spec) = written
@@ -655,6 +678,10 @@ fn region_source(text: &str, name: &str, written: &str) -> Result<String, Config
             }
             Ok(spec.to_string())
         }
+        "ukci" => {
+            UkciArea::parse(spec).map_err(|problem| bad(S, text, format!("{name}: {problem}")))?;
+            Ok(written.to_string())
+        }
         "static" => {
             StaticSource::parse(spec)
                 .map_err(|problem| bad(S, text, format!("{name}: {problem}")))?;
@@ -664,8 +691,8 @@ fn region_source(text: &str, name: &str, written: &str) -> Result<String, Config
             S,
             text,
             format!(
-                "{name} names provider {other:?}; use electricitymaps:ZONE (or just ZONE) or \
-                 static:GRAMS or static:PATH"
+                "{name} names provider {other:?}; use electricitymaps:ZONE (or just ZONE), \
+                 ukci:AREA, static:GRAMS or static:PATH"
             ),
         )),
     }
@@ -900,7 +927,8 @@ mod tests {
             (&["--regions", "Denmark=DK"], "must be lower-case"),
             (&["--regions", "denmark=D K"], "is not an ElectricityMaps zone"),
             (&["--regions", "denmark=electricitymaps:"], "zone \"\" of denmark is not an ElectricityMaps zone"),
-            (&["--regions", "denmark=watttime:CAISO"], "denmark names provider \"watttime\"; use electricitymaps:ZONE (or just ZONE) or static:GRAMS or static:PATH"),
+            (&["--regions", "denmark=watttime:CAISO"], "denmark names provider \"watttime\"; use electricitymaps:ZONE (or just ZONE), ukci:AREA, static:GRAMS or static:PATH"),
+            (&["--regions", "london=ukci:18"], "london: ukci:18 is not a UK Carbon Intensity area"),
             (&["--regions", "denmark=static:"], "denmark: static: needs a value in gCO2eq/kWh or a file's path"),
             (&["--regions", "denmark=static:9000"], "denmark: static:9000 is outside the plausible 0 to 5000 gCO2eq/kWh"),
             (&["--regions", ""], "no regions"),
@@ -980,7 +1008,8 @@ mod tests {
     fn a_region_names_its_provider_or_is_an_electricitymaps_zone() {
         let s = settings(&[
             "--regions",
-            "a=DK,b=electricitymaps:DK-DK1,c=static:120,d=static:/etc/carbon/fr.csv,e=static:./x",
+            "a=DK,b=electricitymaps:DK-DK1,c=static:120,d=static:/etc/carbon/fr.csv,e=static:./x,\
+             f=ukci:13,g=ukci:national",
         ])
         .unwrap();
         let seen: Vec<(&str, Provider)> = s
@@ -999,6 +1028,8 @@ mod tests {
                     Provider::Static(StaticSource::File("/etc/carbon/fr.csv"))
                 ),
                 ("static:./x", Provider::Static(StaticSource::File("./x"))),
+                ("ukci:13", Provider::Ukci(UkciArea::Region(13))),
+                ("ukci:national", Provider::Ukci(UkciArea::National)),
             ]
         );
     }

@@ -126,7 +126,7 @@ fn the_ledger_counts_grams_emitted_and_avoided_across_ticks() {
     let table = c.run(&["status"]).stdout;
     assert!(
         table.contains("carbon ledger: since ")
-            && table.contains("lifecycle intensity from ElectricityMaps, 2.4 W per replica"),
+            && table.contains("lifecycle intensity, 2.4 W per replica"),
         "{table}"
     );
 }

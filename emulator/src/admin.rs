@@ -35,6 +35,14 @@ struct CarbonSpec {
     carbon_intensity: f64,
 }
 
+/// A UK Carbon Intensity value: `region` is a region id (`"13"`) or `"national"`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UkciSpec {
+    region: String,
+    carbon_intensity: f64,
+}
+
 /// `now`: an RFC 3339 time the emulator's clock stands at until the next call, or null for
 /// the real clock again.
 #[derive(Deserialize)]
@@ -94,6 +102,21 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
                 .insert(spec.zone.clone(), spec.carbon_intensity);
             Ok(Response::ok(
                 &json!({"zone": spec.zone, "carbonIntensity": spec.carbon_intensity}),
+            ))
+        }),
+        ("PUT", "/_emulator/ukci") => parse::<UkciSpec>(req).and_then(|spec| {
+            if !(spec.carbon_intensity.is_finite() && spec.carbon_intensity >= 0.0) {
+                return Err(bad("carbonIntensity must be a non-negative number"));
+            }
+            let mut world = shared.world();
+            if !world.ukci.contains_key(&spec.region) {
+                return Err(bad("region must be a region id from 1 to 17, or national"));
+            }
+            world
+                .ukci
+                .insert(spec.region.clone(), spec.carbon_intensity);
+            Ok(Response::ok(
+                &json!({"region": spec.region, "carbonIntensity": spec.carbon_intensity}),
             ))
         }),
         ("PUT", "/_emulator/metrics") => parse::<MetricsSpec>(req).and_then(|spec| {
@@ -190,6 +213,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             "/_emulator/cpu"
             | "/_emulator/nodes"
             | "/_emulator/carbon"
+            | "/_emulator/ukci"
             | "/_emulator/metrics"
             | "/_emulator/clock"
             | "/_emulator/faults"

@@ -34,6 +34,20 @@ pub fn hour_floor(t: SystemTime) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs - secs % 3600)
 }
 
+/// The half-hour settlement period holding `t` as the UK Carbon Intensity API words its ends:
+/// `2026-11-30T09:30Z`, minutes and no seconds.
+pub fn half_hour(t: SystemTime) -> (String, String) {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let from = secs - secs % 1800;
+    let text = |s: u64| {
+        Timestamp::from_second(s as i64)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+            .strftime("%Y-%m-%dT%H:%MZ")
+            .to_string()
+    };
+    (text(from), text(from + 1800))
+}
+
 /// kubectl's AGE column as the API server's table printer words it (apimachinery's
 /// `HumanDuration`), so `kubectl get` shows what it would show against a real cluster.
 pub fn human_duration(d: Duration) -> String {

@@ -96,6 +96,11 @@ impl Emulator {
         format!("{}/v3", self.base_url())
     }
 
+    /// `http://127.0.0.1:PORT/ukci`, the UK Carbon Intensity API base URL.
+    pub fn ukci_base_url(&self) -> String {
+        format!("{}/ukci", self.base_url())
+    }
+
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
@@ -255,6 +260,11 @@ impl Emulator {
 
     pub fn set_carbon(&self, zone: &str, grams: f64) {
         self.shared.world().carbon.insert(zone.to_string(), grams);
+    }
+
+    /// A UK Carbon Intensity value: `region` is a region id (`"13"`) or `"national"`.
+    pub fn set_ukci(&self, region: &str, grams: f64) {
+        self.shared.world().ukci.insert(region.to_string(), grams);
     }
 
     /// core/v1 Events in a namespace, oldest write first (generated names sort randomly).

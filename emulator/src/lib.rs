@@ -1,4 +1,5 @@
-//! kube-emulator: a Kubernetes API server and ElectricityMaps API stand-in on loopback, for
+//! kube-emulator: a Kubernetes API server, ElectricityMaps API and UK Carbon Intensity API stand-in
+//! on loopback, for
 //! carbonctl's tests, benchmarks and cluster-free demo. It speaks raw JSON (no Kubernetes
 //! client crates), so it checks carbonctl's client independently; its fidelity is checked
 //! against the real kubectl in `tests/kubectl_fidelity.rs`.
@@ -23,6 +24,7 @@ mod selector;
 mod server;
 mod shared;
 mod status;
+mod ukci;
 mod validation;
 mod world;
 

@@ -21,7 +21,7 @@ use crate::k8s::{self, route};
 use crate::requests::RequestRecord;
 use crate::shared::Shared;
 use crate::status::ApiError;
-use crate::{admin, carbon, clock};
+use crate::{admin, carbon, clock, ukci};
 
 /// The service's error: the only one is a deliberate dropped connection.
 #[derive(Debug)]
@@ -36,7 +36,11 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 fn is_carbon(path: &str) -> bool {
-    path == "/v3" || path.starts_with("/v3/")
+    path == "/v3" || path.starts_with("/v3/") || is_ukci(path)
+}
+
+fn is_ukci(path: &str) -> bool {
+    path == ukci::PREFIX || path.starts_with("/ukci/")
 }
 
 /// The user a request authenticates as, or None for a rejected credential. kubectl (client-go)
@@ -60,6 +64,9 @@ pub const ANONYMOUS: &str = "system:anonymous";
 
 fn answer(shared: &Shared, req: &Request, target: Option<&route::Target>) -> Response {
     let Some(target) = target else {
+        if is_ukci(&req.path) {
+            return ukci::handle(&shared.world(), req);
+        }
         return carbon::handle(&shared.world(), req);
     };
     let mut world = shared.world();
@@ -106,6 +113,7 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
         }),
         Some(FaultKind::Status(code)) => Some(match &access {
             Some(access) => ApiError::for_code(code, access, user.unwrap_or(USER)).into(),
+            None if is_ukci(&req.path) => ukci::fault(code),
             None => carbon::fault(code),
         }),
     };

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::electricitymaps::{agent, fetch_latest, FetchError, Latest};
+use super::answer::{agent, FetchError, Latest};
+use super::electricitymaps::fetch_latest;
 use super::source::Provider;
-use super::static_source;
+use super::{static_source, ukci};
 use crate::config::{token_env_name, Connect, Region, Settings};
 use crate::state::{CarbonEntry, MAX_RETRY_AFTER_SECS};
 
@@ -95,6 +96,9 @@ pub fn refresh(
                 scope.spawn(move || {
                     let result = match (region.provider(), connect.tokens.get(&region.name)) {
                         (Provider::Static(source), _) => static_source::read(&source, now),
+                        (Provider::Ukci(area), _) => {
+                            ukci::fetch(agent, &connect.ukci_api_url, area)
+                        }
                         (Provider::ElectricityMaps, Some(token)) => {
                             fetch_latest(agent, &connect.carbon_api_url, &region.zone, token)
                         }
@@ -133,7 +137,7 @@ pub fn refresh(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::carbon::electricitymaps::RetryAfter;
+    use crate::carbon::answer::RetryAfter;
     use crate::config::Token;
 
     #[test]

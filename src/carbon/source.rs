@@ -10,7 +10,35 @@ pub const MAX_GRAMS_PER_KWH: f64 = 5_000.0;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Provider<'a> {
     ElectricityMaps,
+    Ukci(UkciArea),
     Static(StaticSource<'a>),
+}
+
+/// `REGIONS` names a UK Carbon Intensity area with this prefix on its zone.
+pub const UKCI_PREFIX: &str = "ukci:";
+
+/// What the UK Carbon Intensity API is asked for: Great Britain as a whole, or one of its
+/// regions by the API's id (1 North Scotland to 14 South East England; 15 England, 16
+/// Scotland, 17 Wales).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UkciArea {
+    National,
+    Region(u8),
+}
+
+impl UkciArea {
+    pub fn parse(spec: &str) -> Result<UkciArea, String> {
+        if spec == "national" {
+            return Ok(UkciArea::National);
+        }
+        match spec.parse::<u8>() {
+            Ok(id @ 1..=17) => Ok(UkciArea::Region(id)),
+            _ => Err(format!(
+                "ukci:{spec} is not a UK Carbon Intensity area; use ukci:national or a region id \
+                 from ukci:1 (North Scotland) to ukci:17 (Wales), e.g. ukci:13 for London"
+            )),
+        }
+    }
 }
 
 /// `REGIONS` names a static source with this prefix on its zone.
@@ -47,6 +75,20 @@ impl<'a> StaticSource<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ukci_area_is_national_or_a_region_id() {
+        assert_eq!(UkciArea::parse("national"), Ok(UkciArea::National));
+        assert_eq!(UkciArea::parse("1"), Ok(UkciArea::Region(1)));
+        assert_eq!(UkciArea::parse("17"), Ok(UkciArea::Region(17)));
+        for bad in ["0", "18", "London", "", "-1", "13.0"] {
+            let err = UkciArea::parse(bad).unwrap_err();
+            assert!(
+                err.contains("use ukci:national or a region id"),
+                "{bad}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn a_number_is_a_constant_and_anything_else_a_path() {

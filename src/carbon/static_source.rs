@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::electricitymaps::{FetchError, Latest};
+use super::answer::{FetchError, Latest};
 use super::source::StaticSource;
 use crate::backtest::carbon_csv::parse_carbon;
 use crate::backtest::input_file::read_text;

@@ -4,6 +4,7 @@
 
 pub const TICK_TIMEOUT: &str = "40s";
 pub const CARBON_API_URL: &str = "https://api.electricitymap.org/v3";
+pub const UKCI_API_URL: &str = "https://api.carbonintensity.org.uk";
 pub const CARBON_API_TIMEOUT: &str = "5s";
 pub const CPU_SOURCE: &str = "metrics";
 pub const METRICS_MAX_AGE: &str = "3m";

@@ -17,6 +17,7 @@ const UNUSED: &[(&str, &[&str])] = &[
             "namespace",
             "timeout",
             "carbon_api_url",
+            "ukci_api_url",
             "carbon_api_timeout",
             "cpu_source",
             "simulated_cpu",

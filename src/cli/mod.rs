@@ -117,6 +117,17 @@ pub struct ConnectArgs {
         value_name = "URL"
     )]
     pub carbon_api_url: String,
+    /// UK Carbon Intensity API base URL, for regions written ukci:AREA in REGIONS (no token).
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "UKCI_API_URL",
+        help_heading = "Carbon API",
+        default_value = defaults::UKCI_API_URL,
+        value_name = "URL"
+    )]
+    pub ukci_api_url: String,
     /// Time allowed for one carbon API call.
     #[arg(
         value_parser = Text,
@@ -311,8 +322,8 @@ pub struct BacktestArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Regions and objects")]
 pub struct ClusterArgs {
-    /// Regions and their ElectricityMaps zones, or static:GRAMS or static:PATH for a region
-    /// whose carbon intensity comes from no API.
+    /// Regions and their ElectricityMaps zones, or ukci:AREA (UK Carbon Intensity API), or
+    /// static:GRAMS or static:PATH for a region whose carbon intensity comes from no API.
     #[arg(
         value_parser = Text,
         long,

@@ -663,16 +663,10 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
             (Some(path), _, _) => (path.clone(), "--carbon"),
             (None, Provider::Static(StaticSource::File(path)), _) => (path.to_string(), "REGIONS"),
             (None, Provider::Static(StaticSource::Grams(_)), _) => {
-                return Err(bad(
-                    "--carbon",
-                    args.carbon.as_deref().unwrap_or(""),
-                    format!(
-                        "region {} has a constant carbon intensity ({}); the backtest replays \
-                         recorded hours: give --carbon {}=PATH",
-                        r.name, r.zone, r.name
-                    ),
-                )
-                .into())
+                return Err(no_recorded_hours(args, r, "has a constant carbon intensity").into())
+            }
+            (None, Provider::Ukci(_), _) => {
+                return Err(no_recorded_hours(args, r, "reads the UK Carbon Intensity API").into())
             }
             (None, Provider::ElectricityMaps, Some(dir)) => (
                 Path::new(dir)
@@ -842,6 +836,18 @@ fn period(x: &Experiment, carbon: &[CarbonSeries]) -> Result<(i64, i64), ConfigE
 
 fn read(flag: &str, path: &str) -> Result<String, ConfigError> {
     read_text(Path::new(path)).map_err(|e| bad(flag, path, e.to_string()))
+}
+
+/// A region whose source is not a recorded series: the backtest needs a file for it.
+fn no_recorded_hours(args: &BacktestArgs, r: &config::Region, what: &str) -> ConfigError {
+    bad(
+        "--carbon",
+        args.carbon.as_deref().unwrap_or(""),
+        format!(
+            "region {} {what} ({}); the backtest replays recorded hours: give --carbon {}=PATH",
+            r.name, r.zone, r.name
+        ),
+    )
 }
 
 /// A region's zone file missing from --carbon-dir: what the folder holds, and the REGIONS

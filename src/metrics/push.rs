@@ -24,7 +24,7 @@ pub fn push(base: &str, namespace: &str, body: String, budget: Duration) -> Resu
                 "no answer within the {}ms left of the tick's budget",
                 budget.as_millis()
             ),
-            other => crate::carbon::electricitymaps::transport_text(&other),
+            other => crate::carbon::answer::transport_text(&other),
         })?;
     let code = response.status().as_u16();
     if (200..300).contains(&code) {

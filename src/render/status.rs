@@ -204,7 +204,7 @@ impl LedgerView {
             String::new()
         };
         format!(
-            "since {}: emitted {} g CO2eq, avoided {} g against the same replicas kept even across regions ({signal} intensity from ElectricityMaps, {} W per replica){unknown}",
+            "since {}: emitted {} g CO2eq, avoided {} g against the same replicas kept even across regions ({signal} intensity, {} W per replica){unknown}",
             self.since,
             super::number::grams2(self.emitted_grams),
             super::number::grams2(self.avoided_grams),

@@ -55,6 +55,7 @@ impl Cluster {
         emu.write_kubeconfig(&kubeconfig).unwrap();
         let env = [
             ("CARBON_API_URL", emu.carbon_base_url()),
+            ("UKCI_API_URL", emu.ukci_base_url()),
             ("CARBON_API_TOKEN", CARBON_TOKEN.to_string()),
             ("TICK_TIMEOUT", "10s".to_string()),
             ("CARBON_API_TIMEOUT", "2s".to_string()),

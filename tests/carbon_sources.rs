@@ -1,11 +1,13 @@
-//! Regions whose carbon intensity comes from no API (`REGIONS` with `static:`), end to end: a
-//! constant and an hourly file beside an ElectricityMaps region, no token needed for them, the
-//! rule acting on their values, and a file that goes missing handled as any failed fetch.
+//! A carbon source per region (`REGIONS`), end to end: ElectricityMaps, the UK Carbon
+//! Intensity API and static sources (a constant, an hourly file) side by side, no token needed
+//! but ElectricityMaps', the rule acting on their values, and each source failing in turn
+//! handled as any failed fetch: the last value kept, the reason shown.
 
 mod common;
 
 use common::cluster::{tick_line, Cluster};
 use common::temp_dir;
+use kube_emulator::{Fault, FaultKind};
 
 const HOUR: i64 = 3600;
 
@@ -147,4 +149,78 @@ fn a_static_file_region_backtests_on_its_own_file() {
     let by_zone = run("DK-DK1");
     let by_file = run(&format!("static:{dir}/carbon/DK-DK1.csv"));
     assert_eq!(by_zone, by_file, "only the zone's name differs");
+}
+
+#[test]
+fn a_ukci_region_asks_the_uk_api_without_a_token_and_each_source_fails_alone() {
+    let mut c = Cluster::demo();
+    let file = hourly_file([70.0; 5]);
+    c.set(
+        "REGIONS",
+        &format!("denmark=ukci:16,france=FR,latvia=static:{file}"),
+    );
+    c.set("CARBON_CACHE_TTL", "1s");
+    c.set("HOLD_CYCLES", "1");
+    c.emu.set_ukci("16", 24.0);
+    c.emu.set_cpu_percent(None, 85.0);
+
+    let line = tick_line(&c.tick());
+    assert_eq!(
+        c.replicas(),
+        [3, 2, 2],
+        "Scotland's 24 g is the cleanest: {line}"
+    );
+    let seen = carbon(&c);
+    assert_eq!(seen["denmark"]["zone"], "ukci:16");
+    assert_eq!(seen["denmark"]["gramsPerKwh"], 24.0, "{seen}");
+    assert_eq!(seen["denmark"]["emissionFactorType"], "direct");
+    assert_eq!(
+        seen["denmark"]["isEstimated"], true,
+        "regional values are forecasts"
+    );
+    assert_eq!(seen["france"]["gramsPerKwh"], 38.0);
+    assert_eq!(seen["latvia"]["gramsPerKwh"], 70.0);
+    let asked: Vec<String> = c
+        .emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/ukci/"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(asked, ["/ukci/regional/regionid/16"]);
+
+    // Each source fails in turn; the others refresh, the failed one keeps its value.
+    c.emu.set_ukci("16", 30.0);
+    c.emu.set_carbon("FR", 40.0);
+    c.emu
+        .inject_fault(Fault::new("/ukci/", FaultKind::Status(500)).times(1));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    c.tick();
+    let seen = carbon(&c);
+    assert_eq!(seen["denmark"]["gramsPerKwh"], 24.0, "kept: {seen}");
+    assert_eq!(seen["denmark"]["lastError"], "zone ukci:16: HTTP 500");
+    assert_eq!(seen["france"]["gramsPerKwh"], 40.0, "{seen}");
+
+    c.emu
+        .inject_fault(Fault::new("/v3/carbon-intensity", FaultKind::Status(429)).times(1));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    c.tick();
+    let seen = carbon(&c);
+    assert_eq!(seen["denmark"]["gramsPerKwh"], 30.0, "refreshed: {seen}");
+    assert!(seen["denmark"].get("lastError").is_none(), "{seen}");
+    assert_eq!(seen["france"]["gramsPerKwh"], 40.0, "kept: {seen}");
+    assert!(
+        seen["france"]["lastError"]
+            .as_str()
+            .unwrap()
+            .starts_with("zone FR: HTTP 429 (rate limited"),
+        "{seen}"
+    );
+
+    let table = c.run(&["status", "-o", "wide"]).stdout;
+    let row = table
+        .lines()
+        .find(|l| l.contains("ukci:16"))
+        .unwrap_or_default();
+    assert!(row.contains("direct"), "{table}");
 }

@@ -2,6 +2,13 @@
 
 /// The country flag of an ElectricityMaps zone (`DK-DK1` -> 🇩🇰), from its two-letter prefix.
 pub fn flag(zone: &str) -> String {
+    // A provider's own area names no country by its letters: `ukci:` is Great Britain, a
+    // static source none.
+    let zone = match zone.split_once(':') {
+        Some(("ukci", _)) => "GB",
+        Some(_) => return String::new(),
+        None => zone,
+    };
     let letters: Vec<char> = zone.chars().take(2).collect();
     if letters.len() != 2 || !letters.iter().all(|c| c.is_ascii_alphabetic()) {
         return String::new();
@@ -22,5 +29,8 @@ mod tests {
         assert_eq!(flag("FR"), "🇫🇷");
         assert_eq!(flag("lv"), "🇱🇻");
         assert_eq!(flag("1"), "");
+        assert_eq!(flag("ukci:13"), "🇬🇧");
+        assert_eq!(flag("static:120"), "");
+        assert_eq!(flag("static:/etc/st.csv"), "");
     }
 }

@@ -3,7 +3,7 @@
 //! settings table to them.
 
 pub const TICK_TIMEOUT: &str = "40s";
-pub const CARBON_API_URL: &str = "https://api.electricitymap.org/v3";
+pub const CARBON_API_URL: &str = "https://api.electricitymaps.com/v3";
 pub const UKCI_API_URL: &str = "https://api.carbonintensity.org.uk";
 pub const CARBON_API_TIMEOUT: &str = "5s";
 pub const CPU_SOURCE: &str = "metrics";

@@ -108,11 +108,11 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             if !(spec.carbon_intensity.is_finite() && spec.carbon_intensity >= 0.0) {
                 return Err(bad("carbonIntensity must be a non-negative number"));
             }
-            let mut world = shared.world();
-            if !world.ukci.contains_key(&spec.region) {
+            if !crate::ukci::is_area(&spec.region) {
                 return Err(bad("region must be a region id from 1 to 17, or national"));
             }
-            world
+            shared
+                .world()
                 .ukci
                 .insert(spec.region.clone(), spec.carbon_intensity);
             Ok(Response::ok(

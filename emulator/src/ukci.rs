@@ -38,19 +38,29 @@ pub const REGIONS: [(u8, &str, &str); 17] = [
     (17, "Wales", "Wales"),
 ];
 
-/// Starting values (gCO2/kWh): Scotland's wind and nuclear clean, the Midlands and Wales gas.
-pub fn defaults() -> std::collections::BTreeMap<String, f64> {
-    let regional = [
-        20.0, 35.0, 140.0, 90.0, 190.0, 120.0, 230.0, 210.0, 200.0, 160.0, 150.0, 180.0, 170.0,
-        165.0, 175.0, 28.0, 200.0,
-    ];
-    let mut values: std::collections::BTreeMap<String, f64> = REGIONS
-        .iter()
-        .zip(regional)
-        .map(|((id, _, _), g)| (id.to_string(), g))
-        .collect();
-    values.insert("national".into(), 150.0);
-    values
+/// Starting values (gCO2/kWh) by region id, until `PUT /_emulator/ukci` sets one: Scotland's
+/// wind and nuclear clean, the Midlands and Wales gas-heavy.
+const REGIONAL: [f64; 17] = [
+    20.0, 35.0, 140.0, 90.0, 190.0, 120.0, 230.0, 210.0, 200.0, 160.0, 150.0, 180.0, 170.0, 165.0,
+    175.0, 28.0, 200.0,
+];
+const NATIONAL: f64 = 150.0;
+
+/// Whether `key` names an area the API answers for: a region id or `national`.
+pub fn is_area(key: &str) -> bool {
+    key == "national" || key.parse::<u8>().is_ok_and(|id| (1..=17).contains(&id))
+}
+
+/// The value the world holds for `key`, or the starting one.
+fn value(world: &World, key: &str) -> f64 {
+    world
+        .ukci
+        .get(key)
+        .copied()
+        .unwrap_or_else(|| match key.parse::<usize>() {
+            Ok(id @ 1..=17) => REGIONAL[id - 1],
+            _ => NATIONAL,
+        })
 }
 
 fn error(status: u16, reason: &str, message: &str) -> Response {
@@ -110,7 +120,7 @@ pub fn handle(world: &World, req: &Request) -> Response {
     }
     let (from, to) = clock::half_hour(world.now());
     if path == "/intensity" {
-        let g = world.ukci.get("national").copied().unwrap_or_default();
+        let g = value(world, "national");
         return Response::ok(&json!({"data": [{
             "from": from,
             "to": to,
@@ -131,7 +141,7 @@ pub fn handle(world: &World, req: &Request) -> Response {
             "Please enter a valid region id e.g. /regional/regionid/1",
         );
     };
-    let g = world.ukci.get(&id.to_string()).copied().unwrap_or_default();
+    let g = value(world, &id.to_string());
     Response::ok(&json!({"data": [{
         "regionid": id,
         "dnoregion": dno,
@@ -196,6 +206,10 @@ mod tests {
         assert_eq!(status, 200);
         assert_eq!(body["data"][0]["intensity"]["actual"], 150);
         assert_eq!(body["data"][0]["intensity"]["forecast"], 150);
+        let (_, body) = get(&world, "/regional/regionid/16");
+        assert_eq!(body["data"][0]["data"][0]["intensity"]["forecast"], 28);
+        assert!(is_area("national") && is_area("1") && is_area("17"));
+        assert!(!is_area("0") && !is_area("18") && !is_area("London"));
     }
 
     #[test]

@@ -195,7 +195,8 @@ pub struct World {
     /// The last NodeMetrics list answered (see `metrics::Memo`).
     pub node_metrics_memo: crate::k8s::metrics::Memo,
     pub carbon: BTreeMap<String, f64>,
-    /// UK Carbon Intensity values by region id (`"13"`) or `"national"` (see `ukci`).
+    /// UK Carbon Intensity values set by region id (`"13"`) or `"national"`; an area not set
+    /// answers its starting value (see `ukci`).
     pub ukci: BTreeMap<String, f64>,
     pub tokens: BTreeMap<String, Vec<String>>,
     pub metrics_available: bool,
@@ -431,7 +432,7 @@ impl World {
             metrics_changes: 0,
             node_metrics_memo: Default::default(),
             carbon: seed.carbon.clone(),
-            ukci: crate::ukci::defaults(),
+            ukci: BTreeMap::new(),
             tokens: seed.tokens.clone(),
             metrics_available: true,
             metrics_age: Duration::from_secs(15),

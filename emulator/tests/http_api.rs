@@ -725,6 +725,31 @@ fn admin_api_changes_the_world_and_is_not_logged() {
         43
     );
 
+    let london = client.send(
+        "PUT",
+        "/_emulator/ukci",
+        "application/json",
+        &json!({"region": "13", "carbonIntensity": 64}),
+    );
+    assert_eq!(london.status, 200);
+    let regional = client.get("/ukci/regional/regionid/13").json();
+    assert_eq!(regional["data"][0]["data"][0]["intensity"]["forecast"], 64);
+    let wrong = client.send(
+        "PUT",
+        "/_emulator/ukci",
+        "application/json",
+        &json!({"region": "18", "carbonIntensity": 64}),
+    );
+    assert_eq!(wrong.status, 400);
+    let fault = json!({"pathPrefix": "/ukci/", "status": 503, "count": 1});
+    client.send("POST", "/_emulator/faults", "application/json", &fault);
+    let unavailable = client.get("/ukci/intensity");
+    assert_eq!(unavailable.status, 503);
+    assert_eq!(
+        unavailable.json()["error"]["code"],
+        "503 Service Unavailable"
+    );
+
     let fault = json!({"method": "GET", "pathPrefix": "/v3/", "status": 401, "count": 1});
     assert_eq!(
         client

@@ -53,8 +53,9 @@ pub struct Region {
     pub name: String,
     /// Where this region's carbon intensity comes from: the ElectricityMaps zone whose grid
     /// powers its nodes (`DK`), a UK Carbon Intensity area (`ukci:13`), or `static:` and a
-    /// constant or a file's path. The cache, the
-    /// metrics and `status` key on this text, so changing it starts the region's cache afresh.
+    /// constant or a file's path. The cache, the metrics and `status` key on this text, so
+    /// changing it starts the region's cache afresh. Only `parse_regions` makes one, so the
+    /// text is always one `provider` can read.
     pub zone: String,
 }
 

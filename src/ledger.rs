@@ -42,33 +42,43 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Adds the signals not seen before, in the order given.
+    fn note_signals(&mut self, signals: &[&str]) {
+        for signal in signals {
+            if !self.signals.iter().any(|s| s == signal) {
+                self.signals.push(signal.to_string());
+            }
+        }
+    }
+
     /// The ledger after one more tick that saw `ranked` (replicas and usable carbon) at `now`;
-    /// `configured` are the regions in REGIONS.
+    /// `configured` are the regions in REGIONS, `signals` the emission factor types of this
+    /// tick's values (regions of different sources may rest on different ones).
     pub fn accrue(
         previous: Option<&Ledger>,
         configured: &[&str],
         ranked: &[Ranked],
-        signal: Option<&str>,
+        signals: &[&str],
         now: i64,
     ) -> Ledger {
+        // Sorted, so the order never depends on which region reported a signal first.
+        let mut signals = signals.to_vec();
+        signals.sort_unstable();
         let Some(previous) = previous else {
-            return Ledger {
+            let mut first = Ledger {
                 since: now,
                 last: now,
-                signals: signal.map(|s| vec![s.to_string()]).unwrap_or_default(),
                 ..Ledger::default()
             };
+            first.note_signals(&signals);
+            return first;
         };
         let mut next = previous.clone();
         next.last = now.max(previous.last);
         // Regions no longer configured drop out, so the ledger's size follows REGIONS.
         next.regions
             .retain(|name, _| configured.contains(&name.as_str()));
-        if let Some(signal) = signal {
-            if !next.signals.iter().any(|s| s == signal) {
-                next.signals.push(signal.to_string());
-            }
-        }
+        next.note_signals(&signals);
         let dt = (now - previous.last).min(MAX_GAP_SECS);
         if dt <= 0 {
             return next;
@@ -131,7 +141,7 @@ mod tests {
 
     #[test]
     fn accrues_policy_and_even_counterfactual() {
-        let first = Ledger::accrue(None, &[], &[], Some("lifecycle"), 1000);
+        let first = Ledger::accrue(None, &[], &[], &["lifecycle"], 1000);
         assert_eq!(
             (first.since, first.last, first.signals.clone()),
             (1000, 1000, vec!["lifecycle".to_string()])
@@ -141,9 +151,10 @@ mod tests {
             Some(&first),
             &["france", "latvia"],
             &ranked(&[("france", 3, Some(40.0)), ("latvia", 1, Some(300.0))]),
-            Some("lifecycle"),
+            &["lifecycle", "lifecycle"],
             1060,
         );
+        assert_eq!(next.signals, ["lifecycle"]);
         assert_eq!(next.regions["france"].replica_seconds, 180.0);
         assert_eq!(next.regions["france"].intensity_replica_seconds, 7200.0);
         assert_eq!(next.regions["latvia"].intensity_replica_seconds, 18000.0);
@@ -156,12 +167,12 @@ mod tests {
 
     #[test]
     fn gaps_are_capped_unknown_carbon_is_set_aside_and_time_never_runs_back() {
-        let start = Ledger::accrue(None, &[], &[], None, 0);
+        let start = Ledger::accrue(None, &[], &[], &[], 0);
         let later = Ledger::accrue(
             Some(&start),
             &["france", "denmark"],
             &ranked(&[("france", 2, Some(40.0)), ("denmark", 1, None)]),
-            Some("direct"),
+            &["lifecycle", "direct"],
             10_000,
         );
         assert_eq!(
@@ -169,18 +180,18 @@ mod tests {
             2.0 * MAX_GAP_SECS as f64
         );
         assert_eq!(later.unknown_replica_seconds, MAX_GAP_SECS as f64);
-        assert_eq!(later.signals, vec!["direct".to_string()]);
+        assert_eq!(later.signals, ["direct", "lifecycle"], "sorted, each once");
         let back = Ledger::accrue(
             Some(&later),
             &["france", "denmark"],
             &ranked(&[("france", 2, Some(40.0))]),
-            None,
+            &[],
             5_000,
         );
         assert_eq!(back.regions, later.regions);
         assert_eq!(back.last, 10_000);
         // A region taken out of REGIONS leaves the ledger.
-        let fewer = Ledger::accrue(Some(&later), &["denmark"], &[], None, 10_060);
+        let fewer = Ledger::accrue(Some(&later), &["denmark"], &[], &[], 10_060);
         assert!(fewer.regions.is_empty());
     }
 }

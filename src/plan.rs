@@ -85,10 +85,11 @@ pub fn plan<'a>(
         decide_ranked(&writable, &ranked, &settled.policy, &settings.policy, now)
     };
     let regions: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
-    let signal = carbon
+    let signals: Vec<&str> = carbon
         .values()
-        .find_map(|e| e.emission_factor_type.as_deref());
-    let ledger = Ledger::accrue(settled.ledger.as_ref(), &regions, &ranked, signal, now);
+        .filter_map(|e| e.emission_factor_type.as_deref())
+        .collect();
+    let ledger = Ledger::accrue(settled.ledger.as_ref(), &regions, &ranked, &signals, now);
     let attempt = decision
         .change()
         .map(|change| Attempt::new(change, decision.to_string(), &settled.policy, now));

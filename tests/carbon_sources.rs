@@ -223,4 +223,8 @@ fn a_ukci_region_asks_the_uk_api_without_a_token_and_each_source_fails_alone() {
         .find(|l| l.contains("ukci:16"))
         .unwrap_or_default();
     assert!(row.contains("direct"), "{table}");
+    assert!(
+        table.contains("(direct+lifecycle intensity, 2.4 W per replica)"),
+        "the ledger names both signals its grams rest on: {table}"
+    );
 }

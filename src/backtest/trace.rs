@@ -65,7 +65,7 @@ pub fn trace(r: &Replay, mut each: impl FnMut(TickRecord)) {
             .iter()
             .map(|x| (x.name.to_string(), x.grams))
             .collect();
-        ledger = Some(Ledger::accrue(ledger.as_ref(), &names, &ranked, None, now));
+        ledger = Some(Ledger::accrue(ledger.as_ref(), &names, &ranked, &[], now));
         let total: i32 = replicas.values().sum();
         let cpu = cpu_percent(demand, total);
         scaler.tick(r.policy, now, demand, |i| seen.reading(i));

@@ -117,7 +117,11 @@ pub fn plan<'a>(
         cpu: cpu_json(&observation.cpu),
         hold_up: claim.policy.hold_up,
         hold_down: claim.policy.hold_down,
-        carbon: ranking_json(&ranked, |region| settings.zone(region).map(str::to_string)),
+        carbon: ranking_json(
+            &ranked,
+            |region| settings.zone(region).map(str::to_string),
+            |region| carbon.get(region)?.emission_factor_type.clone(),
+        ),
         previous: settlement.as_ref().map(settlement_text),
         flag: decision
             .region()

@@ -170,6 +170,12 @@ fn a_ukci_region_asks_the_uk_api_without_a_token_and_each_source_fails_alone() {
         [3, 2, 2],
         "Scotland's 24 g is the cleanest: {line}"
     );
+    let logged = &line["carbon"][0];
+    assert_eq!(
+        (&logged["zone"], &logged["signal"]),
+        (&serde_json::json!("ukci:16"), &serde_json::json!("direct")),
+        "the log names each value's source and signal: {line}"
+    );
     let seen = carbon(&c);
     assert_eq!(seen["denmark"]["zone"], "ukci:16");
     assert_eq!(seen["denmark"]["gramsPerKwh"], 24.0, "{seen}");

@@ -22,11 +22,22 @@ pub fn cpu_json(cpu: &CpuObservation) -> Value {
     }
 }
 
-/// Regions in the order the rule ranked them, with their zone and the carbon value it used.
-pub fn ranking_json(ranked: &[Ranked], zone: impl Fn(&str) -> Option<String>) -> Value {
+/// Regions in the order the rule ranked them, with their zone (which names the source), the
+/// carbon value it used and that value's signal when the source gave one.
+pub fn ranking_json(
+    ranked: &[Ranked],
+    zone: impl Fn(&str) -> Option<String>,
+    signal: impl Fn(&str) -> Option<String>,
+) -> Value {
     ranked
         .iter()
-        .map(|r| json!({"region": r.name, "zone": zone(r.name), "gramsPerKwh": r.grams}))
+        .map(|r| {
+            let mut item = json!({"region": r.name, "zone": zone(r.name), "gramsPerKwh": r.grams});
+            if let Some(signal) = r.grams.and(signal(r.name)) {
+                item["signal"] = json!(signal);
+            }
+            item
+        })
         .collect()
 }
 

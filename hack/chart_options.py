@@ -121,6 +121,28 @@ def main(helm, out_dir):
     problems = [] if code and "tokenSecret.tokens.france" in err else [f"exit {code}: {err.strip()}"]
     case("tokenSecret.create without a token for every region is refused", problems)
 
+    keyless = "denmark=static:/etc/carbonctl/carbon/dk.csv\\,france=FR\\,london=ukci:13"
+    code, objs, _, err = render(
+        helm, "--set", f"settings.REGIONS={keyless}",
+        "--set", "tokenSecret.create=true,tokenSecret.tokens.france=fr-token",
+        "--set", "carbonFiles.configMapName=grid-files",
+    )
+    problems = [err] if code else []
+    if code == 0:
+        if token_env(objs) != {"FRANCE_TOKEN": ("electricitymap-secret", "france")}:
+            problems.append(f"token env {token_env(objs)}, want FRANCE_TOKEN only")
+        secret = objs.get(("Secret", "electricitymap-secret"))
+        if not secret or secret.get("stringData") != {"france": "fr-token"}:
+            problems.append(f"Secret electricitymap-secret is {secret}")
+        pod = objs[("CronJob", "carbonctl")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        volume = next((v for v in pod["volumes"] if v["name"] == "carbon-files"), None)
+        if volume != {"name": "carbon-files", "configMap": {"name": "grid-files", "optional": True, "defaultMode": 0o440}}:
+            problems.append(f"carbon-files volume {volume}")
+        mounts = {m["name"]: m["mountPath"] for m in container(objs)["volumeMounts"]}
+        if mounts.get("carbon-files") != "/etc/carbonctl/carbon":
+            problems.append(f"volume mounts {mounts}")
+    case("static: and ukci: regions need no token; carbonFiles names the mounted ConfigMap", problems)
+
     code, objs, _, err = render(helm, "--set", "settings.SCALE_TARGET=hpa-min")
     problems = [err] if code else []
     if code == 0:

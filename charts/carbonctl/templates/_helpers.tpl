@@ -28,11 +28,15 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* The region names of settings.REGIONS ("denmark=DK,france=FR"), one per line. */}}
-{{- define "carbonctl.regions" -}}
+{{/* The names of the regions of settings.REGIONS ("denmark=DK,france=FR") that read
+ElectricityMaps and so need a token, one per line: not those whose source is "static:..." or
+"ukci:...". */}}
+{{- define "carbonctl.tokenRegions" -}}
 {{- range $entry := splitList "," (toString .Values.settings.REGIONS) -}}
-{{- $region := trim (first (splitList "=" $entry)) -}}
-{{- if $region }}
+{{- $parts := splitList "=" $entry -}}
+{{- $region := trim (first $parts) -}}
+{{- $source := trim (join "=" (rest $parts)) -}}
+{{- if and $region (not (hasPrefix "static:" $source)) (not (hasPrefix "ukci:" $source)) }}
 {{ $region }}
 {{- end -}}
 {{- end -}}

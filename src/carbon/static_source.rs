@@ -29,12 +29,7 @@ pub fn read(source: &StaticSource, now: i64) -> Result<Latest, FetchError> {
         }
         StaticSource::File(path) => *path,
     };
-    let size = std::fs::metadata(path).map_or(0, |m| m.len());
-    if size > MAX_FILE_BYTES {
-        return Err(FetchError::File(format!(
-            "{path}: {size} bytes; at most {MAX_FILE_BYTES} are read"
-        )));
-    }
+    within_limit(path, std::fs::metadata(path).map_or(0, |m| m.len()))?;
     let text = read_text(Path::new(path)).map_err(|e| FetchError::File(format!("{path}: {e}")))?;
     let read = parse_carbon(path, &text, Signal::Lifecycle, None)
         .map_err(|e| FetchError::File(e.to_string()))?;
@@ -54,6 +49,16 @@ pub fn read(source: &StaticSource, now: i64) -> Result<Latest, FetchError> {
         emission_factor_type: read.signal_known.then(|| Signal::Lifecycle.label().into()),
         is_estimated: None,
     })
+}
+
+/// A file of `size` bytes is read only up to MAX_FILE_BYTES.
+fn within_limit(path: &str, size: u64) -> Result<(), FetchError> {
+    if size > MAX_FILE_BYTES {
+        return Err(FetchError::File(format!(
+            "{path}: {size} bytes; at most {MAX_FILE_BYTES} are read"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -104,6 +109,19 @@ mod tests {
                 .describe("static");
             assert!(err.contains(want), "{path} at {now}: {err}");
         }
+        assert_eq!(within_limit("f", 64 * 1024 * 1024), Ok(()));
+        // Sized without writing: a sparse file one byte over is refused before it is read.
+        let big = file("big.csv", "");
+        let file_of = std::fs::File::options().write(true).open(&big).unwrap();
+        file_of.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let err = read(&StaticSource::File(&big), T0)
+            .unwrap_err()
+            .describe("static");
+        assert!(
+            err.ends_with("67108865 bytes; at most 67108864 are read"),
+            "{err}"
+        );
+        file_of.set_len(0).unwrap();
         let broken = file("broken.csv", "timestamp,value\n2026-01-01T00:00:00Z,lots\n");
         let err = read(&StaticSource::File(&broken), T0)
             .unwrap_err()

@@ -134,6 +134,11 @@ mod tests {
                 r#"{{"data":[{{"regionid":{id},"data":[{{"from":"2026-12-03T07:30Z","intensity":{{"forecast":{forecast},"index":"low"}}}}]}}]}}"#
             )
         };
+        let longest = region(13, "90").replace("2026-12-03T07:30Z", &"9".repeat(64));
+        assert!(
+            checked(UkciArea::Region(13), &longest).is_ok(),
+            "64 characters are kept"
+        );
         let ok = checked(UkciArea::Region(13), &region(13, "90")).unwrap();
         assert_eq!(ok.grams_per_kwh, 90.0);
         assert_eq!(ok.datetime.as_deref(), Some("2026-12-03T07:30Z"));

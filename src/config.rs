@@ -61,7 +61,7 @@ pub struct Region {
 
 impl Region {
     pub fn provider(&self) -> Provider<'_> {
-        if let Some(spec) = self.zone.strip_prefix(source::PREFIX) {
+        if let Some(spec) = self.zone.strip_prefix(source::STATIC_PREFIX) {
             return Provider::Static(
                 StaticSource::parse(spec).expect("REGIONS parsing checked the static source"),
             );

@@ -13,7 +13,7 @@ pub fn sample_carbon(zone: &str) -> Option<f64> {
         "DK" => Some(142.0),
         "FR" => Some(38.0),
         "LV" => Some(265.0),
-        _ => match StaticSource::parse(zone.strip_prefix(source::PREFIX)?) {
+        _ => match StaticSource::parse(zone.strip_prefix(source::STATIC_PREFIX)?) {
             Ok(StaticSource::Grams(grams)) => Some(grams),
             _ => None,
         },

@@ -42,7 +42,7 @@ impl UkciArea {
 }
 
 /// `REGIONS` names a static source with this prefix on its zone.
-pub const PREFIX: &str = "static:";
+pub const STATIC_PREFIX: &str = "static:";
 
 /// A constant, or a file's path (read by `static_source`).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,13 +1,17 @@
 //! Country flags for the console view and tables.
 
+use crate::carbon::source::{STATIC_PREFIX, UKCI_PREFIX};
+
 /// The country flag of an ElectricityMaps zone (`DK-DK1` -> 🇩🇰), from its two-letter prefix.
 pub fn flag(zone: &str) -> String {
     // A provider's own area names no country by its letters: `ukci:` is Great Britain, a
     // static source none.
-    let zone = match zone.split_once(':') {
-        Some(("ukci", _)) => "GB",
-        Some(_) => return String::new(),
-        None => zone,
+    let zone = if zone.starts_with(UKCI_PREFIX) {
+        "GB"
+    } else if zone.starts_with(STATIC_PREFIX) {
+        return String::new();
+    } else {
+        zone
     };
     let letters: Vec<char> = zone.chars().take(2).collect();
     if letters.len() != 2 || !letters.iter().all(|c| c.is_ascii_alphabetic()) {

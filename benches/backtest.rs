@@ -10,6 +10,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use carbonctl::backtest::demand::{per_tick, rescale, DemandSource, Scale};
+use carbonctl::backtest::forecast::Forecasting;
 use carbonctl::backtest::model::{decisions, replay, RegionInput, Replay};
 use carbonctl::backtest::series::Series;
 use carbonctl::cli::{Cli, Command};
@@ -73,6 +74,7 @@ fn main() {
         demand: &demand,
         watts_per_replica: 2.4,
         timeline_points: 600,
+        forecasting: Forecasting::Perfect,
     };
     let mut best = f64::MAX;
     let mut actions = 0;

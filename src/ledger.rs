@@ -134,6 +134,7 @@ mod tests {
                 name,
                 replicas: *replicas,
                 grams: *grams,
+                forecast: None,
                 unhealthy: None,
             })
             .collect()

@@ -254,6 +254,7 @@ fn reading(entry: Option<&CarbonEntry>, zone: &str) -> Option<CarbonReading> {
     Some(CarbonReading {
         grams_per_kwh: entry.grams_per_kwh?,
         fetched_at: entry.fetched_at?,
+        forecast_grams: entry.forecast_grams_per_kwh,
     })
 }
 

@@ -235,6 +235,7 @@ mod tests {
                     carbon: grams.map(|g| CarbonReading {
                         grams_per_kwh: g,
                         fetched_at: now,
+                        forecast_grams: None,
                     }),
                 })
                 .collect(),

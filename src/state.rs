@@ -62,6 +62,15 @@ pub struct CarbonEntry {
         with = "crate::clock::rfc3339_opt"
     )]
     pub retry_after: Option<i64>,
+    /// With REBALANCE_FORECAST on: the mean forecast intensity over the `forecast_hours` from
+    /// `fetched_at`, fetched with the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_grams_per_kwh: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_hours: Option<u32>,
+    /// Why the last fetch had no forecast, when the value itself came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -383,6 +392,9 @@ mod tests {
                 is_estimated: Some(true),
                 last_error: Some("HTTP 429 for zone FR".into()),
                 retry_after: Some(1_800_000_030),
+                forecast_grams_per_kwh: Some(41.25),
+                forecast_hours: Some(2),
+                forecast_error: Some("zone FR: HTTP 403".into()),
             },
         );
         State {

@@ -6,24 +6,8 @@
 mod common;
 
 use common::cluster::{tick_line, Cluster};
-use common::temp_dir;
+use common::hourly_carbon_file;
 use kube_emulator::{Fault, FaultKind};
-
-const HOUR: i64 = 3600;
-
-/// `timestamp,lifecycle` rows from two hours ago to two hours ahead, `grams` each.
-fn hourly_file(grams: [f64; 5]) -> String {
-    let now = carbonctl::clock::now();
-    let first = now - now.rem_euclid(HOUR) - 2 * HOUR;
-    let mut text = String::from("timestamp,lifecycle\n");
-    for (i, g) in grams.iter().enumerate() {
-        let t = carbonctl::clock::to_rfc3339(first + i as i64 * HOUR);
-        text.push_str(&format!("{t},{g}\n"));
-    }
-    let path = temp_dir("static").join("denmark.csv");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
 
 fn carbon(c: &Cluster) -> serde_json::Value {
     serde_json::from_str(&c.state()["carbon"]).unwrap()
@@ -32,7 +16,7 @@ fn carbon(c: &Cluster) -> serde_json::Value {
 #[test]
 fn static_regions_need_no_token_and_rank_by_their_own_values() {
     let mut c = Cluster::demo();
-    let file = hourly_file([500.0, 500.0, 12.0, 500.0, 500.0]);
+    let file = hourly_carbon_file(&[500.0, 500.0, 12.0, 500.0, 500.0]);
     c.set(
         "REGIONS",
         &format!("denmark=static:{file},france=FR,latvia=static:265"),
@@ -78,7 +62,7 @@ fn static_regions_need_no_token_and_rank_by_their_own_values() {
 #[test]
 fn a_static_file_that_goes_missing_keeps_the_last_value_and_says_why() {
     let mut c = Cluster::demo();
-    let file = hourly_file([90.0; 5]);
+    let file = hourly_carbon_file(&[90.0; 5]);
     c.set(
         "REGIONS",
         &format!("denmark=static:{file},france=FR,latvia=LV"),
@@ -154,7 +138,7 @@ fn a_static_file_region_backtests_on_its_own_file() {
 #[test]
 fn a_ukci_region_asks_the_uk_api_without_a_token_and_each_source_fails_alone() {
     let mut c = Cluster::demo();
-    let file = hourly_file([70.0; 5]);
+    let file = hourly_carbon_file(&[70.0; 5]);
     c.set(
         "REGIONS",
         &format!("denmark=ukci:16,france=FR,latvia=static:{file}"),

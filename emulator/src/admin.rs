@@ -33,6 +33,9 @@ struct CpuSpec {
 struct CarbonSpec {
     zone: String,
     carbon_intensity: f64,
+    /// The zone's hourly forecast from the current hour; absent keeps the one set before.
+    #[serde(default)]
+    forecast: Option<Vec<f64>>,
 }
 
 /// A UK Carbon Intensity value: `region` is a region id (`"13"`) or `"national"`.
@@ -41,6 +44,9 @@ struct CarbonSpec {
 struct UkciSpec {
     region: String,
     carbon_intensity: f64,
+    /// The area's half-hourly forecast from the current half hour; absent keeps the one set.
+    #[serde(default)]
+    forecast: Option<Vec<f64>>,
 }
 
 /// `now`: an RFC 3339 time the emulator's clock stands at until the next call, or null for
@@ -93,15 +99,20 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
                 .map_err(bad)
         }),
         ("PUT", "/_emulator/carbon") => parse::<CarbonSpec>(req).and_then(|spec| {
-            if !(spec.carbon_intensity.is_finite() && spec.carbon_intensity >= 0.0) {
+            let valid = |g: f64| g.is_finite() && g >= 0.0;
+            if !valid(spec.carbon_intensity) {
                 return Err(bad("carbonIntensity must be a non-negative number"));
             }
-            shared
-                .world()
-                .carbon
-                .insert(spec.zone.clone(), spec.carbon_intensity);
+            if spec.forecast.as_ref().is_some_and(|f| f.is_empty() || !f.iter().all(|g| valid(*g))) {
+                return Err(bad("forecast must be a non-empty list of non-negative numbers"));
+            }
+            let mut world = shared.world();
+            world.carbon.insert(spec.zone.clone(), spec.carbon_intensity);
+            if let Some(forecast) = &spec.forecast {
+                world.forecasts.insert(spec.zone.clone(), forecast.clone());
+            }
             Ok(Response::ok(
-                &json!({"zone": spec.zone, "carbonIntensity": spec.carbon_intensity}),
+                &json!({"zone": spec.zone, "carbonIntensity": spec.carbon_intensity, "forecast": spec.forecast}),
             ))
         }),
         ("PUT", "/_emulator/ukci") => parse::<UkciSpec>(req).and_then(|spec| {
@@ -111,12 +122,17 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             if !crate::ukci::is_area(&spec.region) {
                 return Err(bad("region must be a region id from 1 to 17, or national"));
             }
-            shared
-                .world()
-                .ukci
-                .insert(spec.region.clone(), spec.carbon_intensity);
+            let valid = |g: &f64| g.is_finite() && *g >= 0.0;
+            if spec.forecast.as_ref().is_some_and(|f| f.is_empty() || !f.iter().all(valid)) {
+                return Err(bad("forecast must be a non-empty list of non-negative numbers"));
+            }
+            let mut world = shared.world();
+            world.ukci.insert(spec.region.clone(), spec.carbon_intensity);
+            if let Some(forecast) = &spec.forecast {
+                world.ukci_forecasts.insert(spec.region.clone(), forecast.clone());
+            }
             Ok(Response::ok(
-                &json!({"region": spec.region, "carbonIntensity": spec.carbon_intensity}),
+                &json!({"region": spec.region, "carbonIntensity": spec.carbon_intensity, "forecast": spec.forecast}),
             ))
         }),
         ("PUT", "/_emulator/metrics") => parse::<MetricsSpec>(req).and_then(|spec| {

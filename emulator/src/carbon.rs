@@ -1,6 +1,6 @@
-//! The ElectricityMaps v3 `carbon-intensity/latest` endpoint: the response shape, the
-//! `auth-token` header with per-zone access, and error bodies of the form
-//! `{"error": ..., "message": ...}` that the real service answers with.
+//! The ElectricityMaps v3 `carbon-intensity/latest` and `carbon-intensity/forecast` endpoints:
+//! the response shapes, the `auth-token` header with per-zone access, and error bodies of the
+//! form `{"error": ..., "message": ...}` that the real service answers with.
 
 use std::time::Duration;
 
@@ -58,15 +58,23 @@ fn grams(value: f64) -> Value {
     }
 }
 
+/// The forecast horizons the service offers (`horizonHours`; 24 when not given).
+const HORIZONS: [u32; 4] = [6, 24, 48, 72];
+
 /// Serves `/v3/...` requests.
 pub fn handle(world: &World, req: &Request) -> Response {
-    if req.path.trim_end_matches('/') != "/v3/carbon-intensity/latest" {
-        return error(
-            404,
-            "Not Found",
-            &format!("Cannot {} {}", req.method, req.path),
-        );
-    }
+    let path = req.path.trim_end_matches('/');
+    let request_type = match path {
+        "/v3/carbon-intensity/latest" => "latest",
+        "/v3/carbon-intensity/forecast" => "forecast",
+        _ => {
+            return error(
+                404,
+                "Not Found",
+                &format!("Cannot {} {}", req.method, req.path),
+            )
+        }
+    };
     if req.method != "GET" {
         return error(
             405,
@@ -102,8 +110,11 @@ pub fn handle(world: &World, req: &Request) -> Response {
         // The service's wording for a token whose plan does not include the zone.
         return Response::json(
             401,
-            &json!({"error": format!("Request unauthorized for zoneKey={zone},requestType=latest,dataType=carbon-intensity.")}),
+            &json!({"error": format!("Request unauthorized for zoneKey={zone},requestType={request_type},dataType=carbon-intensity.")}),
         );
+    }
+    if request_type == "forecast" {
+        return forecast(world, req, &zone, intensity);
     }
     let factor = req
         .param("emissionFactorType")
@@ -129,6 +140,41 @@ pub fn handle(world: &World, req: &Request) -> Response {
         "emissionFactorType": factor,
         "isEstimated": false,
         "estimationMethod": null
+    }))
+}
+
+/// The hourly forecast from the current hour: the values set for the zone, else its latest value
+/// throughout.
+fn forecast(world: &World, req: &Request, zone: &str, intensity: f64) -> Response {
+    let horizon = match req.param("horizonHours") {
+        None => 24,
+        Some(text) => match text.parse::<u32>() {
+            Ok(h) if HORIZONS.contains(&h) => h,
+            _ => {
+                return error(
+                    400,
+                    "Bad Request",
+                    "horizonHours must be one of: 6, 24, 48, 72",
+                )
+            }
+        },
+    };
+    let now = world.now();
+    let hour = clock::hour_floor(now);
+    let set = world.forecasts.get(zone);
+    let points: Vec<Value> = (0..horizon as usize)
+        .map(|k| {
+            let value = set.map_or(intensity, |v| {
+                v.get(k).or(v.last()).copied().unwrap_or(intensity)
+            });
+            let at = hour + Duration::from_secs(3600 * k as u64);
+            json!({"carbonIntensity": grams(value), "datetime": clock::rfc3339_millis(at)})
+        })
+        .collect();
+    Response::ok(&json!({
+        "zone": zone,
+        "forecast": points,
+        "updatedAt": clock::rfc3339_millis(now),
     }))
 }
 

@@ -262,6 +262,22 @@ impl Emulator {
         self.shared.world().carbon.insert(zone.to_string(), grams);
     }
 
+    /// An ElectricityMaps forecast for `zone`, hourly from the current hour (the last value
+    /// repeats to the horizon asked).
+    pub fn set_forecast(&self, zone: &str, hourly: &[f64]) {
+        let mut world = self.shared.world();
+        world.forecasts.insert(zone.to_string(), hourly.to_vec());
+    }
+
+    /// A UK Carbon Intensity forecast for `area` (a region id or `national`), half-hourly from
+    /// the current half hour (the last value repeats).
+    pub fn set_ukci_forecast(&self, area: &str, half_hourly: &[f64]) {
+        let mut world = self.shared.world();
+        world
+            .ukci_forecasts
+            .insert(area.to_string(), half_hourly.to_vec());
+    }
+
     /// A UK Carbon Intensity value: `region` is a region id (`"13"`) or `"national"`.
     pub fn set_ukci(&self, region: &str, grams: f64) {
         self.shared.world().ukci.insert(region.to_string(), grams);

@@ -1,8 +1,13 @@
 //! The UK Carbon Intensity API (NESO, api.carbonintensity.org.uk): no token; `GET /intensity`
 //! answers the national half hour with `forecast` and `actual`, `GET /regional/regionid/{id}`
-//! one of the 17 regions with a `forecast` only, each with the qualitative `index`; errors are
-//! `{"error": {"code": "400 Bad Request", "message": ...}}`. Served under `/ukci`, so
-//! carbonctl's `UKCI_API_URL` is `http://127.0.0.1:PORT/ukci`.
+//! one of the 17 regions with a `forecast` only, each with the qualitative `index`; the
+//! forecasts `GET /intensity/{from}/fw24h` (or `fw48h`) and `GET
+//! /regional/intensity/{from}/fw24h/regionid/{id}` answer the half hours from `{from}`, the
+//! regional one with the region as an object rather than a list; errors are `{"error": {"code":
+//! "400 Bad Request", "message": ...}}`. Served under `/ukci`, so carbonctl's `UKCI_API_URL` is
+//! `http://127.0.0.1:PORT/ukci`.
+
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -61,6 +66,92 @@ fn value(world: &World, key: &str) -> f64 {
             Ok(id @ 1..=17) => REGIONAL[id - 1],
             _ => NATIONAL,
         })
+}
+
+/// The forecast for `key` over the half hour starting `at`: the values set from the current half
+/// hour on (the last one repeating), else the area's value.
+fn forecast_at(world: &World, key: &str, at: u64) -> f64 {
+    let now = world
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let current = now - now % 1800;
+    let set = world.ukci_forecasts.get(key).filter(|_| at >= current);
+    set.and_then(|v| {
+        let k = ((at - current) / 1800) as usize;
+        v.get(k).or(v.last()).copied()
+    })
+    .unwrap_or_else(|| value(world, key))
+}
+
+/// `{from}/fw24h` or `{from}/fw48h` at the start of `rest`: the half hours asked for, and what
+/// follows them in the path.
+fn window(rest: &str) -> Option<(u64, u64, &str)> {
+    let (from, rest) = rest.split_once('/')?;
+    let (periods, rest) = match rest.split_once('/') {
+        Some((fw, rest)) => (fw, rest),
+        None => (rest, ""),
+    };
+    let periods = match periods {
+        "fw24h" => 48,
+        "fw48h" => 96,
+        _ => return None,
+    };
+    let at = clock::parse_rfc3339(from)?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some((at - at % 1800, periods, rest))
+}
+
+/// A half hour's ends as the API words them.
+fn ends(start: u64) -> (String, String) {
+    clock::half_hour(UNIX_EPOCH + Duration::from_secs(start))
+}
+
+fn forecast_periods(
+    world: &World,
+    key: &str,
+    start: u64,
+    periods: u64,
+    regional: bool,
+) -> Vec<Value> {
+    let now = world
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    (0..periods)
+        .map(|k| {
+            let at = start + k * 1800;
+            let (from, to) = ends(at);
+            let g = forecast_at(world, key, at);
+            if regional {
+                json!({"from": from, "to": to, "intensity": {"forecast": grams(g), "index": index(g)}, "generationmix": generation_mix()})
+            } else {
+                // The estimated actual exists only for half hours that have begun.
+                let actual = if at <= now { grams(g) } else { Value::Null };
+                json!({"from": from, "to": to, "intensity": {"forecast": grams(g), "actual": actual, "index": index(g)}})
+            }
+        })
+        .collect()
+}
+
+/// A regional half hour's generation mix (the same for every one here; carbonctl does not read
+/// it, but it makes up most of a regional answer's size).
+fn generation_mix() -> Value {
+    json!([
+        {"fuel": "biomass", "perc": 5.1},
+        {"fuel": "coal", "perc": 0.0},
+        {"fuel": "imports", "perc": 9.4},
+        {"fuel": "gas", "perc": 31.2},
+        {"fuel": "nuclear", "perc": 14.8},
+        {"fuel": "other", "perc": 0.3},
+        {"fuel": "hydro", "perc": 1.6},
+        {"fuel": "solar", "perc": 2.9},
+        {"fuel": "wind", "perc": 34.7}
+    ])
 }
 
 fn error(status: u16, reason: &str, message: &str) -> Response {
@@ -127,6 +218,36 @@ pub fn handle(world: &World, req: &Request) -> Response {
             "intensity": {"forecast": grams(g), "actual": grams(g), "index": index(g)}
         }]}));
     }
+    if let Some(rest) = path.strip_prefix("/intensity/") {
+        let Some((start, periods, "")) = window(rest) else {
+            return invalid_path();
+        };
+        return Response::ok(
+            &json!({"data": forecast_periods(world, "national", start, periods, false)}),
+        );
+    }
+    if let Some(rest) = path.strip_prefix("/regional/intensity/") {
+        let Some((start, periods, region)) = window(rest) else {
+            return invalid_path();
+        };
+        let Some((id, dno, short)) = region
+            .strip_prefix("regionid/")
+            .and_then(|id| id.parse::<u8>().ok())
+            .and_then(|id| REGIONS.iter().find(|(r, _, _)| *r == id))
+        else {
+            return error(
+                400,
+                "Bad Request",
+                "Please enter a valid region id e.g. /regional/intensity/2018-05-15T12:00Z/fw24h/regionid/1",
+            );
+        };
+        return Response::ok(&json!({"data": {
+            "regionid": id,
+            "dnoregion": dno,
+            "shortname": short,
+            "data": forecast_periods(world, &id.to_string(), start, periods, true)
+        }}));
+    }
     let Some(id) = path.strip_prefix("/regional/regionid/") else {
         return invalid_path();
     };
@@ -150,17 +271,7 @@ pub fn handle(world: &World, req: &Request) -> Response {
             "from": from,
             "to": to,
             "intensity": {"forecast": grams(g), "index": index(g)},
-            "generationmix": [
-                {"fuel": "biomass", "perc": 5.1},
-                {"fuel": "coal", "perc": 0.0},
-                {"fuel": "imports", "perc": 9.4},
-                {"fuel": "gas", "perc": 31.2},
-                {"fuel": "nuclear", "perc": 14.8},
-                {"fuel": "other", "perc": 0.3},
-                {"fuel": "hydro", "perc": 1.6},
-                {"fuel": "solar", "perc": 2.9},
-                {"fuel": "wind", "perc": 34.7}
-            ]
+            "generationmix": generation_mix()
         }]
     }]}))
 }
@@ -180,6 +291,51 @@ mod tests {
         };
         let r = handle(world, &req);
         (r.status, serde_json::from_slice(&r.body).unwrap())
+    }
+
+    #[test]
+    fn forecasts_answer_the_half_hours_from_the_time_asked() {
+        let mut world = World::from_seed(&Seed::demo()).unwrap();
+        let now = world.now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let current = now - now % 1800;
+        let (from, _) = ends(current);
+        world
+            .ukci_forecasts
+            .insert("13".into(), vec![100.0, 140.0, 300.0]);
+        let (status, body) = get(
+            &world,
+            &format!("/regional/intensity/{from}/fw24h/regionid/13"),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(body["data"]["shortname"], "London");
+        let periods = body["data"]["data"].as_array().unwrap();
+        assert_eq!(periods.len(), 48);
+        assert_eq!(periods[0]["from"], from.as_str());
+        let values: Vec<i64> = periods
+            .iter()
+            .map(|p| p["intensity"]["forecast"].as_i64().unwrap())
+            .collect();
+        assert_eq!(&values[..4], [100, 140, 300, 300]);
+        let (status, body) = get(&world, &format!("/intensity/{from}/fw48h"));
+        assert_eq!(status, 200);
+        let periods = body["data"].as_array().unwrap();
+        assert_eq!(periods.len(), 96);
+        assert_eq!(
+            periods[0]["intensity"]["forecast"], 150,
+            "national's value throughout"
+        );
+        assert_eq!(
+            periods[1]["intensity"]["actual"],
+            Value::Null,
+            "no actual for what has not begun"
+        );
+        for bad in [
+            format!("/intensity/{from}/fw12h"),
+            "/intensity/yesterday/fw24h".to_string(),
+            format!("/regional/intensity/{from}/fw24h/regionid/18"),
+        ] {
+            assert_eq!(get(&world, &bad).0, 400, "{bad}");
+        }
     }
 
     #[test]

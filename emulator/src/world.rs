@@ -195,9 +195,14 @@ pub struct World {
     /// The last NodeMetrics list answered (see `metrics::Memo`).
     pub node_metrics_memo: crate::k8s::metrics::Memo,
     pub carbon: BTreeMap<String, f64>,
+    /// ElectricityMaps forecasts set by zone, hourly from the current hour; a zone without one
+    /// forecasts its latest value throughout.
+    pub forecasts: BTreeMap<String, Vec<f64>>,
     /// UK Carbon Intensity values set by region id (`"13"`) or `"national"`; an area not set
     /// answers its starting value (see `ukci`).
     pub ukci: BTreeMap<String, f64>,
+    /// UK Carbon Intensity forecasts set by area, half-hourly from the current half hour.
+    pub ukci_forecasts: BTreeMap<String, Vec<f64>>,
     pub tokens: BTreeMap<String, Vec<String>>,
     pub metrics_available: bool,
     pub metrics_age: Duration,
@@ -432,7 +437,9 @@ impl World {
             metrics_changes: 0,
             node_metrics_memo: Default::default(),
             carbon: seed.carbon.clone(),
+            forecasts: BTreeMap::new(),
             ukci: BTreeMap::new(),
+            ukci_forecasts: BTreeMap::new(),
             tokens: seed.tokens.clone(),
             metrics_available: true,
             metrics_age: Duration::from_secs(15),

@@ -103,7 +103,12 @@ impl Client {
     }
 
     fn carbon(&self, zone: &str, token: &str) -> Answer {
-        let url = format!("{}/v3/carbon-intensity/latest?zone={zone}", self.base);
+        self.carbon_api(&format!("latest?zone={zone}"), token)
+    }
+
+    /// `GET /v3/carbon-intensity/{what}` with the `auth-token` header.
+    fn carbon_api(&self, what: &str, token: &str) -> Answer {
+        let url = format!("{}/v3/carbon-intensity/{what}", self.base);
         let mut response = self
             .agent
             .get(&url)
@@ -676,6 +681,77 @@ fn faults_status_delay_drop_and_malformed() {
     emu.inject_fault(Fault::new("/", FaultKind::Status(500)).times(100));
     emu.clear_faults();
     assert_eq!(client.get("/api/v1/nodes").status, 200);
+}
+
+#[test]
+fn forecasts_are_hourly_from_the_current_hour_for_the_horizon_asked() {
+    let (_emu, client) = demo();
+    let set = client.send(
+        "PUT",
+        "/_emulator/carbon",
+        "application/json",
+        &json!({"zone": "FR", "carbonIntensity": 43, "forecast": [43, 60, 120]}),
+    );
+    assert_eq!(set.status, 200);
+    let answer = client.carbon_api("forecast?zone=FR&horizonHours=6", "demo-token");
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    assert_eq!(body["zone"], "FR");
+    let points = body["forecast"].as_array().unwrap();
+    let values: Vec<i64> = points
+        .iter()
+        .map(|p| p["carbonIntensity"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        [43, 60, 120, 120, 120, 120],
+        "the last value repeats"
+    );
+    assert!(points[0]["datetime"]
+        .as_str()
+        .unwrap()
+        .ends_with(":00:00.000Z"));
+    let day = client.carbon_api("forecast?zone=DK", "demo-token").json();
+    assert_eq!(
+        day["forecast"].as_array().unwrap().len(),
+        24,
+        "24 hours unless asked"
+    );
+    assert_eq!(
+        day["forecast"][23]["carbonIntensity"],
+        day["forecast"][0]["carbonIntensity"]
+    );
+
+    let cases = [
+        (
+            "forecast?zone=FR&horizonHours=12",
+            "demo-token",
+            400,
+            "horizonHours must be one of",
+        ),
+        ("forecast?zone=FR", "demo-dk", 401, "requestType=forecast"),
+        ("forecast?zone=FR", "nope", 401, "Invalid auth-token"),
+        ("forecast", "demo-token", 400, "Please provide a zone"),
+    ];
+    for (what, token, status, excerpt) in cases {
+        let answer = client.carbon_api(what, token);
+        assert_eq!(answer.status, status, "{what}: {}", answer.text);
+        assert!(answer.text.contains(excerpt), "{what}: {}", answer.text);
+    }
+    let bad = client.send(
+        "PUT",
+        "/_emulator/carbon",
+        "application/json",
+        &json!({"zone": "FR", "carbonIntensity": 43, "forecast": []}),
+    );
+    assert_eq!(bad.status, 400);
+    let bad = client.send(
+        "PUT",
+        "/_emulator/ukci",
+        "application/json",
+        &json!({"region": "13", "carbonIntensity": 43, "forecast": [-1]}),
+    );
+    assert_eq!(bad.status, 400);
 }
 
 #[test]

@@ -140,7 +140,7 @@ pub fn replay_floors(r: &Replay, floors: &Floors) -> FloorsOutcome {
     let mut under = Triple::default();
     let minutes = r.interval as f64 / 60.0;
     let mut carbon = CarbonNow::new(names.len());
-    let mut seen = CarbonSeen::new(names.len());
+    let mut seen = r.carbon_seen();
     for (k, &demand) in r.demand.iter().enumerate() {
         let now = r.from + k as i64 * r.interval;
         carbon.update(r.regions, now);
@@ -194,6 +194,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::backtest::forecast::Forecasting;
     use crate::backtest::model::RegionInput;
     use crate::backtest::series::Series;
 
@@ -238,6 +239,7 @@ mod tests {
             demand,
             watts_per_replica: 2.4,
             timeline_points: 1,
+            forecasting: Forecasting::Perfect,
         };
         replay_floors(&replay, &Floors { hpa: HPA, hpa_max })
     }
@@ -330,7 +332,7 @@ mod tests {
                 hpas: regions.iter().map(|r| Hpa::new(r.start)).collect(),
                 rescales: 0,
             };
-            let mut seen = CarbonSeen::new(regions.len());
+            let mut seen = CarbonSeen::new(regions.len(), None);
             // Each random level lasts six minutes, so holds and cooldowns come into play.
             for (k, d) in demand.iter().flat_map(|d| [*d; 6]).enumerate() {
                 seen.update(&regions, k as i64 * 60, 300);

@@ -6,6 +6,7 @@
 pub mod carbon_csv;
 pub mod demand;
 pub mod floors;
+pub mod forecast;
 pub mod hpa;
 pub mod input_file;
 pub mod model;

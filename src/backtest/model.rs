@@ -29,6 +29,7 @@ use crate::policy::{
     PolicyState, RegionObservation,
 };
 
+use super::forecast::Forecasting;
 pub use super::region_input::RegionInput;
 use super::seen::CarbonSeen;
 
@@ -46,6 +47,16 @@ pub struct Replay<'a> {
     pub watts_per_replica: f64,
     /// At most this many points in the timeline kept for the chart.
     pub timeline_points: usize,
+    /// How forecasts are made when the policy's REBALANCE_FORECAST is on.
+    pub forecasting: Forecasting,
+}
+
+impl Replay<'_> {
+    /// The carbon cache a replayed tick ranks on, taking forecasts when the policy asks.
+    pub fn carbon_seen(&self) -> CarbonSeen {
+        let forecast = (self.policy.rebalance_forecast_secs).map(|h| (h, self.forecasting));
+        CarbonSeen::new(self.regions.len(), forecast)
+    }
 }
 
 /// One figure for each of the three placements.
@@ -329,7 +340,7 @@ fn run_scaler(
     };
     let policy = if aware { r.policy } else { &blind_policy };
     let mut carbon = CarbonNow::new(r.regions.len());
-    let mut seen = CarbonSeen::new(r.regions.len());
+    let mut seen = r.carbon_seen();
     let mut tally = Tally {
         under_minutes: 0.0,
         actions: ActionCounts::default(),
@@ -346,6 +357,7 @@ fn run_scaler(
             scaler.tick(policy, now, demand, |_| CarbonReading {
                 grams_per_kwh: 0.0,
                 fetched_at: now,
+                forecast_grams: None,
             })
         };
         if demand > f64::from(serving) {
@@ -554,6 +566,7 @@ mod tests {
             demand,
             watts_per_replica: 2.4,
             timeline_points: 50,
+            forecasting: Forecasting::Perfect,
         })
     }
 

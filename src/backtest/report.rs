@@ -77,6 +77,15 @@ pub struct Report {
     /// With `--scale-target hpa-min`: floors mode next to replicas mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub floors: Option<FloorsReport>,
+    /// With REBALANCE_FORECAST on: the horizon and how the forecasts were made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<ForecastReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastReport {
+    pub horizon: String,
+    pub model: super::forecast::Forecasting,
 }
 
 /// One scale target's figures against its own counterfactual: the carbon-blind rule for

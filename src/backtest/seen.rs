@@ -6,6 +6,7 @@
 //! With one-minute ticks from the start of an hour and the default 5-minute TTL every hour's
 //! first tick fetches, so the two agree; other intervals, TTLs or starts do not.
 
+use super::forecast::Forecasting;
 use crate::carbon::cache::needs_fetch;
 use crate::policy::CarbonReading;
 use crate::state::CarbonEntry;
@@ -14,6 +15,9 @@ use super::region_input::RegionInput;
 
 pub struct CarbonSeen {
     entries: Vec<CarbonEntry>,
+    /// REBALANCE_FORECAST's horizon and how forecasts are made, when on: each fetch then also
+    /// takes the forecast, as the live cache does.
+    forecast: Option<(i64, Forecasting)>,
     /// The earliest time any entry is due: ticks before it (most of them, with a TTL of a few
     /// intervals) cost one comparison, as a year of minutes replays in milliseconds.
     next_due: i64,
@@ -21,9 +25,10 @@ pub struct CarbonSeen {
 
 impl CarbonSeen {
     /// An empty cache, as in a fresh state: the first tick fetches every region.
-    pub fn new(regions: usize) -> Self {
+    pub fn new(regions: usize, forecast: Option<(i64, Forecasting)>) -> Self {
         CarbonSeen {
             entries: vec![CarbonEntry::default(); regions],
+            forecast,
             next_due: i64::MIN,
         }
     }
@@ -34,13 +39,16 @@ impl CarbonSeen {
             return;
         }
         for (entry, region) in self.entries.iter_mut().zip(regions) {
-            if needs_fetch(Some(entry), "", now, ttl_secs) {
+            if needs_fetch(Some(entry), "", None, now, ttl_secs) {
                 let value = region
                     .carbon
                     .at(now)
                     .expect("the replay period lies within every carbon series");
                 entry.grams_per_kwh = Some(value);
                 entry.fetched_at = Some(now);
+                entry.forecast_grams_per_kwh = self
+                    .forecast
+                    .and_then(|(horizon, model)| model.mean_ahead(&region.carbon, now, horizon));
             }
         }
         self.next_due = self
@@ -58,6 +66,7 @@ impl CarbonSeen {
         CarbonReading {
             grams_per_kwh: entry.grams_per_kwh.unwrap_or_default(),
             fetched_at: entry.fetched_at.unwrap_or_default(),
+            forecast_grams: entry.forecast_grams_per_kwh,
         }
     }
 }
@@ -129,7 +138,7 @@ mod tests {
             ),
         ];
         for (name, first, interval, ttl, want) in cases {
-            let mut seen = CarbonSeen::new(1);
+            let mut seen = CarbonSeen::new(1, None);
             let got: Vec<(f64, i64)> = (0..want.len() as i64)
                 .map(|k| {
                     seen.update(&regions, first + k * interval, ttl);

@@ -20,6 +20,16 @@ impl Series {
         self.start + self.step * self.values.len() as i64
     }
 
+    /// The mean of the values at `from`, `from + 1h`, ... up to (not including) `from +
+    /// horizon_secs`: what an hourly forecast made at `from` averages to when it is exact. Hours
+    /// past the series' end are left out; None when none is inside.
+    pub fn mean_ahead(&self, from: i64, horizon_secs: i64) -> Option<f64> {
+        let (sum, n) = (0..horizon_secs.div_euclid(3600).max(1))
+            .map_while(|k| self.at(from + k * 3600))
+            .fold((0.0, 0u32), |(sum, n), v| (sum + v, n + 1));
+        (n > 0).then(|| sum / f64::from(n))
+    }
+
     /// The value whose interval holds `t` (a step function: constant within its hour), if any.
     pub fn at(&self, t: i64) -> Option<f64> {
         if t < self.start {

@@ -14,7 +14,6 @@ use crate::policy::{rank, Action};
 use crate::render::round1;
 
 use super::model::{cpu_percent, Replay, Scaler};
-use super::seen::CarbonSeen;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,7 +45,7 @@ pub fn trace(r: &Replay, mut each: impl FnMut(TickRecord)) {
     let names: Vec<&str> = r.regions.iter().map(|x| x.name.as_str()).collect();
     let start: Vec<i32> = r.regions.iter().map(|x| x.start).collect();
     let mut scaler = Scaler::new(r.regions, &start);
-    let mut seen = CarbonSeen::new(r.regions.len());
+    let mut seen = r.carbon_seen();
     let mut ledger: Option<Ledger> = None;
     for (k, &demand) in r.demand.iter().enumerate() {
         let now = r.from + k as i64 * r.interval;
@@ -94,6 +93,7 @@ pub fn trace(r: &Replay, mut each: impl FnMut(TickRecord)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backtest::forecast::Forecasting;
     use crate::backtest::model::RegionInput;
     use crate::backtest::series::Series;
 
@@ -124,6 +124,7 @@ mod tests {
             demand: &demand,
             watts_per_replica: 2.4,
             timeline_points: 1,
+            forecasting: Forecasting::Perfect,
         };
         let mut records = Vec::new();
         trace(&replay, |r| records.push(r));

@@ -141,6 +141,33 @@ pub fn plausible(field: &str, grams: f64) -> Result<(), FetchError> {
     )))
 }
 
+/// The mean of an hourly (or half-hourly) forecast over `horizon_secs` from the start of `now`'s
+/// hour, the way the backtest's forecasts are averaged: the points timed in that window, each
+/// held to the plausible range. A forecast that has none there is refused.
+pub fn forecast_mean(
+    points: impl IntoIterator<Item = (i64, f64)>,
+    now: i64,
+    horizon_secs: i64,
+) -> Result<f64, FetchError> {
+    let from = now - now.rem_euclid(3600);
+    let (mut sum, mut n) = (0.0, 0u32);
+    for (at, grams) in points {
+        if (from..from + horizon_secs).contains(&at) {
+            plausible("forecast carbonIntensity", grams)?;
+            sum += grams;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return Err(FetchError::Malformed(format!(
+            "the forecast has no value from {} over the next {}",
+            crate::clock::to_rfc3339(from),
+            crate::duration::format_secs(horizon_secs)
+        )));
+    }
+    Ok(sum / f64::from(n))
+}
+
 /// A number as people read it: 1e308, not its 309 digits.
 fn shown(x: f64) -> String {
     if x.abs() >= 1e9 {
@@ -197,6 +224,33 @@ mod tests {
         ] {
             assert_eq!(transport_text(&error), text);
         }
+    }
+
+    #[test]
+    fn a_forecast_mean_covers_the_hours_from_the_current_one() {
+        const H: i64 = 3600;
+        let now = 1_800_000_000 - 1_800_000_000 % H + 1200; // twenty past an hour
+        let from = now - 1200;
+        let points = [
+            (from - H, 1000.0),
+            (from, 100.0),
+            (from + H, 200.0),
+            (from + 2 * H, 900.0),
+        ];
+        assert_eq!(forecast_mean(points, now, 2 * H), Ok(150.0));
+        assert_eq!(forecast_mean(points, now, 3 * H), Ok(400.0));
+        let half_hourly = [(from, 100.0), (from + H / 2, 300.0), (from + H, 50.0)];
+        assert_eq!(forecast_mean(half_hourly, now, H), Ok(200.0));
+        let late = forecast_mean([(from + 5 * H, 10.0)], now, 2 * H).unwrap_err();
+        assert!(
+            late.describe("DK")
+                .contains("has no value from 2027-01-15T08:00:00Z over the next 2h"),
+            "{late:?}"
+        );
+        let wild = forecast_mean([(from, 9e9)], now, H).unwrap_err();
+        assert!(wild
+            .describe("DK")
+            .contains("forecast carbonIntensity 9e9 is outside"));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Which regions to fetch, and what the cache holds after: only entries older than the TTL
 //! are fetched (concurrently, each with a timeout); a failed fetch keeps the old value (the rule
-//! stops trusting it after CARBON_MAX_STALENESS) and remembers why it failed.
+//! stops trusting it after CARBON_MAX_STALENESS) and remembers why it failed. With
+//! REBALANCE_FORECAST on, each successful fetch also asks the region's provider for its
+//! forecast; a missing forecast leaves the value in place and says why.
 
 use std::collections::BTreeMap;
 
 use super::answer::{agent, FetchError, Latest};
-use super::electricitymaps::fetch_latest;
+use super::electricitymaps::{fetch_forecast, fetch_latest};
 use super::source::Provider;
 use super::{static_source, ukci};
 use crate::config::{token_env_name, Connect, Region, Settings};
@@ -14,22 +16,34 @@ use crate::state::{CarbonEntry, MAX_RETRY_AFTER_SECS};
 /// A 429 without a usable Retry-After still waits this long before the zone is asked again.
 const DEFAULT_RETRY_AFTER_SECS: i64 = 60;
 
-/// Whether a region's entry is due for a fetch at `now`.
-pub fn needs_fetch(entry: Option<&CarbonEntry>, zone: &str, now: i64, ttl_secs: i64) -> bool {
+/// Whether a region's entry is due for a fetch at `now`: it is for another zone, the TTL has
+/// passed, or it was fetched for another forecast horizon (`forecast_hours`, None with
+/// forecasts off) than the one now wanted.
+pub fn needs_fetch(
+    entry: Option<&CarbonEntry>,
+    zone: &str,
+    forecast_hours: Option<u32>,
+    now: i64,
+    ttl_secs: i64,
+) -> bool {
     let Some(entry) = entry.filter(|e| e.zone == zone) else {
         return true;
     };
     if entry.retry_after.is_some_and(|t| now < t) {
         return false;
     }
-    entry.fetched_at.is_none_or(|t| now - t >= ttl_secs)
+    entry.forecast_hours != forecast_hours || entry.fetched_at.is_none_or(|t| now - t >= ttl_secs)
 }
+
+/// A forecast asked with a fetch: its horizon in hours, and its mean or why there is none.
+pub type ForecastResult = (u32, Result<f64, FetchError>);
 
 /// The entry after a fetch attempt.
 pub fn apply(
     previous: Option<&CarbonEntry>,
     zone: &str,
     result: Result<Latest, FetchError>,
+    forecast: Option<ForecastResult>,
     now: i64,
 ) -> CarbonEntry {
     let mut entry = previous
@@ -49,6 +63,11 @@ pub fn apply(
             is_estimated: latest.is_estimated,
             last_error: None,
             retry_after: None,
+            forecast_hours: forecast.as_ref().map(|(hours, _)| *hours),
+            forecast_grams_per_kwh: forecast
+                .as_ref()
+                .and_then(|(_, f)| f.as_ref().ok().copied()),
+            forecast_error: forecast.and_then(|(_, f)| Some(f.err()?.describe(zone))),
         },
         Err(error) => {
             entry.retry_after = match &error {
@@ -75,6 +94,8 @@ pub fn refresh(
     connect: &Connect,
     now: i64,
 ) -> BTreeMap<String, CarbonEntry> {
+    let horizon_secs = settings.policy.rebalance_forecast_secs;
+    let forecast_hours = horizon_secs.map(|secs| (secs / 3600) as u32);
     let due: Vec<&Region> = settings
         .regions
         .iter()
@@ -82,22 +103,30 @@ pub fn refresh(
             needs_fetch(
                 cache.get(&r.name),
                 &r.zone,
+                forecast_hours,
                 now,
                 settings.carbon_cache_ttl_secs,
             )
         })
         .collect();
     let agent = agent(connect.carbon_api_timeout_secs);
-    let results: Vec<(&Region, Result<Latest, FetchError>)> = std::thread::scope(|scope| {
+    type Fetched<'r> = (
+        &'r Region,
+        Result<Latest, FetchError>,
+        Option<ForecastResult>,
+    );
+    let results: Vec<Fetched> = std::thread::scope(|scope| {
         let handles: Vec<_> = due
             .iter()
             .map(|region| {
                 let agent = &agent;
                 scope.spawn(move || {
-                    let result = match (region.provider(), connect.tokens.get(&region.name)) {
-                        (Provider::Static(source), _) => static_source::read(&source, now),
+                    let provider = region.provider();
+                    let token = connect.tokens.get(&region.name);
+                    let result = match (&provider, token) {
+                        (Provider::Static(source), _) => static_source::read(source, now),
                         (Provider::Ukci(area), _) => {
-                            ukci::fetch(agent, &connect.ukci_api_url, area)
+                            ukci::fetch(agent, &connect.ukci_api_url, *area)
                         }
                         (Provider::ElectricityMaps, Some(token)) => {
                             fetch_latest(agent, &connect.carbon_api_url, &region.zone, token)
@@ -106,7 +135,29 @@ pub fn refresh(
                             env: token_env_name(&region.name),
                         }),
                     };
-                    (*region, result)
+                    // Asked only when the value came: without it the region ranks on what it
+                    // had, and its old forecast goes with it.
+                    let forecast = horizon_secs.filter(|_| result.is_ok()).and_then(|h| {
+                        let mean = match (&provider, token) {
+                            (Provider::Static(source), _) => {
+                                static_source::forecast(source, now, h)
+                            }
+                            (Provider::Ukci(area), _) => {
+                                ukci::fetch_forecast(agent, &connect.ukci_api_url, *area, now, h)
+                            }
+                            (Provider::ElectricityMaps, Some(token)) => fetch_forecast(
+                                agent,
+                                &connect.carbon_api_url,
+                                &region.zone,
+                                token,
+                                now,
+                                h,
+                            ),
+                            (Provider::ElectricityMaps, None) => return None,
+                        };
+                        Some(((h / 3600) as u32, mean))
+                    });
+                    (*region, result, forecast)
                 })
             })
             .collect();
@@ -120,7 +171,7 @@ pub fn refresh(
         .iter()
         .filter_map(|r| Some((r.name.clone(), cache.get(&r.name)?.clone())))
         .collect();
-    for (region, result) in results {
+    for (region, result, forecast) in results {
         if let Err(e) = &result {
             log::warn!(
                 "carbon intensity for {} not refreshed: {}",
@@ -128,7 +179,14 @@ pub fn refresh(
                 e.describe(&region.zone)
             );
         }
-        let entry = apply(cache.get(&region.name), &region.zone, result, now);
+        if let Some((hours, Err(e))) = &forecast {
+            log::warn!(
+                "no {hours}h carbon forecast for {}; its moves are judged on the latest value: {}",
+                region.name,
+                e.describe(&region.zone)
+            );
+        }
+        let entry = apply(cache.get(&region.name), &region.zone, result, forecast, now);
         next.insert(region.name.clone(), entry);
     }
     next
@@ -195,7 +253,11 @@ mod tests {
             ("rate limit over", Some(backoff_over), "FR", true),
         ];
         for (name, e, zone, want) in cases {
-            assert_eq!(needs_fetch(e.as_ref(), zone, NOW, 300), want, "{name}");
+            assert_eq!(
+                needs_fetch(e.as_ref(), zone, None, NOW, 300),
+                want,
+                "{name}"
+            );
         }
     }
 
@@ -209,6 +271,7 @@ mod tests {
                 code: 500,
                 retry_after: None,
             }),
+            None,
             NOW,
         );
         assert_eq!(
@@ -225,6 +288,7 @@ mod tests {
                 code: 429,
                 retry_after: Some(RetryAfter::Secs(120)),
             }),
+            None,
             NOW,
         );
         assert_eq!(limited.retry_after, Some(NOW + 120));
@@ -235,6 +299,7 @@ mod tests {
                 code: 429,
                 retry_after: None,
             }),
+            None,
             NOW,
         );
         assert_eq!(
@@ -252,11 +317,12 @@ mod tests {
                 code: 429,
                 retry_after: Some(RetryAfter::Secs(120)),
             }),
+            None,
             NOW,
         );
         assert_eq!(limited.zone, "FR");
-        assert!(!needs_fetch(Some(&limited), "FR", NOW + 119, 300));
-        assert!(needs_fetch(Some(&limited), "FR", NOW + 120, 300));
+        assert!(!needs_fetch(Some(&limited), "FR", None, NOW + 119, 300));
+        assert!(needs_fetch(Some(&limited), "FR", None, NOW + 120, 300));
     }
 
     #[test]
@@ -269,6 +335,7 @@ mod tests {
                     code: 429,
                     retry_after: Some(RetryAfter::Secs(secs)),
                 }),
+                None,
                 NOW,
             )
             .retry_after
@@ -288,7 +355,7 @@ mod tests {
             emission_factor_type: Some("lifecycle".into()),
             is_estimated: Some(false),
         };
-        let after = apply(Some(&old), "FR", Ok(latest), NOW);
+        let after = apply(Some(&old), "FR", Ok(latest), None, NOW);
         assert_eq!(
             (after.grams_per_kwh, after.fetched_at, after.last_error),
             (Some(55.0), Some(NOW), None)

@@ -1,5 +1,6 @@
-//! ElectricityMaps v3 `GET /carbon-intensity/latest?zone=Z` with the `auth-token` header.
-//! Errors name the zone and the HTTP status; the token never appears in them.
+//! ElectricityMaps v3 `GET /carbon-intensity/latest?zone=Z` (and, with REBALANCE_FORECAST,
+//! `/carbon-intensity/forecast`) with the `auth-token` header. Errors name the zone and the HTTP
+//! status; the token never appears in them.
 
 use serde::Deserialize;
 
@@ -19,6 +20,77 @@ struct Body {
     emission_factor_type: Option<String>,
     #[serde(default)]
     is_estimated: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct ForecastBody {
+    #[serde(default)]
+    zone: Option<String>,
+    forecast: Vec<ForecastPoint>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ForecastPoint {
+    carbon_intensity: f64,
+    datetime: String,
+}
+
+/// The horizons the forecast endpoint offers (`horizonHours`).
+const HORIZON_HOURS: [i64; 4] = [6, 24, 48, 72];
+
+/// The zone's mean forecast over `horizon_secs` from `now`'s hour (see `answer::forecast_mean`),
+/// asking for the shortest horizon the service offers that covers it. Forecasts need a plan
+/// that includes them; a token without one is answered 401 or 403, reported as such.
+pub fn fetch_forecast(
+    agent: &ureq::Agent,
+    base_url: &str,
+    zone: &str,
+    token: &Token,
+    now: i64,
+    horizon_secs: i64,
+) -> Result<f64, FetchError> {
+    let hours = HORIZON_HOURS
+        .into_iter()
+        .find(|h| h * 3600 >= horizon_secs)
+        .unwrap_or(72);
+    let url = format!("{base_url}/carbon-intensity/forecast");
+    let text = answer::text(
+        agent
+            .get(&url)
+            .query("zone", zone)
+            .query("horizonHours", hours.to_string())
+            .header("auth-token", &token.0)
+            .call(),
+    )?;
+    forecast_checked(zone, &text, now, horizon_secs)
+}
+
+fn forecast_checked(
+    zone: &str,
+    text: &str,
+    now: i64,
+    horizon_secs: i64,
+) -> Result<f64, FetchError> {
+    let parsed: ForecastBody =
+        serde_json::from_str(text).map_err(|e| FetchError::Malformed(e.to_string()))?;
+    if let Some(other) = parsed.zone.as_deref().filter(|z| *z != zone) {
+        return Err(FetchError::Malformed(format!(
+            "the forecast is for zone {:?}",
+            truncate(other)
+        )));
+    }
+    let mut points = Vec::with_capacity(parsed.forecast.len());
+    for p in parsed.forecast {
+        let at = crate::clock::parse_rfc3339(&p.datetime).ok_or_else(|| {
+            FetchError::Malformed(format!(
+                "forecast datetime {:?} is not a time",
+                truncate(&p.datetime)
+            ))
+        })?;
+        points.push((at, p.carbon_intensity));
+    }
+    answer::forecast_mean(points, now, horizon_secs)
 }
 
 pub fn fetch_latest(
@@ -100,6 +172,65 @@ mod tests {
                 assert_eq!(why, "the answer is larger than 65536 bytes")
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_forecast_is_asked_for_the_shortest_horizon_that_covers_the_setting() {
+        let emu = Emulator::start(Seed::demo()).unwrap();
+        let (agent, url, token) = (agent(2), emu.carbon_base_url(), Token("demo-token".into()));
+        emu.set_forecast("FR", &[40.0, 60.0, 80.0, 500.0]);
+        let now = crate::clock::now();
+        let mean = |h: i64| fetch_forecast(&agent, &url, "FR", &token, now, h * 3600);
+        assert_eq!(mean(2), Ok(50.0));
+        assert_eq!(mean(3), Ok(60.0));
+        // The last value set stands for the rest of the horizon, as the emulator documents.
+        assert_eq!(mean(6), Ok((40.0 + 60.0 + 80.0 + 3.0 * 500.0) / 6.0));
+        assert_eq!(mean(7), Ok((40.0 + 60.0 + 80.0 + 4.0 * 500.0) / 7.0));
+        let asked: Vec<String> = emu
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/v3/carbon-intensity/forecast")
+            .map(|r| r.query)
+            .collect();
+        let six = "zone=FR&horizonHours=6";
+        assert_eq!(
+            asked,
+            [six, six, six, "zone=FR&horizonHours=24"],
+            "the shortest horizon offered that covers the setting"
+        );
+        emu.inject_fault(Fault::new(
+            "/v3/carbon-intensity/forecast",
+            FaultKind::Status(403),
+        ));
+        assert!(matches!(mean(2), Err(FetchError::Status { code: 403, .. })));
+    }
+
+    #[test]
+    fn forecasts_are_checked_before_they_are_kept() {
+        const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+        let ok = r#"{"zone":"FR","forecast":[{"carbonIntensity":30,"datetime":"2026-01-01T00:00:00.000Z"},{"carbonIntensity":50,"datetime":"2026-01-01T01:00:00.000Z"}],"updatedAt":"2026-01-01T00:00:00.000Z"}"#;
+        assert_eq!(forecast_checked("FR", ok, NOW, 7200), Ok(40.0));
+        let cases = [
+            (
+                r#"{"zone":"PL","forecast":[]}"#,
+                "the forecast is for zone \"PL\"",
+            ),
+            (r#"{"zone":"FR"}"#, "missing field `forecast`"),
+            (
+                r#"{"zone":"FR","forecast":[{"carbonIntensity":30,"datetime":"soon"}]}"#,
+                "forecast datetime \"soon\" is not a time",
+            ),
+            (
+                r#"{"zone":"FR","forecast":[]}"#,
+                "the forecast has no value from",
+            ),
+        ];
+        for (body, want) in cases {
+            let text = forecast_checked("FR", body, NOW, 7200)
+                .unwrap_err()
+                .describe("FR");
+            assert!(text.contains(want), "{text} lacks {want}");
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::answer::{FetchError, Latest};
 use super::source::StaticSource;
-use crate::backtest::carbon_csv::parse_carbon;
+use crate::backtest::carbon_csv::{parse_carbon, CarbonSeries};
 use crate::backtest::input_file::read_text;
 use crate::choices::Signal;
 use crate::clock::to_rfc3339;
@@ -29,10 +29,7 @@ pub fn read(source: &StaticSource, now: i64) -> Result<Latest, FetchError> {
         }
         StaticSource::File(path) => *path,
     };
-    within_limit(path, std::fs::metadata(path).map_or(0, |m| m.len()))?;
-    let text = read_text(Path::new(path)).map_err(|e| FetchError::File(format!("{path}: {e}")))?;
-    let read = parse_carbon(path, &text, Signal::Lifecycle, None)
-        .map_err(|e| FetchError::File(e.to_string()))?;
+    let read = load(path)?;
     let series = &read.series;
     let grams = series.at(now).ok_or_else(|| {
         FetchError::File(format!(
@@ -49,6 +46,33 @@ pub fn read(source: &StaticSource, now: i64) -> Result<Latest, FetchError> {
         emission_factor_type: read.signal_known.then(|| Signal::Lifecycle.label().into()),
         is_estimated: None,
     })
+}
+
+/// The mean over `horizon_secs` from `now`'s hour: a constant forecasts itself, a file gives
+/// the mean of its hours there (those past its end left out), as the backtest's perfect
+/// forecast does.
+pub fn forecast(source: &StaticSource, now: i64, horizon_secs: i64) -> Result<f64, FetchError> {
+    let path = match source {
+        StaticSource::Grams(grams) => return Ok(*grams),
+        StaticSource::File(path) => *path,
+    };
+    let series = load(path)?.series;
+    series.mean_ahead(now, horizon_secs).ok_or_else(|| {
+        FetchError::File(format!(
+            "{path} holds {} to {}, none of the {} from {}",
+            to_rfc3339(series.start),
+            to_rfc3339(series.end()),
+            crate::duration::format_secs(horizon_secs),
+            to_rfc3339(now - now.rem_euclid(3600)),
+        ))
+    })
+}
+
+/// The file's series, read in whichever layout the backtest recognises.
+fn load(path: &str) -> Result<CarbonSeries, FetchError> {
+    within_limit(path, std::fs::metadata(path).map_or(0, |m| m.len()))?;
+    let text = read_text(Path::new(path)).map_err(|e| FetchError::File(format!("{path}: {e}")))?;
+    parse_carbon(path, &text, Signal::Lifecycle, None).map_err(|e| FetchError::File(e.to_string()))
 }
 
 /// A file of `size` bytes is read only up to MAX_FILE_BYTES.
@@ -93,6 +117,30 @@ mod tests {
             read(&source, T0 + 3 * 3600 - 1).unwrap().grams_per_kwh,
             60.0
         );
+    }
+
+    #[test]
+    fn a_forecast_is_the_mean_of_the_file_hours_ahead() {
+        let path = file(
+            "ahead.csv",
+            "timestamp,value\n2026-01-01T00:00:00Z,100\n2026-01-01T01:00:00Z,80\n\
+             2026-01-01T02:00:00Z,30\n",
+        );
+        let source = StaticSource::File(&path);
+        assert_eq!(forecast(&source, T0 + 600, 2 * 3600), Ok(90.0));
+        assert_eq!(
+            forecast(&source, T0 + 3600, 3 * 3600),
+            Ok(55.0),
+            "past the end: the hours inside"
+        );
+        let none = forecast(&source, T0 + 3 * 3600, 3600)
+            .unwrap_err()
+            .describe("static");
+        assert!(
+            none.contains("none of the 1h from 2026-01-01T03:00:00Z"),
+            "{none}"
+        );
+        assert_eq!(forecast(&StaticSource::Grams(70.0), T0, 7200), Ok(70.0));
     }
 
     #[test]

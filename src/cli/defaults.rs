@@ -28,4 +28,5 @@ pub const CPU_TRIGGER: &str = "avg";
 pub const CARBON_CACHE_TTL: &str = "5m";
 pub const REBALANCE_MARGIN: &str = "off";
 pub const REBALANCE_READY_TIMEOUT: &str = "10m";
+pub const REBALANCE_FORECAST: &str = "off";
 pub const CARBON_MAX_STALENESS: &str = "1h";

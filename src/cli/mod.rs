@@ -9,6 +9,7 @@ mod parsers;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::backtest::forecast::Forecasting;
 pub use crate::choices::{CpuSourceKind, OutputFormat, StatusFormat};
 use crate::choices::{CpuTrigger, LogFormat, ScaleTarget, Signal};
 pub use parsers::{OneOf, Text};
@@ -302,6 +303,10 @@ pub struct BacktestArgs {
     /// [default: the region's max replicas].
     #[arg(long, value_name = "N|REGION=N,...")]
     pub hpa_max_replicas: Option<String>,
+    /// With REBALANCE_FORECAST on: how the forecasts shown to the rule are made from the
+    /// carbon files [default: perfect].
+    #[arg(long, value_parser = OneOf::<Forecasting>::new(), value_name = "MODEL")]
+    pub forecast: Option<String>,
     /// Replay once per combination of values for policy settings, e.g. hold-cycles=1,3,5 (repeat
     /// for more settings), and show what each costs and saves, the Pareto-optimal ones marked.
     #[arg(long, value_name = "SETTING=V1,V2,...")]
@@ -512,6 +517,17 @@ pub struct PolicyArgs {
         value_name = "DURATION"
     )]
     pub rebalance_ready_timeout: String,
+    /// Judge a rebalancing move also on each region's mean forecast over this horizon (1h to
+    /// 72h), where its provider gives one; off judges on the latest values alone.
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "REBALANCE_FORECAST",
+        default_value = defaults::REBALANCE_FORECAST,
+        value_name = "DURATION|off"
+    )]
+    pub rebalance_forecast: String,
     /// How long a cached carbon value may stand in when fetching fails; older ranks as unknown.
     #[arg(
         value_parser = Text,
@@ -564,6 +580,7 @@ impl Default for PolicyArgs {
             carbon_cache_ttl: defaults::CARBON_CACHE_TTL.into(),
             rebalance_margin: defaults::REBALANCE_MARGIN.into(),
             rebalance_ready_timeout: defaults::REBALANCE_READY_TIMEOUT.into(),
+            rebalance_forecast: defaults::REBALANCE_FORECAST.into(),
             carbon_max_staleness: defaults::CARBON_MAX_STALENESS.into(),
         }
     }

@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::backtest::carbon_csv::{parse_carbon, CarbonFormat, CarbonSeries, Signal};
 use crate::backtest::demand::{self, parse_demand, DemandSource, Scale};
 use crate::backtest::floors::{replay_floors, Floors, FloorsOutcome};
+use crate::backtest::forecast::Forecasting;
 use crate::backtest::hpa::HpaParams;
 use crate::backtest::input_file::{likely_zone, read_text, zones_in, Unreadable};
 use crate::backtest::model::{self, Outcome, RegionInput, Replay};
 use crate::backtest::report::{
-    self, Counterfactuals, DemandReport, FloorsReport, HpaReport, ModeFigures, Period,
-    RegionReport, Report,
+    self, Counterfactuals, DemandReport, FloorsReport, ForecastReport, HpaReport, ModeFigures,
+    Period, RegionReport, Report,
 };
 use crate::backtest::series::parse_time;
 use crate::backtest::sweep;
@@ -209,6 +210,8 @@ struct Experiment {
     start: BTreeMap<String, i32>,
     /// With --scale-target hpa-min: the HPA every region runs.
     hpa: Option<HpaSettings>,
+    /// How forecasts are made from the carbon files, when REBALANCE_FORECAST is on.
+    forecasting: Forecasting,
 }
 
 struct HpaSettings {
@@ -318,6 +321,7 @@ impl Prepared {
             demand: &self.demand,
             watts_per_replica: self.x.watts,
             timeline_points: CHART_POINTS,
+            forecasting: self.x.forecasting,
         }
     }
 
@@ -374,6 +378,10 @@ impl Prepared {
         let mut report = summarise(x, &self.carbon, &outcome, demand, self.from, self.ticks);
         report.floors =
             floors.map(|(params, max, floors)| floors_report(x, &report, params, &max, &floors));
+        report.forecast = policy.rebalance_forecast_secs.map(|secs| ForecastReport {
+            horizon: format_secs(secs),
+            model: x.forecasting,
+        });
         (report, outcome)
     }
 }
@@ -514,6 +522,7 @@ fn summarise(
         },
         counterfactuals: Counterfactuals::standard(),
         floors: None,
+        forecast: None,
     }
 }
 
@@ -583,6 +592,19 @@ fn floors_report(
 /// Settings first, then the demand file (its lines are data errors, not setting errors).
 fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Error> {
     let signal: Signal = choice("--signal", &args.signal)?;
+    let forecasting = match args.forecast.as_deref() {
+        None => Forecasting::Perfect,
+        Some(_) if settings.policy.rebalance_forecast_secs.is_none() => {
+            return Err(bad(
+                "--forecast",
+                args.forecast.as_deref().unwrap_or_default(),
+                "shapes the forecasts of REBALANCE_FORECAST, which is off; set it too (e.g. \
+                 --rebalance-forecast 2h), or leave --forecast out",
+            )
+            .into())
+        }
+        Some(text) => choice("--forecast", text)?,
+    };
     let interval = parse_secs(&args.interval)
         .filter(|s| *s > 0)
         .ok_or_else(|| {
@@ -702,6 +724,7 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
     )?;
     let hpa = hpa_settings(settings.scale_target, args, &names)?;
     Ok(Experiment {
+        forecasting,
         hpa,
         start,
         signal,

@@ -82,6 +82,7 @@ pub fn sample_start(settings: &Settings, note: String, now: i64) -> Start {
                 carbon: grams.map(|grams_per_kwh| CarbonReading {
                     grams_per_kwh,
                     fetched_at: now,
+                    forecast_grams: None,
                 }),
             })
             .collect(),
@@ -194,6 +195,7 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
                     r.carbon = Some(CarbonReading {
                         grams_per_kwh: *g,
                         fetched_at: now,
+                        forecast_grams: None,
                     });
                 }
                 r

@@ -245,6 +245,7 @@ mod tests {
                     carbon: Some(CarbonReading {
                         grams_per_kwh: g,
                         fetched_at: NOW - 30,
+                        forecast_grams: None,
                     }),
                 })
                 .collect(),

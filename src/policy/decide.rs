@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use super::decision::{AtItsLimit, Breaching, Change, ChangeWhy, Decision, HoldWhy};
+use super::decision::{AtItsLimit, Breaching, Change, ChangeWhy, Decision, ForecastHeld, HoldWhy};
 use super::heal::healing_step;
 use super::rank::{choose, has_room, passed_over, rank, Direction, Ranked};
 use super::rebalance::{advance_pending, start, Band, Pending};
@@ -137,11 +137,12 @@ fn no_cpu(reason: &str) -> Decision {
     .into()
 }
 
-fn in_band(signal: &Signal, policy: &Policy) -> Decision {
+fn in_band(signal: &Signal, policy: &Policy, forecast_held: Option<Box<ForecastHeld>>) -> Decision {
     HoldWhy::InBand {
         cpu: signal.figure(Breach::None),
         down: policy.scale_down_threshold,
         up: policy.scale_up_threshold,
+        forecast_held,
     }
     .into()
 }
@@ -164,10 +165,11 @@ fn cpu_rule<'o: 'r, 'r>(
         Breach::Up => (Direction::Up, next.hold_up, policy.scale_up_threshold),
         Breach::Down => (Direction::Down, next.hold_down, policy.scale_down_threshold),
         Breach::None => {
-            let started = may_start
-                .then(|| start(ranking, obs, next, policy, now))
-                .flatten();
-            return started.unwrap_or_else(|| in_band(signal, policy));
+            if !may_start {
+                return in_band(signal, policy, None);
+            }
+            return start(ranking, obs, next, policy, now)
+                .unwrap_or_else(|held| in_band(signal, policy, held));
         }
     };
     let breaching = Breaching {

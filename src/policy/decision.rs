@@ -128,13 +128,13 @@ pub struct Breaching {
 #[derive(Debug, Clone, PartialEq)]
 pub enum HoldWhy {
     /// No CPU figure this tick (metrics absent or stale).
-    NoCpu {
-        reason: String,
-    },
+    NoCpu { reason: String },
     InBand {
         cpu: CpuFigure,
         down: f64,
         up: f64,
+        /// A rebalancing move the latest values called for, held back by the forecast.
+        forecast_held: Option<Box<ForecastHeld>>,
     },
     /// A breach that has not lasted HOLD_CYCLES ticks yet.
     Breaching(Breaching),
@@ -157,10 +157,25 @@ pub enum HoldWhy {
         ready: i32,
     },
     /// A rebalancing move waits for carbon values of both its regions.
-    AwaitingCarbon {
-        clean: String,
-        dirty: String,
-    },
+    AwaitingCarbon { clean: String, dirty: String },
+}
+
+/// How much cleaner the clean region is forecast to be than the dirty one, on average over the
+/// next `horizon_secs` (REBALANCE_FORECAST).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastGap {
+    pub gap: f64,
+    pub horizon_secs: i64,
+}
+
+/// A move the latest values called for, not started because the forecast gap is within the
+/// margin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastHeld {
+    pub clean: String,
+    pub dirty: String,
+    pub gap: f64,
+    pub forecast: ForecastGap,
 }
 
 /// A region passed over: at its limit (`limit`), or, when growing, unhealthy.
@@ -187,6 +202,9 @@ pub enum ChangeWhy {
         dirty: String,
         gap: Option<f64>,
         clean_grams: f64,
+        /// The forecast gap it also won by, when REBALANCE_FORECAST is on and both regions
+        /// have a forecast.
+        forecast: Option<ForecastGap>,
     },
     /// Step 2: a replica removed from the dirty region; `ready_in` names the clean region
     /// whose new replica is ready, None when CPU fell below the band.

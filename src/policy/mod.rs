@@ -16,8 +16,8 @@ mod types;
 
 pub use decide::{decide, decide_mut, decide_ranked, holds_quietly};
 pub use decision::{
-    Action, AtItsLimit, Breaching, Cancelled, Change, ChangeWhy, CpuFigure, Decision, Hold,
-    HoldWhy, Revert,
+    Action, AtItsLimit, Breaching, Cancelled, Change, ChangeWhy, CpuFigure, Decision, ForecastGap,
+    ForecastHeld, Hold, HoldWhy, Revert,
 };
 pub use rank::{rank, Direction, Ranked};
 pub use rebalance::PendingMove;

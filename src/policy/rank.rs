@@ -12,6 +12,8 @@ pub struct Ranked<'a> {
     pub name: &'a str,
     pub replicas: i32,
     pub grams: Option<f64>,
+    /// The mean forecast over REBALANCE_FORECAST, usable under the same staleness as `grams`.
+    pub forecast: Option<f64>,
     /// Why the region cannot take another replica now, if it cannot.
     pub unhealthy: Option<Unhealthy>,
 }
@@ -22,15 +24,18 @@ pub fn rank<'a>(obs: &'a Observation, policy: &Policy, now: i64) -> Vec<Ranked<'
     let mut ranked: Vec<Ranked> = obs
         .regions
         .iter()
-        .map(|r| Ranked {
-            name: &r.name,
-            replicas: r.replicas,
-            grams: r
+        .map(|r| {
+            let usable = r
                 .carbon
                 .as_ref()
-                .filter(|c| now - c.fetched_at <= policy.carbon_max_staleness_secs)
-                .map(|c| c.grams_per_kwh),
-            unhealthy: r.unhealthy(),
+                .filter(|c| now - c.fetched_at <= policy.carbon_max_staleness_secs);
+            Ranked {
+                name: &r.name,
+                replicas: r.replicas,
+                grams: usable.map(|c| c.grams_per_kwh),
+                forecast: usable.and_then(|c| c.forecast_grams),
+                unhealthy: r.unhealthy(),
+            }
         })
         .collect();
     ranked.sort_by(|a, b| cmp_carbon(a.grams, b.grams).then_with(|| a.name.cmp(b.name)));

@@ -18,7 +18,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::decision::{Action, Cancelled, Change, ChangeWhy, Decision, HoldWhy, Revert};
+use super::decision::{
+    Action, Cancelled, Change, ChangeWhy, Decision, ForecastGap, ForecastHeld, HoldWhy, Revert,
+};
 use super::rank::{choose, Direction, Ranked};
 use super::{ActionRecord, Observation, Policy, PolicyState};
 
@@ -143,31 +145,58 @@ pub(super) fn advance_pending(
 
 /// Starts a move when the cleanest region with room is cleaner than the dirtiest region above
 /// its min by more than the margin, and no scale or rebalance step happened within COOLDOWN.
-/// The regions are the ones the CPU rule would pick for a scale-up and a scale-down.
+/// The regions are the ones the CPU rule would pick for a scale-up and a scale-down. With
+/// REBALANCE_FORECAST on and a forecast for both, their mean forecast over the horizon must
+/// differ by more than the margin too; otherwise the move is held, and the answer says so. A
+/// region without a forecast is judged on its latest value alone, as with forecasts off.
 pub(super) fn start<'o: 'r, 'r>(
     ranking: impl FnOnce() -> Cow<'r, [Ranked<'o>]>,
     obs: &'o Observation,
     next: &mut PolicyState,
     policy: &Policy,
     now: i64,
-) -> Option<Decision> {
-    let margin = policy.rebalance_margin?;
+) -> Result<Decision, Option<Box<ForecastHeld>>> {
+    let Some(margin) = policy.rebalance_margin else {
+        return Err(None);
+    };
     let quiet = |record: &Option<ActionRecord>| {
         record
             .as_ref()
             .is_none_or(|r| now - r.time >= policy.cooldown_secs)
     };
     if !quiet(&next.last_scale) || !quiet(&next.last_rebalance) {
-        return None;
+        return Err(None);
     }
     let ranked = ranking();
     let ranked = ranked.as_ref();
-    let clean = choose(ranked, policy, Direction::Up)?;
-    let dirty = choose(ranked, policy, Direction::Down)?;
-    let clean_grams = clean.grams?;
+    let (Some(clean), Some(dirty)) = (
+        choose(ranked, policy, Direction::Up),
+        choose(ranked, policy, Direction::Down),
+    ) else {
+        return Err(None);
+    };
+    let Some(clean_grams) = clean.grams else {
+        return Err(None);
+    };
     let gap = dirty.grams.map(|g| g - clean_grams);
     if clean.name == dirty.name || gap.is_some_and(|gap| gap <= margin) {
-        return None;
+        return Err(None);
+    }
+    let forecast = policy.rebalance_forecast_secs.and_then(|horizon_secs| {
+        Some(ForecastGap {
+            gap: dirty.forecast? - clean.forecast?,
+            horizon_secs,
+        })
+    });
+    if let (Some(forecast), Some(gap)) = (forecast, gap) {
+        if forecast.gap <= margin {
+            return Err(Some(Box::new(ForecastHeld {
+                clean: clean.name.to_string(),
+                dirty: dirty.name.to_string(),
+                gap,
+                forecast,
+            })));
+        }
     }
     next.pending_move = Some(PendingMove {
         to: clean.name.to_string(),
@@ -180,8 +209,9 @@ pub(super) fn start<'o: 'r, 'r>(
         dirty: dirty.name.to_string(),
         gap,
         clean_grams,
+        forecast,
     };
-    Some(step(next, now, obs, clean, clean.replicas + 1, why))
+    Ok(step(next, now, obs, clean, clean.replicas + 1, why))
 }
 
 fn step(

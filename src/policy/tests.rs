@@ -21,6 +21,7 @@ fn policy() -> Policy {
         carbon_max_staleness_secs: 3600,
         rebalance_margin: None,
         rebalance_ready_timeout_secs: 600,
+        rebalance_forecast_secs: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn obs(cpu: Option<f64>, regions: &[(&str, i32, f64)]) -> Observation {
                 carbon: (grams >= 0.0).then_some(CarbonReading {
                     grams_per_kwh: grams,
                     fetched_at: NOW - 60,
+                    forecast_grams: None,
                 }),
             })
             .collect(),
@@ -324,6 +326,7 @@ fn arb_case() -> impl Strategy<Value = (Observation, PolicyState, i64)> {
                         carbon: grams.map(|g| CarbonReading {
                             grams_per_kwh: g,
                             fetched_at: NOW - age,
+                            forecast_grams: None,
                         }),
                     })
                     .collect(),
@@ -726,6 +729,107 @@ fn rebalance_table() {
     }
 }
 
+/// SEED with a mean forecast per region (None: the provider gave none).
+fn forecast_obs(forecasts: [Option<f64>; 3]) -> Observation {
+    let mut o = obs(Some(50.0), SEED);
+    for (r, f) in o.regions.iter_mut().zip(forecasts) {
+        r.carbon.as_mut().unwrap().forecast_grams = f;
+    }
+    o
+}
+
+#[test]
+fn forecast_gate_table() {
+    let looking_ahead = Policy {
+        rebalance_forecast_secs: Some(2 * 3600),
+        ..rebalancing()
+    };
+    // SEED now: france 40, latvia 300 (260 apart); denmark 120.
+    // (name, policy, forecasts for denmark/france/latvia, moves?, sentence excerpt)
+    type Case = (&'static str, Policy, [Option<f64>; 3], bool, &'static str);
+    let cases: [Case; 7] = [
+        (
+            "the forecast agrees",
+            looking_ahead.clone(),
+            [Some(120.0), Some(60.0), Some(280.0)],
+            true,
+            "rebalance 1/2: france 2->3, 260 g/kWh cleaner than latvia (220 g/kWh on average over the next 2h)",
+        ),
+        (
+            "the forecast gap is within the margin",
+            looking_ahead.clone(),
+            [Some(120.0), Some(200.0), Some(215.0)],
+            false,
+            "CPU 50% within 30%..70%; rebalance held: france is 260 g/kWh cleaner than latvia now, 15 g/kWh on average over the next 2h",
+        ),
+        (
+            "exactly the margin holds, as the latest gap does",
+            looking_ahead.clone(),
+            [Some(120.0), Some(100.0), Some(120.0)],
+            false,
+            "rebalance held",
+        ),
+        (
+            "the forecast says the order flips",
+            looking_ahead.clone(),
+            [Some(120.0), Some(300.0), Some(100.0)],
+            false,
+            "-200 g/kWh on average over the next 2h",
+        ),
+        (
+            "the clean region has no forecast: the latest decides",
+            looking_ahead.clone(),
+            [Some(120.0), None, Some(100.0)],
+            true,
+            "260 g/kWh cleaner than latvia",
+        ),
+        (
+            "the dirty region has no forecast: the latest decides",
+            looking_ahead,
+            [Some(120.0), Some(300.0), None],
+            true,
+            "260 g/kWh cleaner than latvia",
+        ),
+        (
+            "forecasts off: a forecast the cache holds is not used",
+            rebalancing(),
+            [Some(120.0), Some(300.0), Some(100.0)],
+            true,
+            "260 g/kWh cleaner than latvia",
+        ),
+    ];
+    for (name, p, forecasts, moves, excerpt) in cases {
+        let (d, next) = decide(&forecast_obs(forecasts), &PolicyState::default(), &p, NOW);
+        let text = d.to_string();
+        assert_eq!(
+            d.action() == Some(Action::Rebalance),
+            moves,
+            "{name}: {text}"
+        );
+        assert_eq!(next.pending_move.is_some(), moves, "{name}");
+        assert!(text.contains(excerpt), "{name}: {text:?} lacks {excerpt:?}");
+        if !moves {
+            assert_eq!(
+                next.last_rebalance, None,
+                "{name}: a held move leaves no record"
+            );
+        }
+    }
+    // A stale value's forecast is as unusable as the value.
+    let mut o = forecast_obs([Some(120.0), Some(300.0), Some(100.0)]);
+    for r in &mut o.regions {
+        r.carbon.as_mut().unwrap().fetched_at = NOW - 3601;
+    }
+    let p = Policy {
+        rebalance_forecast_secs: Some(7200),
+        ..rebalancing()
+    };
+    let ranked = crate::policy::rank(&o, &p, NOW);
+    assert!(ranked
+        .iter()
+        .all(|r| r.forecast.is_none() && r.grams.is_none()));
+}
+
 proptest! {
     /// Driving the rule tick after tick with instant readiness, random carbon and CPU inside the
     /// band: a move's second step or its revert brings the total back to exactly where the move
@@ -740,7 +844,7 @@ proptest! {
         for (tick, (a, b, c, cpu)) in ticks.into_iter().enumerate() {
             let now = NOW + tick as i64 * 60;
             for (r, g) in o.regions.iter_mut().zip([a, b, c]) {
-                r.carbon = Some(CarbonReading { grams_per_kwh: g, fetched_at: now });
+                r.carbon = Some(CarbonReading { grams_per_kwh: g, fetched_at: now, forecast_grams: None });
             }
             o.cpu = CpuObservation::Known { average: cpu, max: cpu, nodes: 3 ,missing: 0,};
             let total_before: i32 = o.regions.iter().map(|r| r.replicas).sum();

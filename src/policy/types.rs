@@ -46,6 +46,10 @@ pub struct Policy {
     pub rebalance_margin: Option<f64>,
     /// A rebalancing move whose new replica is not ready by then is reverted.
     pub rebalance_ready_timeout_secs: i64,
+    /// With a horizon, a move also has to win by the margin on both regions' mean forecast
+    /// intensity over it (when both have one): a region cleaner now but dirtier for most of
+    /// the next hours is not worth two replica changes.
+    pub rebalance_forecast_secs: Option<i64>,
 }
 
 impl Policy {
@@ -82,6 +86,9 @@ pub struct CarbonReading {
     pub grams_per_kwh: f64,
     /// Unix seconds at which the value was last fetched successfully.
     pub fetched_at: i64,
+    /// The mean forecast intensity over REBALANCE_FORECAST, fetched with the value; None when
+    /// forecasts are off or the provider gave none.
+    pub forecast_grams: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

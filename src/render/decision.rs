@@ -11,7 +11,7 @@ use super::number::{grams, pct};
 use crate::duration::format_secs;
 use crate::policy::{
     Action, AtItsLimit, Breaching, Cancelled, Change, ChangeWhy, CpuFigure, CpuTrigger, Decision,
-    Direction, HoldWhy, Revert, Unhealthy,
+    Direction, ForecastGap, HoldWhy, Revert, Unhealthy,
 };
 
 /// An action as words for sentences: "scale up".
@@ -110,6 +110,20 @@ fn limit_name(direction: Direction) -> &'static str {
     }
 }
 
+/// A forecast gap as a phrase: "2 g/kWh on average over the next 2h".
+struct Ahead<'a>(&'a ForecastGap);
+
+impl fmt::Display for Ahead<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.0} g/kWh on average over the next {}",
+            self.0.gap,
+            format_secs(self.0.horizon_secs)
+        )
+    }
+}
+
 struct HoldText<'a>(&'a HoldWhy);
 
 impl fmt::Display for HoldText<'_> {
@@ -119,8 +133,24 @@ impl fmt::Display for HoldText<'_> {
                 f,
                 "no CPU data ({reason}); no CPU-driven action until metrics return"
             ),
-            HoldWhy::InBand { cpu, down, up } => {
-                write!(f, "{} within {}%..{}%", Cpu(cpu), pct(*down), pct(*up))
+            HoldWhy::InBand {
+                cpu,
+                down,
+                up,
+                forecast_held,
+            } => {
+                write!(f, "{} within {}%..{}%", Cpu(cpu), pct(*down), pct(*up))?;
+                match forecast_held {
+                    Some(held) => write!(
+                        f,
+                        "; rebalance held: {} is {:.0} g/kWh cleaner than {} now, {}",
+                        held.clean,
+                        held.gap,
+                        held.dirty,
+                        Ahead(&held.forecast)
+                    ),
+                    None => Ok(()),
+                }
             }
             HoldWhy::Breaching(b) => write!(f, "{}", Breach(b)),
             HoldWhy::CoolingDown {
@@ -202,11 +232,18 @@ impl fmt::Display for ChangeText<'_> {
                 dirty,
                 gap,
                 clean_grams,
+                forecast,
             } => match gap {
-                Some(gap) => write!(
-                    f,
-                    "rebalance 1/2: {moved}, {gap:.0} g/kWh cleaner than {dirty}"
-                ),
+                Some(gap) => {
+                    write!(
+                        f,
+                        "rebalance 1/2: {moved}, {gap:.0} g/kWh cleaner than {dirty}"
+                    )?;
+                    match forecast {
+                        Some(forecast) => write!(f, " ({})", Ahead(forecast)),
+                        None => Ok(()),
+                    }
+                }
                 None => write!(
                     f,
                     "rebalance 1/2: {moved}, {} at {}, {dirty} has {}",

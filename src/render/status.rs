@@ -18,6 +18,14 @@ pub struct RegionStatus {
     pub carbon_age_secs: Option<i64>,
     pub emission_factor_type: Option<String>,
     pub carbon_error: Option<String>,
+    /// With REBALANCE_FORECAST: the mean forecast over `forecast_hours` fetched with the value,
+    /// or why the provider gave none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_grams_per_kwh: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_hours: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_error: Option<String>,
     pub rank: Option<usize>,
     pub deployment: String,
     pub replicas: Option<i32>,
@@ -214,7 +222,8 @@ impl LedgerView {
 }
 
 /// The status as text; `wide` (`-o wide`) adds, per region, its Deployment, the hour the carbon
-/// value describes and its signal, why the region cannot grow and the last carbon fetch error.
+/// value describes and its signal, its mean forecast (when REBALANCE_FORECAST fetched one), why
+/// the region cannot grow and the last carbon fetch error.
 pub fn status_table(report: &StatusReport, console: bool, wide: bool) -> String {
     use crate::duration::format_secs;
     let mut table = table();
@@ -237,14 +246,13 @@ pub fn status_table(report: &StatusReport, console: bool, wide: bool) -> String 
     if autoscaled {
         header.push("autoscaler");
     }
+    let forecasts = wide && report.regions.iter().any(|r| r.forecast_hours.is_some());
     if wide {
-        header.extend([
-            "deployment",
-            "carbon hour",
-            "signal",
-            "cannot grow",
-            "carbon error",
-        ]);
+        header.extend(["deployment", "carbon hour", "signal"]);
+        if forecasts {
+            header.push("forecast gCO2eq/kWh");
+        }
+        header.extend(["cannot grow", "carbon error"]);
     }
     table.set_header(header);
     for r in &report.regions {
@@ -290,9 +298,20 @@ pub fn status_table(report: &StatusReport, console: bool, wide: bool) -> String 
                 r.deployment.clone(),
                 or_dash(&r.carbon_datetime),
                 or_dash(&r.emission_factor_type),
-                or_dash(&r.not_growing),
-                or_dash(&r.carbon_error),
             ]);
+            if forecasts {
+                row.push(match (r.forecast_grams_per_kwh, r.forecast_hours) {
+                    (Some(g), Some(h)) => format!("{g:.0} over {h}h"),
+                    (None, Some(h)) => format!("none for {h}h"),
+                    _ => "-".into(),
+                });
+            }
+            let error = match (&r.carbon_error, &r.forecast_error) {
+                (Some(e), _) => e.clone(),
+                (None, Some(f)) => format!("forecast: {f}"),
+                (None, None) => "-".into(),
+            };
+            row.extend([or_dash(&r.not_growing), error]);
         }
         table.add_row(row);
     }
@@ -450,6 +469,9 @@ mod tests {
             carbon_age_secs: grams.map(|_| 75),
             emission_factor_type: Some("lifecycle".into()),
             carbon_error: None,
+            forecast_grams_per_kwh: None,
+            forecast_hours: None,
+            forecast_error: None,
             rank: Some(rank),
             deployment: format!("nginx-{name}"),
             replicas: Some(replicas),
@@ -558,6 +580,51 @@ mod tests {
         insta::assert_snapshot!("status_table_wide", wide);
         let plain = status_table(&report, false, false);
         assert!(wide.contains("carbon error") && !plain.contains("carbon error"));
+    }
+
+    #[test]
+    fn the_wide_table_shows_forecasts_when_they_were_fetched() {
+        let mut regions = vec![
+            region("denmark", "DK", Some(142.0), 2, 2),
+            region("france", "FR", Some(38.0), 1, 3),
+            region("london", "ukci:13", Some(170.0), 3, 2),
+        ];
+        regions[0].forecast_grams_per_kwh = Some(155.4);
+        regions[1].forecast_grams_per_kwh = Some(41.0);
+        for r in &mut regions {
+            r.forecast_hours = Some(2);
+        }
+        regions[2].emission_factor_type = Some("direct".into());
+        regions[2].forecast_error = Some("zone ukci:13: HTTP 500".into());
+        let report = StatusReport {
+            scale_target: "replicas".into(),
+            autoscalers_error: None,
+            namespace: "default".into(),
+            state_configmap: "carbonctl-state".into(),
+            regions,
+            cpu: serde_json::json!({"average": 50.0, "max": 55.0, "nodes": 3}),
+            trigger: "avg".into(),
+            scale_up_threshold: 70.0,
+            scale_down_threshold: 30.0,
+            hold_up: 0,
+            hold_down: 0,
+            hold_cycles: 3,
+            cooldown_remaining_secs: None,
+            last_scale: None,
+            last_heal: None,
+            last_rebalance: None,
+            pending_move: None,
+            last_failure: None,
+            carbon_cache_ttl_secs: 300,
+            ledger: None,
+            next_tick: HoldWhy::NoCpu {
+                reason: "none".into(),
+            }
+            .into(),
+        };
+        let wide = status_table(&report, false, true);
+        insta::assert_snapshot!("status_table_wide_forecasts", wide);
+        assert!(!status_table(&report, false, false).contains("forecast"));
     }
 
     fn autoscaler(name: &str, floor: i32, keda: bool) -> AutoscalerStatus {

@@ -23,7 +23,8 @@ pub fn cpu_json(cpu: &CpuObservation) -> Value {
 }
 
 /// Regions in the order the rule ranked them, with their zone (which names the source), the
-/// carbon value it used and that value's signal when the source gave one.
+/// carbon value it used, that value's signal when the source gave one, and its mean forecast
+/// when REBALANCE_FORECAST fetched one.
 pub fn ranking_json(
     ranked: &[Ranked],
     zone: impl Fn(&str) -> Option<String>,
@@ -35,6 +36,9 @@ pub fn ranking_json(
             let mut item = json!({"region": r.name, "zone": zone(r.name), "gramsPerKwh": r.grams});
             if let Some(signal) = r.grams.and(signal(r.name)) {
                 item["signal"] = json!(signal);
+            }
+            if let Some(forecast) = r.forecast {
+                item["forecastGramsPerKwh"] = json!(round1(forecast));
             }
             item
         })

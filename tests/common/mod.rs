@@ -32,6 +32,22 @@ pub fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
+/// A `timestamp,lifecycle` file (as `static:PATH` reads it) of hourly `grams` from two hours
+/// before the current hour: the third value is the current hour's.
+pub fn hourly_carbon_file(grams: &[f64]) -> String {
+    const HOUR: i64 = 3600;
+    let now = carbonctl::clock::now();
+    let first = now - now.rem_euclid(HOUR) - 2 * HOUR;
+    let mut text = String::from("timestamp,lifecycle\n");
+    for (i, g) in grams.iter().enumerate() {
+        let t = carbonctl::clock::to_rfc3339(first + i as i64 * HOUR);
+        text.push_str(&format!("{t},{g}\n"));
+    }
+    let path = temp_dir("static").join("carbon.csv");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 pub fn command(env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbonctl"));
     cmd.env_clear()

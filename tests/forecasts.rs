@@ -151,3 +151,89 @@ fn turning_forecasts_on_fetches_them_at_once_and_off_drops_them() {
         "{seen}"
     );
 }
+
+/// The backtest on the shipped extract, rebalancing at 20 g, with `extra` flags.
+fn backtest(regions: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "backtest",
+        "--regions",
+        regions,
+        "--carbon-dir",
+        "data/carbon",
+        "--demand",
+        "data/demand/nasa-1995-07-03_14d_5min.csv",
+        "--demand-peak",
+        "12",
+        "--rebalance-margin",
+        "20",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = common::carbonctl(&args);
+    assert_eq!(out.code, 0, "{extra:?}: {}", out.stderr);
+    out.json()
+}
+
+#[test]
+fn the_backtest_replays_perfect_and_degraded_forecasts_the_same_under_any_names() {
+    const REGIONS: &str = "denmark=DK-DK1,france=FR,latvia=LV";
+    let steps = |j: &serde_json::Value| j["actions"]["policy"]["rebalance"].as_u64().unwrap();
+    let latest = backtest(REGIONS, &[]);
+    assert!(latest.get("forecast").is_none(), "{latest}");
+    let perfect = backtest(REGIONS, &["--rebalance-forecast", "4h"]);
+    assert_eq!(
+        perfect["forecast"],
+        serde_json::json!({"horizon": "4h", "model": "perfect"})
+    );
+    assert!(
+        steps(&perfect) < steps(&latest),
+        "moves the next hours undo are held: {} against {}",
+        steps(&perfect),
+        steps(&latest)
+    );
+    let degraded = ["--rebalance-forecast", "4h", "--forecast", "degraded"];
+    let base = backtest(REGIONS, &degraded);
+    assert_eq!(base["forecast"]["model"], "degraded");
+    assert_ne!(
+        base["actions"], perfect["actions"],
+        "the noise changes decisions"
+    );
+    for regions in ["zulu=LV,alpha=DK-DK1,mike=FR", "b=FR,a=LV,c=DK-DK1"] {
+        let other = backtest(regions, &degraded);
+        for key in [
+            "emissionsKg",
+            "shareCaptured",
+            "actions",
+            "underProvisionedMinutes",
+        ] {
+            assert_eq!(other[key], base[key], "{regions}: {key}");
+        }
+    }
+}
+
+#[test]
+fn a_forecast_model_without_a_horizon_is_refused() {
+    let out = common::carbonctl(&[
+        "backtest",
+        "--regions",
+        "denmark=DK-DK1,france=FR,latvia=LV",
+        "--carbon-dir",
+        "data/carbon",
+        "--rebalance-margin",
+        "20",
+        "--forecast",
+        "degraded",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "--forecast = \"degraded\": shapes the forecasts of REBALANCE_FORECAST, which is off"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = common::carbonctl(&["backtest", "--forecast", "psychic"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("perfect"), "{}", out.stderr);
+}

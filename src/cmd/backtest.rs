@@ -594,16 +594,19 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
     let signal: Signal = choice("--signal", &args.signal)?;
     let forecasting = match args.forecast.as_deref() {
         None => Forecasting::Perfect,
-        Some(_) if settings.policy.rebalance_forecast_secs.is_none() => {
-            return Err(bad(
-                "--forecast",
-                args.forecast.as_deref().unwrap_or_default(),
-                "shapes the forecasts of REBALANCE_FORECAST, which is off; set it too (e.g. \
-                 --rebalance-forecast 2h), or leave --forecast out",
-            )
-            .into())
+        Some(text) => {
+            let model = choice("--forecast", text)?;
+            if settings.policy.rebalance_forecast_secs.is_none() {
+                return Err(bad(
+                    "--forecast",
+                    text,
+                    "shapes the forecasts of REBALANCE_FORECAST, which is off; set it too (e.g. \
+                     --rebalance-forecast 2h), or leave --forecast out",
+                )
+                .into());
+            }
+            model
         }
-        Some(text) => choice("--forecast", text)?,
     };
     let interval = parse_secs(&args.interval)
         .filter(|s| *s > 0)

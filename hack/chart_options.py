@@ -143,6 +143,20 @@ def main(helm, out_dir):
             problems.append(f"volume mounts {mounts}")
     case("static: and ukci: regions need no token; carbonFiles names the mounted ConfigMap", problems)
 
+    code, objs, _, err = render(
+        helm, "--set", "settings.REGIONS=west=watttime:CAISO_NORTH\\,east=watttime:PJM_DC",
+        "--set", "wattTime.secretName=wt-account",
+    )
+    problems = [err] if code else []
+    if code == 0:
+        want = {
+            "WATTTIME_USERNAME": ("wt-account", "username"),
+            "WATTTIME_PASSWORD": ("wt-account", "password"),
+        }
+        if token_env(objs) != want:
+            problems.append(f"env {token_env(objs)}")
+    case("watttime: regions take WattTime's account from wattTime.secretName, no token", problems)
+
     code, objs, _, err = render(helm, "--set", "settings.SCALE_TARGET=hpa-min")
     problems = [err] if code else []
     if code == 0:

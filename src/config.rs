@@ -11,7 +11,7 @@ use crate::choices::ScaleTarget;
 use crate::cli::{defaults, ClusterArgs, ConnectArgs, CpuSourceKind, PolicyArgs};
 use crate::duration::parse_secs;
 pub use crate::logging::LogFormat;
-use crate::policy::{Bounds, CpuTrigger, Policy};
+use crate::policy::{Bounds, CarbonUnit, CpuTrigger, Policy};
 
 /// A setting that cannot be used as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,9 @@ impl Region {
                 UkciArea::parse(spec).expect("REGIONS parsing checked the UK area"),
             );
         }
+        if let Some(spec) = self.zone.strip_prefix(source::WATTTIME_PREFIX) {
+            return Provider::WattTime(spec);
+        }
         Provider::ElectricityMaps
     }
 }
@@ -93,6 +96,13 @@ impl fmt::Debug for Token {
     }
 }
 
+/// WattTime's account, from WATTTIME_USERNAME and WATTTIME_PASSWORD (environment only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WattTimeLogin {
+    pub username: String,
+    pub password: Token,
+}
+
 /// How to reach the cluster and the carbon API.
 #[derive(Debug, Clone)]
 pub struct Connect {
@@ -106,6 +116,9 @@ pub struct Connect {
     pub carbon_api_timeout_secs: i64,
     /// By region name; from `<REGION>_TOKEN`, else `CARBON_API_TOKEN`.
     pub tokens: BTreeMap<String, Token>,
+    /// WattTime's base URL, without a trailing slash, and its account when both are set.
+    pub watttime_api_url: String,
+    pub watttime: Option<WattTimeLogin>,
     pub cpu_source: CpuSource,
     pub metrics_max_age_secs: i64,
     /// How long a node snapshot may stand for the nodes (see `node_snapshot`).
@@ -169,6 +182,8 @@ impl Connect {
             ukci_api_url: emu.ukci_base_url(),
             carbon_api_timeout_secs: 2,
             tokens: BTreeMap::new(),
+            watttime_api_url: emu.watttime_base_url(),
+            watttime: None,
             cpu_source: CpuSource::Metrics,
             metrics_max_age_secs: 180,
             node_refresh_secs: 600,
@@ -201,6 +216,19 @@ impl Connect {
             defaults::CARBON_API_URL,
         )?;
         let ukci_api_url = base_url("UKCI_API_URL", &args.ukci_api_url, defaults::UKCI_API_URL)?;
+        let watttime_api_url = base_url(
+            "WATTTIME_API_URL",
+            &args.watttime_api_url,
+            defaults::WATTTIME_API_URL,
+        )?;
+        let secret = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let watttime = match (secret("WATTTIME_USERNAME"), secret("WATTTIME_PASSWORD")) {
+            (Some(username), Some(password)) => Some(WattTimeLogin {
+                username: username.trim().to_string(),
+                password: Token(password),
+            }),
+            _ => None,
+        };
         let cpu_source =
             match (choice("CPU_SOURCE", &args.cpu_source)?, &args.simulated_cpu) {
                 (CpuSourceKind::Metrics, _) => CpuSource::Metrics,
@@ -257,6 +285,8 @@ impl Connect {
             ukci_api_url,
             carbon_api_timeout_secs,
             tokens,
+            watttime_api_url,
+            watttime,
             cpu_source,
             metrics_max_age_secs: duration("METRICS_MAX_AGE", &args.metrics_max_age)?,
             node_refresh_secs: duration("NODE_REFRESH", &args.node_refresh)?,
@@ -385,13 +415,25 @@ impl Settings {
     pub fn from_args(cluster: &ClusterArgs, policy: &PolicyArgs) -> Result<Settings, ConfigError> {
         let regions = parse_regions(&cluster.regions)?;
         let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+        let mut rule = parse_policy(policy, &names)?;
+        rule.carbon_unit = carbon_unit(&cluster.regions, &regions)?;
+        if rule.carbon_unit == CarbonUnit::Index {
+            if let Some(secs) = rule.rebalance_forecast_secs {
+                return Err(bad(
+                    "REBALANCE_FORECAST",
+                    &crate::duration::format_secs(secs),
+                    "WattTime regions are ranked on the index of now; its forecast is not read, so \
+                     set REBALANCE_FORECAST=off",
+                ));
+            }
+        }
         Ok(Settings {
             region_label: label_key("REGION_LABEL", &cluster.region_label)?,
             deployment_pattern: deployment_pattern(&cluster.deployment_pattern, &regions)?,
             scale_target: choice("SCALE_TARGET", &cluster.scale_target)?,
             state_configmap: object_name("STATE_CONFIGMAP", &cluster.state_configmap)?,
             log_format: choice("LOG_FORMAT", &cluster.log_format)?,
-            policy: parse_policy(policy, &names)?,
+            policy: rule,
             carbon_cache_ttl_secs: duration("CARBON_CACHE_TTL", &policy.carbon_cache_ttl)?,
             watts_per_replica: watts(&cluster.watts_per_replica)?,
             regions,
@@ -494,6 +536,8 @@ pub fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, Confi
         },
         rebalance_ready_timeout_secs: duration("REBALANCE_READY_TIMEOUT", &args.rebalance_ready_timeout)?,
         rebalance_forecast_secs: forecast_horizon(&args.rebalance_forecast, &args.rebalance_margin)?,
+        // Set from the regions by `Settings::from_args`.
+        carbon_unit: CarbonUnit::GramsPerKwh,
     })
 }
 
@@ -690,8 +734,8 @@ pub fn parse_regions(text: &str) -> Result<Vec<Region>, ConfigError> {
 }
 
 /// A region's carbon source as written after `=`: `ZONE` or `electricitymaps:ZONE` (kept as
-/// `ZONE`, so states written before providers existed still match), `ukci:national|1..17`, or
-/// `static:GRAMS|PATH`.
+/// `ZONE`, so states written before providers existed still match), `ukci:national|1..17`,
+/// `watttime:REGION`, or `static:GRAMS|PATH`.
 fn region_source(text: &str, name: &str, written: &str) -> Result<String, ConfigError> {
     const S: &str = "REGIONS";
     let (provider, spec) = written
@@ -719,12 +763,46 @@ fn region_source(text: &str, name: &str, written: &str) -> Result<String, Config
                 .map_err(|problem| bad(S, text, format!("{name}: {problem}")))?;
             Ok(written.to_string())
         }
+        "watttime" => {
+            source::watttime_region(spec)
+                .map_err(|problem| bad(S, text, format!("{name}: {problem}")))?;
+            Ok(written.to_string())
+        }
         other => Err(bad(
             S,
             text,
             format!(
                 "{name} names provider {other:?}; use electricitymaps:ZONE (or just ZONE), \
-                 ukci:AREA, static:GRAMS or static:PATH"
+                 ukci:AREA, watttime:REGION, static:GRAMS or static:PATH"
+            ),
+        )),
+    }
+}
+
+/// What the regions' values measure: WattTime's 0-100 index, or gCO2eq/kWh for every other
+/// source. One ranking cannot mix them: an index says how clean a grid is against its own
+/// recent past, so 40 there and 40 g elsewhere mean unrelated things.
+fn carbon_unit(text: &str, regions: &[Region]) -> Result<CarbonUnit, ConfigError> {
+    let (index, grams): (Vec<&Region>, Vec<&Region>) = regions
+        .iter()
+        .partition(|r| matches!(r.provider(), Provider::WattTime(_)));
+    let names = |rs: &[&Region]| {
+        rs.iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (index.is_empty(), grams.is_empty()) {
+        (true, _) => Ok(CarbonUnit::GramsPerKwh),
+        (false, true) => Ok(CarbonUnit::Index),
+        (false, false) => Err(bad(
+            "REGIONS",
+            text,
+            format!(
+                "mixes WattTime's relative 0-100 index ({}) with gCO2eq/kWh values ({}), which \
+                 cannot be ranked together; give every region a WattTime region, or none",
+                names(&index),
+                names(&grams)
             ),
         )),
     }
@@ -959,7 +1037,10 @@ mod tests {
             (&["--regions", "Denmark=DK"], "must be lower-case"),
             (&["--regions", "denmark=D K"], "is not an ElectricityMaps zone"),
             (&["--regions", "denmark=electricitymaps:"], "zone \"\" of denmark is not an ElectricityMaps zone"),
-            (&["--regions", "denmark=watttime:CAISO"], "denmark names provider \"watttime\"; use electricitymaps:ZONE (or just ZONE), ukci:AREA, static:GRAMS or static:PATH"),
+            (&["--regions", "denmark=wattime:CAISO"], "denmark names provider \"wattime\"; use electricitymaps:ZONE (or just ZONE), ukci:AREA, watttime:REGION, static:GRAMS or static:PATH"),
+            (&["--regions", "west=watttime:caiso"], "west: watttime:caiso is not a WattTime region"),
+            (&["--regions", "west=watttime:CAISO_NORTH,denmark=DK,france=static:40"], "mixes WattTime's relative 0-100 index (west) with gCO2eq/kWh values (denmark, france), which cannot be ranked together"),
+            (&["--regions", "west=watttime:CAISO_NORTH", "--rebalance-margin", "10", "--rebalance-forecast", "2h"], "REBALANCE_FORECAST (--rebalance-forecast) = \"2h\": WattTime regions are ranked on the index of now"),
             (&["--regions", "london=ukci:18"], "london: ukci:18 is not a UK Carbon Intensity area"),
             (&["--regions", "denmark=static:"], "denmark: static: needs a value in gCO2eq/kWh or a file's path"),
             (&["--regions", "denmark=static:9000"], "denmark: static:9000 is outside the plausible 0 to 5000 gCO2eq/kWh"),

@@ -11,7 +11,7 @@ use crate::attempt::{settle, Attempt, Settled, Settlement};
 use crate::clock::to_rfc3339;
 use crate::config::Settings;
 use crate::ledger::Ledger;
-use crate::policy::{decide_ranked, rank, Decision, Observation, Ranked};
+use crate::policy::{decide_ranked, rank, CarbonUnit, Decision, Observation, Ranked};
 use crate::render::{cpu_json, flag, ranking_json, settlement_text, TickFields};
 use crate::state::{CarbonEntry, State};
 use crate::totals::Outcome;
@@ -89,7 +89,9 @@ pub fn plan<'a>(
         .values()
         .filter_map(|e| e.emission_factor_type.as_deref())
         .collect();
-    let ledger = Ledger::accrue(settled.ledger.as_ref(), &regions, &ranked, &signals, now);
+    // WattTime's index is not grams: no ledger is kept on it (and one kept before is dropped).
+    let ledger = (settings.policy.carbon_unit == CarbonUnit::GramsPerKwh)
+        .then(|| Ledger::accrue(settled.ledger.as_ref(), &regions, &ranked, &signals, now));
     let attempt = decision
         .change()
         .map(|change| Attempt::new(change, decision.to_string(), &settled.policy, now));
@@ -107,7 +109,7 @@ pub fn plan<'a>(
         policy,
         totals: Some(settled.totals.unwrap_or_default().count(counted)),
         carbon: carbon.clone(),
-        ledger: Some(ledger),
+        ledger,
         attempt,
         fleet_nodes: remembered,
         ..settled.clone()
@@ -119,6 +121,7 @@ pub fn plan<'a>(
         hold_down: claim.policy.hold_down,
         carbon: ranking_json(
             &ranked,
+            settings.policy.carbon_unit,
             |region| settings.zone(region).map(str::to_string),
             |region| carbon.get(region)?.emission_factor_type.clone(),
         ),

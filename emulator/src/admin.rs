@@ -38,6 +38,14 @@ struct CarbonSpec {
     forecast: Option<Vec<f64>>,
 }
 
+/// A WattTime signal index for a region code.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WattTimeSpec {
+    region: String,
+    value: f64,
+}
+
 /// A UK Carbon Intensity value: `region` is a region id (`"13"`) or `"national"`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -135,6 +143,13 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
                 &json!({"region": spec.region, "carbonIntensity": spec.carbon_intensity, "forecast": spec.forecast}),
             ))
         }),
+        ("PUT", "/_emulator/watttime") => parse::<WattTimeSpec>(req).and_then(|spec| {
+            if !(0.0..=100.0).contains(&spec.value) {
+                return Err(bad("value must be a number from 0 to 100"));
+            }
+            shared.world().watttime.insert(spec.region.clone(), spec.value);
+            Ok(Response::ok(&json!({"region": spec.region, "value": spec.value})))
+        }),
         ("PUT", "/_emulator/metrics") => parse::<MetricsSpec>(req).and_then(|spec| {
             let mut world = shared.world();
             if let Some(on) = spec.available {
@@ -230,6 +245,7 @@ pub fn handle(shared: &Shared, req: &Request) -> Response {
             | "/_emulator/nodes"
             | "/_emulator/carbon"
             | "/_emulator/ukci"
+            | "/_emulator/watttime"
             | "/_emulator/metrics"
             | "/_emulator/clock"
             | "/_emulator/faults"

@@ -96,6 +96,12 @@ impl Emulator {
         format!("{}/v3", self.base_url())
     }
 
+    /// `http://127.0.0.1:PORT/watttime`, the WattTime API base URL (log in with
+    /// `WATTTIME_CREDENTIALS`).
+    pub fn watttime_base_url(&self) -> String {
+        format!("{}/watttime", self.base_url())
+    }
+
     /// `http://127.0.0.1:PORT/ukci`, the UK Carbon Intensity API base URL.
     pub fn ukci_base_url(&self) -> String {
         format!("{}/ukci", self.base_url())
@@ -276,6 +282,14 @@ impl Emulator {
         world
             .ukci_forecasts
             .insert(area.to_string(), half_hourly.to_vec());
+    }
+
+    /// A WattTime signal index (0 to 100) for a region code such as `CAISO_NORTH`.
+    pub fn set_watttime(&self, region: &str, index: f64) {
+        self.shared
+            .world()
+            .watttime
+            .insert(region.to_string(), index);
     }
 
     /// A UK Carbon Intensity value: `region` is a region id (`"13"`) or `"national"`.

@@ -26,11 +26,14 @@ mod shared;
 mod status;
 mod ukci;
 mod validation;
+mod watttime;
 mod world;
 
 pub use emulator::Emulator;
 pub use faults::{Fault, FaultKind};
 pub use requests::RequestRecord;
+/// The WattTime account the emulator accepts at `/watttime/login`: user name and password.
+pub const WATTTIME_CREDENTIALS: (&str, &str) = (watttime::USERNAME, watttime::PASSWORD);
 pub use seed::{
     ConfigMapSeed, DeploymentSeed, HpaSeed, NodeSeed, ScaledObjectSeed, SecretSeed, Seed,
 };

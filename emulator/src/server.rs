@@ -21,7 +21,7 @@ use crate::k8s::{self, route};
 use crate::requests::RequestRecord;
 use crate::shared::Shared;
 use crate::status::ApiError;
-use crate::{admin, carbon, clock, ukci};
+use crate::{admin, carbon, clock, ukci, watttime};
 
 /// The service's error: the only one is a deliberate dropped connection.
 #[derive(Debug)]
@@ -36,7 +36,11 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 fn is_carbon(path: &str) -> bool {
-    path == "/v3" || path.starts_with("/v3/") || is_ukci(path)
+    path == "/v3" || path.starts_with("/v3/") || is_ukci(path) || is_watttime(path)
+}
+
+fn is_watttime(path: &str) -> bool {
+    path == watttime::PREFIX || path.starts_with("/watttime/")
 }
 
 fn is_ukci(path: &str) -> bool {
@@ -66,6 +70,9 @@ fn answer(shared: &Shared, req: &Request, target: Option<&route::Target>) -> Res
     let Some(target) = target else {
         if is_ukci(&req.path) {
             return ukci::handle(&shared.world(), req);
+        }
+        if is_watttime(&req.path) {
+            return watttime::handle(&mut shared.world(), req);
         }
         return carbon::handle(&shared.world(), req);
     };
@@ -114,6 +121,7 @@ pub async fn dispatch(shared: &Shared, req: Request) -> Option<Response> {
         Some(FaultKind::Status(code)) => Some(match &access {
             Some(access) => ApiError::for_code(code, access, user.unwrap_or(USER)).into(),
             None if is_ukci(&req.path) => ukci::fault(code),
+            None if is_watttime(&req.path) => watttime::fault(code),
             None => carbon::fault(code),
         }),
     };

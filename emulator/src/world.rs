@@ -201,6 +201,11 @@ pub struct World {
     /// UK Carbon Intensity values set by region id (`"13"`) or `"national"`; an area not set
     /// answers its starting value (see `ukci`).
     pub ukci: BTreeMap<String, f64>,
+    /// WattTime signal index values by region code; a region not set answers 50.
+    pub watttime: BTreeMap<String, f64>,
+    /// Bearer tokens WattTime's `/login` has given out, and how many logins there were.
+    pub watttime_tokens: Vec<String>,
+    pub watttime_logins: u64,
     /// UK Carbon Intensity forecasts set by area, half-hourly from the current half hour.
     pub ukci_forecasts: BTreeMap<String, Vec<f64>>,
     pub tokens: BTreeMap<String, Vec<String>>,
@@ -440,6 +445,9 @@ impl World {
             forecasts: BTreeMap::new(),
             ukci: BTreeMap::new(),
             ukci_forecasts: BTreeMap::new(),
+            watttime: BTreeMap::new(),
+            watttime_tokens: Vec::new(),
+            watttime_logins: 0,
             tokens: seed.tokens.clone(),
             metrics_available: true,
             metrics_age: Duration::from_secs(15),

@@ -9,6 +9,7 @@ use super::source::MAX_GRAMS_PER_KWH;
 /// A value as the API reported it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Latest {
+    /// gCO2eq/kWh; for a WattTime region, its 0-100 index.
     pub grams_per_kwh: f64,
     pub datetime: Option<String>,
     pub emission_factor_type: Option<String>,
@@ -63,6 +64,12 @@ pub enum FetchError {
     },
     /// A static source's file could not give the current hour's value (the text names it).
     File(String),
+    /// WATTTIME_USERNAME or WATTTIME_PASSWORD is not set.
+    NoLogin,
+    /// WattTime refused the login with this status.
+    LoginRefused {
+        code: u16,
+    },
 }
 
 impl FetchError {
@@ -91,6 +98,13 @@ impl FetchError {
                 format!("zone {zone}: no token (set {env} or CARBON_API_TOKEN)")
             }
             FetchError::File(e) => format!("static file {e}"),
+            FetchError::NoLogin => format!(
+                "zone {zone}: no WattTime login (set WATTTIME_USERNAME and WATTTIME_PASSWORD)"
+            ),
+            FetchError::LoginRefused { code } => format!(
+                "zone {zone}: WattTime refused the login (HTTP {code}); check WATTTIME_USERNAME \
+                 and WATTTIME_PASSWORD"
+            ),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::answer::{agent, FetchError, Latest};
 use super::electricitymaps::{fetch_forecast, fetch_latest};
 use super::source::Provider;
-use super::{static_source, ukci};
+use super::{static_source, ukci, watttime};
 use crate::config::{token_env_name, Connect, Region, Settings};
 use crate::state::{CarbonEntry, MAX_RETRY_AFTER_SECS};
 
@@ -110,6 +110,15 @@ pub fn refresh(
         })
         .collect();
     let agent = agent(connect.carbon_api_timeout_secs);
+    // One login for every WattTime region due (asked only when one is).
+    let watttime_due = due
+        .iter()
+        .any(|r| matches!(r.provider(), Provider::WattTime(_)));
+    let bearer = match (&connect.watttime, watttime_due) {
+        (_, false) => Err(FetchError::NoLogin),
+        (Some(login), true) => watttime::login(&agent, &connect.watttime_api_url, login),
+        (None, true) => Err(FetchError::NoLogin),
+    };
     type Fetched<'r> = (
         &'r Region,
         Result<Latest, FetchError>,
@@ -119,7 +128,7 @@ pub fn refresh(
         let handles: Vec<_> = due
             .iter()
             .map(|region| {
-                let agent = &agent;
+                let (agent, bearer) = (&agent, &bearer);
                 scope.spawn(move || {
                     let provider = region.provider();
                     let token = connect.tokens.get(&region.name);
@@ -134,6 +143,12 @@ pub fn refresh(
                         (Provider::ElectricityMaps, None) => Err(FetchError::NoToken {
                             env: token_env_name(&region.name),
                         }),
+                        (Provider::WattTime(code), _) => match bearer {
+                            Ok(bearer) => {
+                                watttime::fetch(agent, &connect.watttime_api_url, code, bearer)
+                            }
+                            Err(e) => Err(e.clone()),
+                        },
                     };
                     // Asked only when the value came: without it the region ranks on what it
                     // had, and its old forecast goes with it.
@@ -153,7 +168,10 @@ pub fn refresh(
                                 now,
                                 h,
                             ),
-                            (Provider::ElectricityMaps, None) => return None,
+                            // Refused with WattTime regions (config), and no value without a token.
+                            (Provider::ElectricityMaps, None) | (Provider::WattTime(_), _) => {
+                                return None
+                            }
                         };
                         Some(((h / 3600) as u32, mean))
                     });

@@ -1,5 +1,5 @@
-//! Grid carbon intensity: the providers (ElectricityMaps, the UK Carbon Intensity API, static
-//! sources), what their answers become, and the cache rules that decide what to fetch and what
+//! Grid carbon intensity: the providers (ElectricityMaps, the UK Carbon Intensity API, WattTime's
+//! index, static sources), what their answers become, and the cache rules that decide what to fetch and what
 //! a failure leaves behind.
 
 pub mod answer;
@@ -8,6 +8,7 @@ pub mod electricitymaps;
 pub mod source;
 pub mod static_source;
 pub mod ukci;
+pub mod watttime;
 
 pub use cache::refresh;
 pub use source::MAX_GRAMS_PER_KWH;

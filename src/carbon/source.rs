@@ -12,6 +12,30 @@ pub enum Provider<'a> {
     ElectricityMaps,
     Ukci(UkciArea),
     Static(StaticSource<'a>),
+    /// WattTime's signal index for a grid region (`CAISO_NORTH`): 0 to 100, relative, never grams.
+    WattTime(&'a str),
+}
+
+/// `REGIONS` names a WattTime grid region with this prefix on its zone.
+pub const WATTTIME_PREFIX: &str = "watttime:";
+
+/// WattTime's signal index runs from 0 (the cleanest its region has been lately) to 100.
+pub const MAX_INDEX: f64 = 100.0;
+
+/// A WattTime region code as its API names them: upper-case letters, digits and `_`.
+pub fn watttime_region(spec: &str) -> Result<&str, String> {
+    let ok = !spec.is_empty()
+        && spec.len() <= 64
+        && spec
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(spec)
+    } else {
+        Err(format!(
+            "watttime:{spec} is not a WattTime region; use its code, e.g. watttime:CAISO_NORTH"
+        ))
+    }
 }
 
 /// `REGIONS` names a UK Carbon Intensity area with this prefix on its zone.
@@ -87,6 +111,16 @@ mod tests {
                 err.contains("use ukci:national or a region id"),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn a_watttime_region_is_its_upper_case_code() {
+        assert_eq!(watttime_region("CAISO_NORTH"), Ok("CAISO_NORTH"));
+        assert_eq!(watttime_region("DE"), Ok("DE"));
+        for bad in ["", "caiso_north", "CAISO-NORTH", "A B", &"X".repeat(65)] {
+            let err = watttime_region(bad).unwrap_err();
+            assert!(err.contains("e.g. watttime:CAISO_NORTH"), "{bad}: {err}");
         }
     }
 

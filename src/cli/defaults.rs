@@ -5,6 +5,7 @@
 pub const TICK_TIMEOUT: &str = "40s";
 pub const CARBON_API_URL: &str = "https://api.electricitymaps.com/v3";
 pub const UKCI_API_URL: &str = "https://api.carbonintensity.org.uk";
+pub const WATTTIME_API_URL: &str = "https://api.watttime.org";
 pub const CARBON_API_TIMEOUT: &str = "5s";
 pub const CPU_SOURCE: &str = "metrics";
 pub const METRICS_MAX_AGE: &str = "3m";

@@ -18,6 +18,7 @@ const UNUSED: &[(&str, &[&str])] = &[
             "timeout",
             "carbon_api_url",
             "ukci_api_url",
+            "watttime_api_url",
             "carbon_api_timeout",
             "cpu_source",
             "simulated_cpu",

@@ -129,6 +129,18 @@ pub struct ConnectArgs {
         value_name = "URL"
     )]
     pub ukci_api_url: String,
+    /// WattTime API base URL, for regions written watttime:REGION in REGIONS (the account comes
+    /// from WATTTIME_USERNAME and WATTTIME_PASSWORD in the environment).
+    #[arg(
+        value_parser = Text,
+        long,
+        global = true,
+        env = "WATTTIME_API_URL",
+        help_heading = "Carbon API",
+        default_value = defaults::WATTTIME_API_URL,
+        value_name = "URL"
+    )]
+    pub watttime_api_url: String,
     /// Time allowed for one carbon API call.
     #[arg(
         value_parser = Text,
@@ -327,8 +339,9 @@ pub struct BacktestArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Regions and objects")]
 pub struct ClusterArgs {
-    /// Regions and their ElectricityMaps zones, or ukci:AREA (UK Carbon Intensity API), or
-    /// static:GRAMS or static:PATH for a region whose carbon intensity comes from no API.
+    /// Regions and their ElectricityMaps zones, or ukci:AREA (UK Carbon Intensity API),
+    /// watttime:REGION (WattTime's index), or static:GRAMS or static:PATH for a region whose
+    /// carbon intensity comes from no API.
     #[arg(
         value_parser = Text,
         long,

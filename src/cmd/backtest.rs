@@ -685,6 +685,20 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
     let mut carbon_files = Vec::new();
     for r in &settings.regions {
         let (path, flag) = match (explicit.get(&r.name), r.provider(), &args.carbon_dir) {
+            // An index of 0-100 is not grams, and the backtest accounts grams.
+            (_, Provider::WattTime(_), _) => {
+                return Err(bad(
+                    "REGIONS",
+                    &r.zone,
+                    format!(
+                        "region {} reads WattTime's index, which is relative, not grams, and the \
+                         backtest accounts grams: replay it on its grid's gCO2eq/kWh instead (an \
+                         ElectricityMaps zone, or a static:PATH file)",
+                        r.name
+                    ),
+                )
+                .into())
+            }
             (Some(path), _, _) => (path.clone(), "--carbon"),
             (None, Provider::Static(StaticSource::File(path)), _) => (path.to_string(), "REGIONS"),
             (None, Provider::Static(StaticSource::Grams(_)), _) => {
@@ -693,6 +707,7 @@ fn experiment(settings: &Settings, args: &BacktestArgs) -> Result<Experiment, Er
             (None, Provider::Ukci(_), _) => {
                 return Err(no_recorded_hours(args, r, "reads the UK Carbon Intensity API").into())
             }
+
             (None, Provider::ElectricityMaps, Some(dir)) => (
                 Path::new(dir)
                     .join(format!("{}.csv", r.zone))

@@ -258,6 +258,7 @@ pub fn simulate(settings: &Settings, params: &Params, start: Start, now: i64) ->
         cpu,
         trigger: render::trigger_label(policy.trigger).to_string(),
         hold_cycles: policy.hold_cycles,
+        carbon_unit: render::unit_label(policy.carbon_unit).into(),
         regions,
         ticks: out,
     }

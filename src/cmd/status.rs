@@ -169,6 +169,7 @@ async fn gather(
             ScaleTarget::HpaMin => "hpa-min",
         }
         .into(),
+        carbon_unit: render::unit_label(policy.carbon_unit).into(),
         autoscalers_error,
         namespace: cluster.namespace.clone(),
         state_configmap: settings.state_configmap.clone(),

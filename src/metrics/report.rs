@@ -5,7 +5,7 @@
 
 use super::exposition::{Family, Kind};
 use crate::config::Settings;
-use crate::policy::{Decision, Observation};
+use crate::policy::{CarbonUnit, Decision, Observation};
 use crate::state::State;
 use crate::totals::Outcome;
 
@@ -121,11 +121,20 @@ fn regions(t: &TickReport) -> Vec<Family> {
         Kind::Gauge,
         "The region's replica ceiling for the rule.",
     );
-    let mut intensity = Family::new(
-        "carbonctl_region_carbon_intensity_grams_per_kilowatt_hour",
-        Kind::Gauge,
-        "Grid carbon intensity of the region's zone the tick used, in gCO2eq/kWh (ElectricityMaps).",
-    );
+    // WattTime's index has no unit: it is never exported as grams.
+    let mut intensity = match t.settings.policy.carbon_unit {
+        CarbonUnit::GramsPerKwh => Family::new(
+            "carbonctl_region_carbon_intensity_grams_per_kilowatt_hour",
+            Kind::Gauge,
+            "Grid carbon intensity of the region's zone the tick used, in gCO2eq/kWh.",
+        ),
+        CarbonUnit::Index => Family::new(
+            "carbonctl_region_carbon_index",
+            Kind::Gauge,
+            "WattTime's signal index of the region's grid the tick used: 0 (the cleanest it has \
+             been lately) to 100, relative, not grams.",
+        ),
+    };
     let mut age = Family::new(
         "carbonctl_region_carbon_age_seconds",
         Kind::Gauge,
@@ -333,5 +342,47 @@ mod tests {
         assert!(text.contains("carbonctl_ticks_total{outcome=\"scale_failed\"} 1\n"));
         assert!(text.contains("carbonctl_cooldown_remaining_seconds 0\n"));
         assert!(!text.contains("pending_started"), "no move, no series");
+    }
+
+    #[test]
+    fn an_index_is_exported_as_an_index_and_no_grams_are_counted() {
+        let mut settings = crate::config::defaults();
+        settings.regions = crate::config::parse_regions(
+            "denmark=watttime:DK_EAST,france=watttime:FR_GRID,latvia=watttime:LV_GRID",
+        )
+        .unwrap();
+        settings.policy.hold_cycles = 1;
+        settings.policy.carbon_unit = crate::policy::CarbonUnit::Index;
+        let seen = observation(&settings);
+        let carbon =
+            BTreeMap::from([("france".to_string(), entry("watttime:FR_GRID", 38.0, false))]);
+        let plan = crate::plan::plan(
+            &State::default(),
+            &seen,
+            &carbon,
+            BTreeMap::new(),
+            &BTreeMap::new(),
+            &settings,
+            NOW,
+        );
+        assert_eq!(plan.claim.ledger, None, "no ledger on an index");
+        let text = super::super::exposition::render(&families(&TickReport {
+            now: NOW,
+            duration_secs: 0.25,
+            outcome: Outcome::Applied,
+            decision: &plan.decision,
+            state: &plan.claim,
+            observation: &seen,
+            settings: &settings,
+        }));
+        assert!(
+            text.lines().any(|l| l
+                == "carbonctl_region_carbon_index{region=\"france\",zone=\"watttime:FR_GRID\"} 38"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("grams_per_kilowatt_hour") && !text.contains("carbonctl_ledger"),
+            "nothing in grams: {text}"
+        );
     }
 }

@@ -52,6 +52,15 @@ pub fn decide_mut(
     policy: &Policy,
     now: i64,
 ) -> Decision {
+    decide_unranked(obs, state, policy, now).in_unit(policy.carbon_unit)
+}
+
+fn decide_unranked(
+    obs: &Observation,
+    state: &mut PolicyState,
+    policy: &Policy,
+    now: i64,
+) -> Decision {
     if state.pending_move.is_some() || !within_bounds(obs, policy) {
         return decide_ranked_mut(obs, &rank(obs, policy, now), state, policy, now);
     }
@@ -77,7 +86,8 @@ pub fn decide_ranked(
     now: i64,
 ) -> (Decision, PolicyState) {
     let mut next = prev.clone();
-    let decision = decide_ranked_mut(obs, ranked, &mut next, policy, now);
+    let decision =
+        decide_ranked_mut(obs, ranked, &mut next, policy, now).in_unit(policy.carbon_unit);
     (decision, next)
 }
 

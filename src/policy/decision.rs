@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rank::Direction;
-use super::{ActionRecord, CpuTrigger, Unhealthy};
+use super::{ActionRecord, CarbonUnit, CpuTrigger, Unhealthy};
 
 /// A change of one region's replicas, by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +61,17 @@ impl Decision {
         self.change().map(|c| c.to)
     }
 
+    /// The same decision, its carbon figures read in `unit` (a change's sentence names them).
+    pub(super) fn in_unit(self, unit: CarbonUnit) -> Decision {
+        match self {
+            Decision::Change(mut change) => {
+                change.unit = unit;
+                Decision::Change(change)
+            }
+            hold => hold,
+        }
+    }
+
     /// The same decision, with a pending rebalancing move's cancellation attached.
     pub(super) fn cancelling(self, cancelled: Cancelled) -> Decision {
         let cancelled = Some(Box::new(cancelled));
@@ -103,6 +114,8 @@ pub struct Change {
     pub why: ChangeWhy,
     /// A pending rebalancing move dropped on this tick.
     pub cancelled: Option<Box<Cancelled>>,
+    /// What the carbon figures in `why` are in.
+    pub unit: CarbonUnit,
 }
 
 /// The CPU figure the rule compared, and how many nodes it rests on.
@@ -262,6 +275,7 @@ impl Change {
             to,
             why,
             cancelled: None,
+            unit: CarbonUnit::GramsPerKwh,
         }
     }
 

@@ -22,8 +22,8 @@ pub use decision::{
 pub use rank::{rank, Direction, Ranked};
 pub use rebalance::PendingMove;
 pub use types::{
-    ActionRecord, Bounds, CarbonReading, CpuObservation, CpuTrigger, NodeCount, Observation,
-    Policy, PolicyState, RegionObservation, Unhealthy,
+    ActionRecord, Bounds, CarbonReading, CarbonUnit, CpuObservation, CpuTrigger, NodeCount,
+    Observation, Policy, PolicyState, RegionObservation, Unhealthy,
 };
 
 #[cfg(test)]

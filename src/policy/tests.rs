@@ -22,6 +22,7 @@ fn policy() -> Policy {
         rebalance_margin: None,
         rebalance_ready_timeout_secs: 600,
         rebalance_forecast_secs: None,
+        carbon_unit: CarbonUnit::GramsPerKwh,
     }
 }
 
@@ -727,6 +728,37 @@ fn rebalance_table() {
             "{name}: pending after"
         );
     }
+}
+
+#[test]
+fn an_index_is_named_as_an_index_never_as_grams() {
+    let index = |p: Policy| Policy {
+        carbon_unit: CarbonUnit::Index,
+        ..p
+    };
+    let up = decide(&obs(Some(85.0), SEED), &held(2, 0), &index(policy()), NOW).0;
+    assert!(
+        up.to_string().ends_with("cleanest region at index 40"),
+        "{up}"
+    );
+    let start = decide(
+        &obs(Some(50.0), SEED),
+        &PolicyState::default(),
+        &index(rebalancing()),
+        NOW,
+    )
+    .0;
+    assert_eq!(
+        start.to_string(),
+        "rebalance 1/2: france 2->3, 260 index points cleaner than latvia"
+    );
+    let grams = decide(&obs(Some(85.0), SEED), &held(2, 0), &policy(), NOW).0;
+    assert!(
+        grams
+            .to_string()
+            .ends_with("cleanest region at 40 gCO2eq/kWh"),
+        "{grams}"
+    );
 }
 
 /// SEED with a mean forecast per region (None: the provider gave none).

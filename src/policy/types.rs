@@ -27,6 +27,17 @@ impl Bounds {
     }
 }
 
+/// What the carbon values the rule ranks on measure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CarbonUnit {
+    /// gCO2eq/kWh: ElectricityMaps, the UK Carbon Intensity API, static sources.
+    #[default]
+    GramsPerKwh,
+    /// WattTime's 0-100 index of the marginal rate against the region's recent past: it ranks
+    /// regions, and is never turned into grams.
+    Index,
+}
+
 /// The rule's parameters, already validated (see `config`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -50,6 +61,8 @@ pub struct Policy {
     /// intensity over it (when both have one): a region cleaner now but dirtier for most of
     /// the next hours is not worth two replica changes.
     pub rebalance_forecast_secs: Option<i64>,
+    /// What the carbon values, and so REBALANCE_MARGIN, are in.
+    pub carbon_unit: CarbonUnit,
 }
 
 impl Policy {

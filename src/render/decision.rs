@@ -7,7 +7,7 @@ use std::fmt;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use super::number::{grams, pct};
+use super::number::{carbon, gap_unit, pct};
 use crate::duration::format_secs;
 use crate::policy::{
     Action, AtItsLimit, Breaching, Cancelled, Change, ChangeWhy, CpuFigure, CpuTrigger, Decision,
@@ -213,7 +213,7 @@ impl fmt::Display for ChangeText<'_> {
                 grams: g,
             } => {
                 write!(f, "{} {moved}: {}; ", words(c.action), Breach(breaching))?;
-                placement(f, breaching.direction, passed_over, *g)
+                placement(f, breaching.direction, passed_over, carbon(*g, c.unit))
             }
             ChangeWhy::Heal { bound, grams: g } => {
                 let (side, gap) = if c.to > c.from {
@@ -226,7 +226,11 @@ impl fmt::Display for ChangeText<'_> {
                 } else {
                     String::new()
                 };
-                write!(f, "heal {moved}: {side} of {bound}{left}; {}", grams(*g))
+                write!(
+                    f,
+                    "heal {moved}: {side} of {bound}{left}; {}",
+                    carbon(*g, c.unit)
+                )
             }
             ChangeWhy::RebalanceStart {
                 dirty,
@@ -237,7 +241,8 @@ impl fmt::Display for ChangeText<'_> {
                 Some(gap) => {
                     write!(
                         f,
-                        "rebalance 1/2: {moved}, {gap:.0} g/kWh cleaner than {dirty}"
+                        "rebalance 1/2: {moved}, {gap:.0} {} cleaner than {dirty}",
+                        gap_unit(c.unit)
                     )?;
                     match forecast {
                         Some(forecast) => write!(f, " ({})", Ahead(forecast)),
@@ -248,8 +253,8 @@ impl fmt::Display for ChangeText<'_> {
                     f,
                     "rebalance 1/2: {moved}, {} at {}, {dirty} has {}",
                     c.region,
-                    grams(Some(*clean_grams)),
-                    grams(None)
+                    carbon(Some(*clean_grams), c.unit),
+                    carbon(None, c.unit)
                 ),
             },
             ChangeWhy::RebalanceComplete { ready_in } => match ready_in {
@@ -277,25 +282,25 @@ impl fmt::Display for ChangeText<'_> {
     }
 }
 
-/// "cleanest region at 43 gCO2eq/kWh", or the regions passed over at their limit first.
+/// "cleanest region at 43 gCO2eq/kWh" (`target`), or the regions passed over at their limit
+/// first.
 fn placement(
     f: &mut fmt::Formatter<'_>,
     direction: Direction,
     passed_over: &[AtItsLimit],
-    target: Option<f64>,
+    target: String,
 ) -> fmt::Result {
     let superlative = match direction {
         Direction::Up => "cleanest",
         Direction::Down => "dirtiest",
     };
     if passed_over.is_empty() {
-        return write!(f, "{superlative} region at {}", grams(target));
+        return write!(f, "{superlative} region at {target}");
     }
     write!(
         f,
-        "{}; next {superlative} region at {}",
-        passed_list(direction, passed_over),
-        grams(target)
+        "{}; next {superlative} region at {target}",
+        passed_list(direction, passed_over)
     )
 }
 

@@ -1,14 +1,14 @@
 //! Country flags for the console view and tables.
 
-use crate::carbon::source::{STATIC_PREFIX, UKCI_PREFIX};
+use crate::carbon::source::{STATIC_PREFIX, UKCI_PREFIX, WATTTIME_PREFIX};
 
 /// The country flag of an ElectricityMaps zone (`DK-DK1` -> 🇩🇰), from its two-letter prefix.
 pub fn flag(zone: &str) -> String {
     // A provider's own area names no country by its letters: `ukci:` is Great Britain, a
-    // static source none.
+    // static source or a WattTime region (`CAISO_NORTH` is not Canada) none.
     let zone = if zone.starts_with(UKCI_PREFIX) {
         "GB"
-    } else if zone.starts_with(STATIC_PREFIX) {
+    } else if zone.starts_with(STATIC_PREFIX) || zone.starts_with(WATTTIME_PREFIX) {
         return String::new();
     } else {
         zone
@@ -36,5 +36,6 @@ mod tests {
         assert_eq!(flag("ukci:13"), "🇬🇧");
         assert_eq!(flag("static:120"), "");
         assert_eq!(flag("static:/etc/st.csv"), "");
+        assert_eq!(flag("watttime:CAISO_NORTH"), "");
     }
 }

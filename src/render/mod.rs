@@ -20,7 +20,7 @@ pub use attempt::settlement_text;
 pub use backtest::backtest_text;
 pub use decision::{health_text, trigger_label, words};
 pub use flag::flag;
-pub use number::{pct, round1};
+pub use number::{pct, round1, unit_label};
 pub use simulation::{simulation_table, SimRegion, SimTick, Simulation};
 pub use status::{
     status_table, ActionView, AutoscalerStatus, LedgerView, RegionStatus, StatusReport,

@@ -1,5 +1,7 @@
 //! Numbers as carbonctl writes them everywhere: one rounding per kind of figure.
 
+use crate::policy::CarbonUnit;
+
 /// A percentage without a needless ".0", but with the decimal when it matters (70.4 vs 70).
 /// Rounded as `round1` rounds the same figure in JSON, so a sentence and a table never differ
 /// in the last digit (`{:.1}` alone rounds 41.25 to 41.2, `round1` to 41.3).
@@ -13,6 +15,41 @@ pub fn grams(grams: Option<f64>) -> String {
     match grams {
         Some(g) => format!("{g:.0} gCO2eq/kWh"),
         None => "unknown carbon".to_string(),
+    }
+}
+
+/// A carbon value in its unit: "43 gCO2eq/kWh", or "index 43" for WattTime's; "unknown
+/// carbon" when the rule has no usable value.
+pub fn carbon(value: Option<f64>, unit: CarbonUnit) -> String {
+    match (unit, value) {
+        (CarbonUnit::GramsPerKwh, _) => grams(value),
+        (CarbonUnit::Index, Some(v)) => format!("index {v:.0}"),
+        (CarbonUnit::Index, None) => "unknown carbon".to_string(),
+    }
+}
+
+/// A carbon unit as reports name it (`carbonUnit` in `status` and `simulate` JSON).
+pub fn unit_label(unit: CarbonUnit) -> &'static str {
+    match unit {
+        CarbonUnit::GramsPerKwh => "gCO2eq/kWh",
+        CarbonUnit::Index => "index",
+    }
+}
+
+/// The carbon column's header for values in the unit `label` names.
+pub fn carbon_header(label: &str) -> &'static str {
+    if label == unit_label(CarbonUnit::Index) {
+        "carbon index 0-100"
+    } else {
+        "carbon gCO2eq/kWh"
+    }
+}
+
+/// What a difference of two carbon values is counted in: "g/kWh" or "index points".
+pub fn gap_unit(unit: CarbonUnit) -> &'static str {
+    match unit {
+        CarbonUnit::GramsPerKwh => "g/kWh",
+        CarbonUnit::Index => "index points",
     }
 }
 

@@ -38,6 +38,8 @@ pub struct Simulation {
     pub cpu: f64,
     pub trigger: String,
     pub hold_cycles: u32,
+    /// `gCO2eq/kWh`, or `index` for WattTime's 0-100 relative index.
+    pub carbon_unit: String,
     pub regions: Vec<SimRegion>,
     pub ticks: Vec<SimTick>,
 }
@@ -47,7 +49,7 @@ pub fn simulation_table(sim: &Simulation) -> String {
     table.set_header(vec![
         "region",
         "zone",
-        "carbon gCO2eq/kWh",
+        super::number::carbon_header(&sim.carbon_unit),
         "rank",
         "replicas",
         "min/max",

@@ -139,6 +139,9 @@ impl ActionView {
 pub struct StatusReport {
     /// SCALE_TARGET: "replicas" or "hpa-min".
     pub scale_target: String,
+    /// What the regions' carbon values are in: `gCO2eq/kWh`, or `index` for WattTime's 0-100
+    /// relative index (then no ledger is kept).
+    pub carbon_unit: String,
     /// Why the HPAs could not be read, when they could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autoscalers_error: Option<String>,
@@ -236,7 +239,7 @@ pub fn status_table(report: &StatusReport, console: bool, wide: bool) -> String 
         header.push("cluster");
     }
     header.extend([
-        "carbon gCO2eq/kWh",
+        super::number::carbon_header(&report.carbon_unit),
         "rank",
         "replicas ready/desired",
         "min/max",
@@ -439,6 +442,9 @@ pub fn status_table(report: &StatusReport, console: bool, wide: bool) -> String 
             format!("; last errors: {}", errors.join("; "))
         }
     ));
+    if report.carbon_unit == super::number::unit_label(crate::policy::CarbonUnit::Index) {
+        lines.push("carbon ledger: not kept: WattTime's index is relative, not grams".to_string());
+    }
     if let Some(ledger) = &report.ledger {
         lines.push(format!("carbon ledger: {}", ledger.sentence()));
     }
@@ -495,6 +501,7 @@ mod tests {
         latvia.carbon_error = Some("zone LV: HTTP 401 (token not accepted for this zone)".into());
         let report = StatusReport {
             scale_target: "replicas".into(),
+            carbon_unit: "gCO2eq/kWh".into(),
             autoscalers_error: None,
             namespace: "default".into(),
             state_configmap: "carbonctl-state".into(),
@@ -598,6 +605,7 @@ mod tests {
         regions[2].forecast_error = Some("zone ukci:13: HTTP 500".into());
         let report = StatusReport {
             scale_target: "replicas".into(),
+            carbon_unit: "gCO2eq/kWh".into(),
             autoscalers_error: None,
             namespace: "default".into(),
             state_configmap: "carbonctl-state".into(),
@@ -660,6 +668,7 @@ mod tests {
         regions[2].left_alone = Some("no HPA targets Deployment nginx-latvia; with SCALE_TARGET=hpa-min carbonctl moves only autoscaler floors".into());
         let report = StatusReport {
             scale_target: "hpa-min".into(),
+            carbon_unit: "gCO2eq/kWh".into(),
             autoscalers_error: None,
             namespace: "default".into(),
             state_configmap: "carbonctl-state".into(),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::number::round1;
-use crate::policy::{CpuObservation, Decision, Ranked};
+use crate::policy::{CarbonUnit, CpuObservation, Decision, Ranked};
 
 /// CPU as the log and `status -o json` show it.
 pub fn cpu_json(cpu: &CpuObservation) -> Value {
@@ -23,17 +23,23 @@ pub fn cpu_json(cpu: &CpuObservation) -> Value {
 }
 
 /// Regions in the order the rule ranked them, with their zone (which names the source), the
-/// carbon value it used, that value's signal when the source gave one, and its mean forecast
-/// when REBALANCE_FORECAST fetched one.
+/// carbon value it used (`gramsPerKwh`, or WattTime's `index`), that value's signal when the
+/// source gave one, and its mean forecast when REBALANCE_FORECAST fetched one.
 pub fn ranking_json(
     ranked: &[Ranked],
+    unit: CarbonUnit,
     zone: impl Fn(&str) -> Option<String>,
     signal: impl Fn(&str) -> Option<String>,
 ) -> Value {
     ranked
         .iter()
         .map(|r| {
-            let mut item = json!({"region": r.name, "zone": zone(r.name), "gramsPerKwh": r.grams});
+            let key = match unit {
+                CarbonUnit::GramsPerKwh => "gramsPerKwh",
+                CarbonUnit::Index => "index",
+            };
+            let mut item = json!({"region": r.name, "zone": zone(r.name)});
+            item[key] = json!(r.grams);
             if let Some(signal) = r.grams.and(signal(r.name)) {
                 item["signal"] = json!(signal);
             }

@@ -29,14 +29,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{/* The names of the regions of settings.REGIONS ("denmark=DK,france=FR") that read
-ElectricityMaps and so need a token, one per line: not those whose source is "static:..." or
-"ukci:...". */}}
+ElectricityMaps and so need a token, one per line: not those whose source is "static:...",
+"ukci:..." or "watttime:...". */}}
 {{- define "carbonctl.tokenRegions" -}}
 {{- range $entry := splitList "," (toString .Values.settings.REGIONS) -}}
 {{- $parts := splitList "=" $entry -}}
 {{- $region := trim (first $parts) -}}
 {{- $source := trim (join "=" (rest $parts)) -}}
-{{- if and $region (not (hasPrefix "static:" $source)) (not (hasPrefix "ukci:" $source)) }}
+{{- if and $region (not (hasPrefix "static:" $source)) (not (hasPrefix "ukci:" $source)) (not (hasPrefix "watttime:" $source)) }}
 {{ $region }}
 {{- end -}}
 {{- end -}}

@@ -95,8 +95,17 @@ impl Emulator {
             .map(drop)
     }
 
-    pub fn set_carbon(&self, zone: &str, grams_per_kwh: f64) -> Result<()> {
-        let body = json!({"zone": zone, "carbonIntensity": grams_per_kwh});
+    /// A zone's value, and with `forecast` its hourly forecast from the current hour.
+    pub fn set_carbon(
+        &self,
+        zone: &str,
+        grams_per_kwh: f64,
+        forecast: Option<&[f64]>,
+    ) -> Result<()> {
+        let mut body = json!({"zone": zone, "carbonIntensity": grams_per_kwh});
+        if let Some(forecast) = forecast {
+            body["forecast"] = json!(forecast);
+        }
         self.admin("carbon", body).map(drop)
     }
 

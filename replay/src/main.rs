@@ -191,7 +191,10 @@ fn run(args: &Args) -> Result<()> {
     let started = std::time::Instant::now();
     let mut records: Vec<TickRecord> = Vec::new();
     let mut timeline: Vec<TimelinePoint> = Vec::new();
-    let mut set_carbon: Vec<Option<f64>> = vec![None; inputs.len()];
+    let mut set_carbon: Vec<Option<(f64, i64)>> = vec![None; inputs.len()];
+    // With REBALANCE_FORECAST, each zone's forecast is the trace's own hours from the current
+    // one, as the backtest's perfect forecast (the period must end a horizon before the data).
+    let forecast_hours = policy.rebalance_forecast_secs.map(|secs| secs / 3600);
     let mut signals: Vec<String> = Vec::new();
     for (k, &demand) in prepared.demand().iter().enumerate() {
         let now = prepared.from() + k as i64 * prepared.interval();
@@ -202,9 +205,15 @@ fn run(args: &Args) -> Result<()> {
                 .carbon
                 .at(now)
                 .expect("the period lies within every carbon series");
-            if *set != Some(value) {
-                emu.set_carbon(&region.zone, value)?;
-                *set = Some(value);
+            let hour = now - now.rem_euclid(3600);
+            if *set != Some((value, hour)) {
+                let forecast: Option<Vec<f64>> = forecast_hours.map(|hours| {
+                    (0..hours)
+                        .map_while(|k| r.carbon.at(hour + k * 3600))
+                        .collect()
+                });
+                emu.set_carbon(&region.zone, value, forecast.as_deref())?;
+                *set = Some((value, hour));
             }
             carbon.push(value);
         }

@@ -3,9 +3,10 @@
 //! processes against kube-emulator (`carbonctl-replay`) and through `carbonctl backtest` with
 //! the same settings gives, minute by minute, the same decision (action, region, from, to) and
 //! the same live-ledger grams (to 1 microgram; in practice to the last bit), having ranked on
-//! the same carbon (the backtest models the tick's carbon cache). Run for the plain rule and
-//! with rebalancing. A difference fails the test and prints the first minute where
-//! the two diverge, with both sides' inputs.
+//! the same carbon (the backtest models the tick's carbon cache). Run for the plain rule, with
+//! rebalancing, and with rebalancing judged on 3-hour forecasts (the emulator's ElectricityMaps
+//! forecast set from the trace, the backtest's perfect forecast). A difference fails the test
+//! and prints the first minute where the two diverge, with both sides' inputs.
 //!
 //! Needs Debian's `faketime` (hack/setup.sh installs it) and the workspace's binaries
 //! (`cargo build --workspace`, which `cargo test --workspace` does first).
@@ -159,15 +160,19 @@ fn count(records: &[Value], action: &str) -> usize {
 }
 
 #[test]
-fn live_ticks_decide_as_the_backtest_replays_for_both_policies() {
+fn live_ticks_decide_as_the_backtest_replays_for_every_policy() {
     let faketime = Command::new("faketime").arg("--help").output();
     assert!(
         faketime.is_ok(),
         "faketime is not installed: hack/setup.sh test installs Debian's faketime (or apt-get install faketime)"
     );
-    let cases: [(&str, &[(&str, &str)]); 2] = [
+    let cases: [(&str, &[(&str, &str)]); 3] = [
         ("plain", &[]),
         ("rebalancing", &[("REBALANCE_MARGIN", "20")]),
+        (
+            "forecasts",
+            &[("REBALANCE_MARGIN", "20"), ("REBALANCE_FORECAST", "3h")],
+        ),
     ];
     // The two policies' replays in parallel: each is one tick process at a time.
     let results: Vec<(&str, Vec<Value>, Vec<Value>)> = std::thread::scope(|scope| {
@@ -210,6 +215,14 @@ fn live_ticks_decide_as_the_backtest_replays_for_both_policies() {
     assert!(
         count(rebalancing, "rebalance") > 0,
         "the margin moves replicas this day"
+    );
+    // This day the 3-hour forecasts hold both of the moves the margin alone makes.
+    let forecasts = &results[2].1;
+    assert!(
+        count(forecasts, "rebalance") < count(rebalancing, "rebalance"),
+        "forecasts hold some of the day's moves: {} against {}",
+        count(forecasts, "rebalance"),
+        count(rebalancing, "rebalance")
     );
 }
 

@@ -244,6 +244,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn with_forecasts_on_a_refresh_takes_each_forecast_and_a_new_horizon_is_due_at_once() {
+        let emu = kube_emulator::Emulator::start(kube_emulator::Seed::demo()).unwrap();
+        emu.set_forecast("FR", &[40.0, 60.0, 500.0]);
+        let mut settings = crate::config::defaults();
+        settings.policy.rebalance_margin = Some(20.0);
+        settings.policy.rebalance_forecast_secs = Some(2 * 3600);
+        let mut connect = Connect::for_emulator(&emu);
+        connect.tokens = [("france".to_string(), Token("demo-token".into()))].into();
+        let now = crate::clock::now();
+        let next = refresh(&BTreeMap::new(), &settings, &connect, now);
+        let france = &next["france"];
+        assert_eq!(
+            (
+                france.forecast_grams_per_kwh,
+                france.forecast_hours,
+                &france.forecast_error
+            ),
+            (Some(50.0), Some(2), &None)
+        );
+        let denmark = &next["denmark"];
+        assert_eq!(
+            (denmark.forecast_hours, denmark.forecast_grams_per_kwh),
+            (None, None),
+            "no value, no forecast asked"
+        );
+        assert!(!needs_fetch(Some(france), "FR", Some(2), now, 300));
+        assert!(
+            needs_fetch(Some(france), "FR", Some(3), now, 300),
+            "another horizon"
+        );
+        assert!(
+            needs_fetch(Some(france), "FR", None, now, 300),
+            "forecasts turned off"
+        );
+        settings.policy.rebalance_forecast_secs = Some(3 * 3600);
+        let again = refresh(&next, &settings, &connect, now + 1);
+        assert_eq!(again["france"].forecast_hours, Some(3));
+        assert_eq!(again["france"].forecast_grams_per_kwh, Some(200.0));
+    }
+
     const NOW: i64 = 1_800_000_000;
 
     fn entry(fetched_ago: Option<i64>) -> CarbonEntry {

@@ -203,13 +203,27 @@ mod tests {
         assert_eq!(london, want);
         let gb = fetch_forecast(&agent, &url, UkciArea::National, now, 30 * 3600).unwrap();
         assert_eq!(gb, 150.0, "national's value throughout, from fw48h");
+        let two_hours = fetch_forecast(&agent, &url, UkciArea::National, now, 2 * 3600).unwrap();
+        assert_eq!(two_hours, 150.0);
+        let hour = k8s_openapi::jiff::Timestamp::from_second(now - now.rem_euclid(3600))
+            .unwrap()
+            .strftime("%Y-%m-%dT%H:%MZ")
+            .to_string();
         let asked: Vec<String> = emu
             .requests()
             .into_iter()
             .filter(|r| r.path.contains("/fw"))
-            .map(|r| r.path.rsplit_once("Z/").unwrap().1.to_string())
+            .map(|r| r.path)
             .collect();
-        assert_eq!(asked, ["fw24h/regionid/13", "fw48h"]);
+        assert_eq!(
+            asked,
+            [
+                format!("/ukci/regional/intensity/{hour}/fw24h/regionid/13"),
+                format!("/ukci/intensity/{hour}/fw48h"),
+                format!("/ukci/intensity/{hour}/fw24h"),
+            ],
+            "from the current hour; 24 hours cover up to 24 hours"
+        );
     }
 
     #[test]

@@ -159,8 +159,9 @@ mod tests {
         assert_eq!(latest.grams_per_kwh, 23.0);
         assert_eq!(latest.emission_factor_type.as_deref(), Some(SIGNAL));
         assert!(latest.datetime.unwrap().ends_with("+00:00"));
-        assert!(
-            !format!("{bearer:?}").contains("wt-"),
+        assert_eq!(
+            format!("{bearer:?}"),
+            "Bearer(<redacted>)",
             "Debug hides the token"
         );
 
@@ -191,6 +192,16 @@ mod tests {
     fn answers_are_checked_before_they_are_kept() {
         let ok = r#"{"data":[{"point_time":"2026-12-03T10:05:00+00:00","value":57}],"meta":{"region":"CAISO_NORTH","units":"percentile"}}"#;
         assert_eq!(checked("CAISO_NORTH", ok).unwrap().grams_per_kwh, 57.0);
+        let timed = |chars: usize| {
+            let body = format!(
+                r#"{{"data":[{{"point_time":"{}","value":5}}]}}"#,
+                "9".repeat(chars)
+            );
+            checked("CAISO_NORTH", &body)
+        };
+        assert!(timed(64).is_ok(), "64 characters are kept");
+        let long = timed(65).unwrap_err().describe("watttime:CAISO_NORTH");
+        assert!(long.contains("point_time is 65 characters long"), "{long}");
         let cases = [
             (
                 r#"{"data":[{"point_time":"t","value":5}],"meta":{"region":"PJM_DC"}}"#,

@@ -544,20 +544,22 @@ pub fn parse_policy(args: &PolicyArgs, regions: &[&str]) -> Result<Policy, Confi
 /// The longest horizon a provider forecasts (ElectricityMaps' 72 hours).
 pub const MAX_FORECAST_SECS: i64 = 72 * 3600;
 
-/// REBALANCE_FORECAST: off, or a horizon of whole hours from 1h to 72h (forecasts are hourly
-/// or half-hourly; ElectricityMaps' reaches 72 hours). It only changes how rebalancing judges
-/// a move, so it needs REBALANCE_MARGIN.
+/// REBALANCE_FORECAST: off, or a horizon of whole hours from 2h to 72h (forecasts are hourly
+/// or half-hourly, from the current hour, so 1h would be the current hour's value, the latest
+/// one; ElectricityMaps' reach 72 hours). It only changes how rebalancing judges a move, so it
+/// needs REBALANCE_MARGIN.
 fn forecast_horizon(text: &str, margin: &str) -> Result<Option<i64>, ConfigError> {
     const SETTING: &str = "REBALANCE_FORECAST";
     if matches!(text.trim(), "" | "off") {
         return Ok(None);
     }
     let secs = duration(SETTING, text)?;
-    if !(3600..=MAX_FORECAST_SECS).contains(&secs) || secs % 3600 != 0 {
+    if !(2 * 3600..=MAX_FORECAST_SECS).contains(&secs) || secs % 3600 != 0 {
         return Err(bad(
             SETTING,
             text,
-            "not a whole number of hours from 1h to 72h; use e.g. 2h, or off",
+            "not a whole number of hours from 2h to 72h (1h would be the current hour, the \
+             latest value); use e.g. 3h, or off",
         ));
     }
     if matches!(margin.trim(), "" | "off") {
@@ -1057,9 +1059,10 @@ mod tests {
             (&["--state-configmap", "State"], "STATE_CONFIGMAP"),
             (&["--region-label", "bad label"], "REGION_LABEL"),
             (&["--rebalance-forecast", "2h"], "REBALANCE_FORECAST (--rebalance-forecast) = \"2h\": judges rebalancing moves, which are off; set REBALANCE_MARGIN (e.g. 20) too"),
-            (&["--rebalance-margin", "20", "--rebalance-forecast", "30m"], "not a whole number of hours from 1h to 72h"),
+            (&["--rebalance-margin", "20", "--rebalance-forecast", "30m"], "not a whole number of hours from 2h to 72h"),
             (&["--rebalance-margin", "20", "--rebalance-forecast", "90m"], "not a whole number of hours"),
-            (&["--rebalance-margin", "20", "--rebalance-forecast", "73h"], "\"73h\": not a whole number of hours from 1h to 72h"),
+            (&["--rebalance-margin", "20", "--rebalance-forecast", "73h"], "\"73h\": not a whole number of hours from 2h to 72h"),
+            (&["--rebalance-margin", "20", "--rebalance-forecast", "1h"], "\"1h\": not a whole number of hours from 2h to 72h (1h would be the current hour"),
             (&["--rebalance-margin", "20", "--rebalance-forecast", "soon"], "\"soon\": not a duration"),
         ];
         for (args, want) in cases {
@@ -1076,8 +1079,8 @@ mod tests {
         assert_eq!(settings(&[]).unwrap().policy.rebalance_forecast_secs, None);
         let on = settings(&["--rebalance-margin", "20", "--rebalance-forecast", "72h"]).unwrap();
         assert_eq!(on.policy.rebalance_forecast_secs, Some(72 * 3600));
-        let one = settings(&["--rebalance-margin", "20", "--rebalance-forecast", "1h"]).unwrap();
-        assert_eq!(one.policy.rebalance_forecast_secs, Some(3600));
+        let two = settings(&["--rebalance-margin", "20", "--rebalance-forecast", "2h"]).unwrap();
+        assert_eq!(two.policy.rebalance_forecast_secs, Some(2 * 3600));
         let off = settings(&["--rebalance-forecast", "off"]).unwrap();
         assert_eq!(off.policy.rebalance_forecast_secs, None);
     }

@@ -242,19 +242,27 @@ pub fn observation(
                     ready: deployment.ready,
                     available: deployment.available,
                     nodes: Some(counts.get(r.name.as_str()).copied().unwrap_or_default()),
-                    carbon: reading(carbon.get(&r.name), &r.zone),
+                    carbon: reading(carbon.get(&r.name), &r.zone, settings),
                 })
             })
             .collect(),
     }
 }
 
-fn reading(entry: Option<&CarbonEntry>, zone: &str) -> Option<CarbonReading> {
+/// The region's cached value, with its forecast only when that was fetched for the horizon
+/// REBALANCE_FORECAST asks now (a cache written under another setting does not count).
+fn reading(entry: Option<&CarbonEntry>, zone: &str, settings: &Settings) -> Option<CarbonReading> {
     let entry = entry.filter(|e| e.zone == zone)?;
+    let hours = settings
+        .policy
+        .rebalance_forecast_secs
+        .map(|s| (s / 3600) as u32);
     Some(CarbonReading {
         grams_per_kwh: entry.grams_per_kwh?,
         fetched_at: entry.fetched_at?,
-        forecast_grams: entry.forecast_grams_per_kwh,
+        forecast_grams: entry
+            .forecast_grams_per_kwh
+            .filter(|_| hours.is_some() && entry.forecast_hours == hours),
     })
 }
 
@@ -331,6 +339,30 @@ mod tests {
             carbon: BTreeMap::new(),
             observation,
         }
+    }
+
+    #[test]
+    fn a_forecast_counts_only_for_the_horizon_asked_now() {
+        let entry = CarbonEntry {
+            zone: "FR".into(),
+            grams_per_kwh: Some(40.0),
+            fetched_at: Some(1_800_000_000),
+            forecast_grams_per_kwh: Some(55.0),
+            forecast_hours: Some(2),
+            ..CarbonEntry::default()
+        };
+        let mut settings = crate::config::defaults();
+        let forecast = |s: &Settings| reading(Some(&entry), "FR", s).unwrap().forecast_grams;
+        assert_eq!(forecast(&settings), None, "forecasts off");
+        settings.policy.rebalance_forecast_secs = Some(2 * 3600);
+        assert_eq!(forecast(&settings), Some(55.0));
+        settings.policy.rebalance_forecast_secs = Some(6 * 3600);
+        assert_eq!(forecast(&settings), None, "fetched for another horizon");
+        assert_eq!(
+            reading(Some(&entry), "DK", &settings),
+            None,
+            "another zone's"
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub struct CarbonEntry {
     )]
     pub retry_after: Option<i64>,
     /// With REBALANCE_FORECAST on: the mean forecast intensity over the `forecast_hours` from
-    /// `fetched_at`, fetched with the value.
+    /// the start of `fetched_at`'s hour, fetched with the value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast_grams_per_kwh: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -127,6 +127,13 @@ fn a_refused_or_missing_login_keeps_the_last_index_and_says_why() {
     c.emu.set_cpu_percent(None, 50.0);
     c.tick();
     assert_eq!(carbon(&c)["france"]["gramsPerKwh"], 12.0);
+    let logins = |c: &Cluster| {
+        c.emu
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/watttime/login")
+            .count()
+    };
 
     c.set("WATTTIME_PASSWORD", "wrong");
     std::thread::sleep(Duration::from_millis(1100));
@@ -140,26 +147,27 @@ fn a_refused_or_missing_login_keeps_the_last_index_and_says_why() {
          and WATTTIME_PASSWORD"
     );
     assert!(
+        seen["france"]["retryAfter"].is_string(),
+        "backing off: {seen}"
+    );
+    assert!(
         out.stderr
             .contains("carbon intensity for latvia not refreshed"),
         "{}",
         out.stderr
     );
-
-    c.set("WATTTIME_PASSWORD", "");
     std::thread::sleep(Duration::from_millis(1100));
     c.tick();
+    assert_eq!(logins(&c), 2, "a refused login is not tried again at once");
+
+    let mut fresh = watttime_cluster();
+    fresh.set("WATTTIME_PASSWORD", "");
+    fresh.tick();
     assert_eq!(
-        carbon(&c)["denmark"]["lastError"],
+        carbon(&fresh)["denmark"]["lastError"],
         "zone watttime:DK_EAST: no WattTime login (set WATTTIME_USERNAME and WATTTIME_PASSWORD)"
     );
-    let logins = c
-        .emu
-        .requests()
-        .iter()
-        .filter(|r| r.path == "/watttime/login")
-        .count();
-    assert_eq!(logins, 2, "without an account nothing is asked");
+    assert_eq!(logins(&fresh), 0, "without an account nothing is asked");
 }
 
 #[test]

@@ -174,7 +174,7 @@ fn live_ticks_decide_as_the_backtest_replays_for_every_policy() {
             &[("REBALANCE_MARGIN", "20"), ("REBALANCE_FORECAST", "3h")],
         ),
     ];
-    // The two policies' replays in parallel: each is one tick process at a time.
+    // The policies' replays in parallel: each is one tick process at a time.
     let results: Vec<(&str, Vec<Value>, Vec<Value>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
             .iter()
@@ -216,7 +216,8 @@ fn live_ticks_decide_as_the_backtest_replays_for_every_policy() {
         count(rebalancing, "rebalance") > 0,
         "the margin moves replicas this day"
     );
-    // This day the 3-hour forecasts hold both of the moves the margin alone makes.
+    // This day the 3-hour forecasts hold moves the margin alone makes (both of them, at the
+    // time of writing; fewer is what is asserted).
     let forecasts = &results[2].1;
     assert!(
         count(forecasts, "rebalance") < count(rebalancing, "rebalance"),

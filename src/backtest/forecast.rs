@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::series::Series;
+use super::series::{mean, Series};
 
 /// Every degraded hour reads this much high (a relative bias, the same for every region).
 pub const DEGRADED_BIAS: f64 = 0.05;
@@ -34,20 +34,20 @@ impl Forecasting {
         match self {
             Forecasting::Perfect => series.mean_ahead(now, horizon_secs),
             Forecasting::Degraded => {
-                let (sum, n) = (0..horizon_secs.div_euclid(3600).max(1))
-                    .map_while(|k| {
-                        let at = now + k * 3600;
-                        Some(series.at(at)? * (1.0 + DEGRADED_BIAS + error(at, k, series.at(at)?)))
-                    })
-                    .fold((0.0, 0u32), |(sum, n), v| (sum + v, n + 1));
-                (n > 0).then(|| sum / f64::from(n))
+                let hour = now - now.rem_euclid(3600);
+                mean(series.ahead(now, horizon_secs).map(|(at, v)| {
+                    let lead = (at - hour) / 3600;
+                    v * (1.0 + DEGRADED_BIAS + error(at, lead, v))
+                }))
             }
         }
     }
 }
 
-/// A relative error in [-DEGRADED_SPREAD, DEGRADED_SPREAD], fixed by the hour, the lead and the
-/// value (splitmix64 over the three).
+/// A relative error in [-DEGRADED_SPREAD, DEGRADED_SPREAD], fixed by the interval forecast, its
+/// lead in whole hours from the hour the forecast is made in, and the value (splitmix64 over
+/// the three): every fetch within an hour sees the same forecast, as from a provider that
+/// updates hourly.
 fn error(at: i64, lead: i64, value: f64) -> f64 {
     let mut x = (at as u64)
         ^ value.to_bits().rotate_left(17)
@@ -86,6 +86,12 @@ mod tests {
                 Some(350.0),
             ),
             ("wholly past the end", 4 * 3600, 7200, None),
+            (
+                "before the start: the hours inside",
+                -3600,
+                3 * 3600,
+                Some(150.0),
+            ),
         ];
         for (name, now, horizon, want) in cases {
             assert_eq!(
@@ -137,5 +143,28 @@ mod tests {
         assert_ne!(error(0, 0, 100.0), error(3600, 0, 100.0));
         assert_ne!(error(0, 0, 100.0), error(0, 1, 100.0));
         assert_ne!(error(0, 0, 100.0), error(0, 0, 101.0));
+        let once = Forecasting::Degraded.mean_ahead(&a, 60, 2 * 3600);
+        assert_eq!(
+            once,
+            Forecasting::Degraded.mean_ahead(&a, 3540, 2 * 3600),
+            "every fetch within an hour sees the same forecast"
+        );
+        assert_ne!(once, Forecasting::Degraded.mean_ahead(&a, 3600, 2 * 3600));
+    }
+
+    #[test]
+    fn a_half_hourly_series_is_averaged_over_every_half_hour() {
+        let s = Series {
+            start: 0,
+            step: 1800,
+            values: vec![100.0, 300.0, 50.0, 150.0, 999.0],
+        };
+        assert_eq!(Forecasting::Perfect.mean_ahead(&s, 600, 3600), Some(200.0));
+        assert_eq!(
+            Forecasting::Perfect.mean_ahead(&s, 2400, 2 * 3600),
+            Some(150.0)
+        );
+        let ahead: Vec<(i64, f64)> = s.ahead(3600, 3600).collect();
+        assert_eq!(ahead, [(3600, 50.0), (5400, 150.0)]);
     }
 }

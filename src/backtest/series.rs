@@ -20,14 +20,24 @@ impl Series {
         self.start + self.step * self.values.len() as i64
     }
 
-    /// The mean of the values at `from`, `from + 1h`, ... up to (not including) `from +
-    /// horizon_secs`: what an hourly forecast made at `from` averages to when it is exact. Hours
-    /// past the series' end are left out; None when none is inside.
-    pub fn mean_ahead(&self, from: i64, horizon_secs: i64) -> Option<f64> {
-        let (sum, n) = (0..horizon_secs.div_euclid(3600).max(1))
-            .map_while(|k| self.at(from + k * 3600))
-            .fold((0.0, 0u32), |(sum, n), v| (sum + v, n + 1));
-        (n > 0).then(|| sum / f64::from(n))
+    /// The values (with the start of their interval) whose interval starts within
+    /// `horizon_secs` of the start of `now`'s hour: what a forecast made at `now` covers, as
+    /// `answer::forecast_mean` takes a provider's points. Values past the series' end are
+    /// left out.
+    pub fn ahead(&self, now: i64, horizon_secs: i64) -> impl Iterator<Item = (i64, f64)> + '_ {
+        let from = now - now.rem_euclid(3600);
+        let index = |t: i64| {
+            let i = (t - self.start + self.step - 1).div_euclid(self.step);
+            i.clamp(0, self.values.len() as i64) as usize
+        };
+        let (first, last) = (index(from), index(from + horizon_secs));
+        (first..last).map(move |i| (self.start + i as i64 * self.step, self.values[i]))
+    }
+
+    /// The mean of `ahead`: what a forecast made at `now` averages to when it is exact; None
+    /// when no value is inside.
+    pub fn mean_ahead(&self, now: i64, horizon_secs: i64) -> Option<f64> {
+        mean(self.ahead(now, horizon_secs).map(|(_, v)| v))
     }
 
     /// The value whose interval holds `t` (a step function: constant within its hour), if any.
@@ -39,6 +49,12 @@ impl Series {
             .get(((t - self.start) / self.step) as usize)
             .copied()
     }
+}
+
+/// The mean of `values`, summed in order; None for none.
+pub fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0u32), |(sum, n), v| (sum + v, n + 1));
+    (n > 0).then(|| sum / f64::from(n))
 }
 
 /// Builds a series from timestamped rows, insisting on a constant step so a missing row is an

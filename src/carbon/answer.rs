@@ -70,6 +70,10 @@ pub enum FetchError {
     LoginRefused {
         code: u16,
     },
+    /// The forecast endpoint refused a token the latest value accepts (a plan without forecasts).
+    NoForecastAccess {
+        code: u16,
+    },
 }
 
 impl FetchError {
@@ -100,6 +104,10 @@ impl FetchError {
             FetchError::File(e) => format!("static file {e}"),
             FetchError::NoLogin => format!(
                 "zone {zone}: no WattTime login (set WATTTIME_USERNAME and WATTTIME_PASSWORD)"
+            ),
+            FetchError::NoForecastAccess { code } => format!(
+                "zone {zone}: HTTP {code} for the forecast (the token's plan may not include \
+                 forecasts)"
             ),
             FetchError::LoginRefused { code } => format!(
                 "zone {zone}: WattTime refused the login (HTTP {code}); check WATTTIME_USERNAME \

@@ -16,6 +16,10 @@ use crate::state::{CarbonEntry, MAX_RETRY_AFTER_SECS};
 /// A 429 without a usable Retry-After still waits this long before the zone is asked again.
 const DEFAULT_RETRY_AFTER_SECS: i64 = 60;
 
+/// A refused WattTime login is not tried again for this long: a wrong password retried every
+/// minute could get the account locked.
+pub const LOGIN_BACKOFF_SECS: i64 = 600;
+
 /// Whether a region's entry is due for a fetch at `now`: it is for another zone, the TTL has
 /// passed, or it was fetched for another forecast horizon (`forecast_hours`, None with
 /// forecasts off) than the one now wanted.
@@ -79,6 +83,7 @@ pub fn apply(
                         .map_or(DEFAULT_RETRY_AFTER_SECS, |r| r.secs_from(now))
                         .clamp(1, MAX_RETRY_AFTER_SECS),
                 ),
+                FetchError::LoginRefused { .. } => Some(now + LOGIN_BACKOFF_SECS),
                 _ => None,
             };
             entry.last_error = Some(error.describe(zone));
@@ -279,6 +284,11 @@ mod tests {
             needs_fetch(Some(france), "FR", None, now, 300),
             "forecasts turned off"
         );
+        let same = refresh(&next, &settings, &connect, now + 1);
+        assert_eq!(
+            same["france"], *france,
+            "the same horizon within the TTL is not due"
+        );
         settings.policy.rebalance_forecast_secs = Some(3 * 3600);
         let again = refresh(&next, &settings, &connect, now + 1);
         assert_eq!(again["france"].forecast_hours, Some(3));
@@ -382,6 +392,24 @@ mod tests {
         assert_eq!(limited.zone, "FR");
         assert!(!needs_fetch(Some(&limited), "FR", None, NOW + 119, 300));
         assert!(needs_fetch(Some(&limited), "FR", None, NOW + 120, 300));
+    }
+
+    #[test]
+    fn a_refused_login_waits_before_it_is_tried_again() {
+        let refused = apply(
+            Some(&entry(Some(400))),
+            "FR",
+            Err(FetchError::LoginRefused { code: 401 }),
+            None,
+            NOW,
+        );
+        assert_eq!(refused.retry_after, Some(NOW + 600));
+        assert!(!needs_fetch(Some(&refused), "FR", None, NOW + 599, 300));
+        let missing = apply(None, "FR", Err(FetchError::NoLogin), None, NOW);
+        assert_eq!(
+            missing.retry_after, None,
+            "nothing was asked, nothing to wait for"
+        );
     }
 
     #[test]

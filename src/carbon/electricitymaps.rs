@@ -41,7 +41,8 @@ const HORIZON_HOURS: [i64; 4] = [6, 24, 48, 72];
 
 /// The zone's mean forecast over `horizon_secs` from `now`'s hour (see `answer::forecast_mean`),
 /// asking for the shortest horizon the service offers that covers it. Forecasts need a plan
-/// that includes them; a token without one is answered 401 or 403, reported as such.
+/// that includes them; a token without one is answered 401 or 403, reported as a plan
+/// question rather than a bad token (the same token just read the latest value).
 pub fn fetch_forecast(
     agent: &ureq::Agent,
     base_url: &str,
@@ -62,7 +63,14 @@ pub fn fetch_forecast(
             .query("horizonHours", hours.to_string())
             .header("auth-token", &token.0)
             .call(),
-    )?;
+    )
+    .map_err(|e| match e {
+        FetchError::Status {
+            code: code @ (401 | 403),
+            ..
+        } => FetchError::NoForecastAccess { code },
+        other => other,
+    })?;
     forecast_checked(zone, &text, now, horizon_secs)
 }
 
@@ -203,7 +211,12 @@ mod tests {
             "/v3/carbon-intensity/forecast",
             FaultKind::Status(403),
         ));
-        assert!(matches!(mean(2), Err(FetchError::Status { code: 403, .. })));
+        let refused = mean(2).unwrap_err();
+        assert_eq!(refused, FetchError::NoForecastAccess { code: 403 });
+        assert_eq!(
+            refused.describe("FR"),
+            "zone FR: HTTP 403 for the forecast (the token's plan may not include forecasts)"
+        );
     }
 
     #[test]

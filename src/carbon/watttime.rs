@@ -46,7 +46,7 @@ impl std::fmt::Debug for Bearer {
     }
 }
 
-/// Logs in; a refused login is `FetchError::LoginRefused`, whatever the status.
+/// Logs in; a 401 or 403 is `FetchError::LoginRefused`, other failures as any fetch's.
 pub fn login(
     agent: &ureq::Agent,
     base_url: &str,
@@ -68,8 +68,10 @@ pub fn login(
         } => FetchError::LoginRefused { code },
         other => other,
     })?;
-    let body: LoginBody =
-        serde_json::from_str(&text).map_err(|e| FetchError::Malformed(e.to_string()))?;
+    // A parse error could quote the answer, and the answer is a credential: say only what is
+    // missing.
+    let body: LoginBody = serde_json::from_str(&text)
+        .map_err(|_| FetchError::Malformed("the login answer holds no token".into()))?;
     Ok(Bearer(body.token))
 }
 

@@ -530,7 +530,7 @@ pub struct PolicyArgs {
         value_name = "DURATION"
     )]
     pub rebalance_ready_timeout: String,
-    /// Judge a rebalancing move also on each region's mean forecast over this horizon (1h to
+    /// Judge a rebalancing move also on each region's mean forecast over this horizon (2h to
     /// 72h), where its provider gives one; off judges on the latest values alone.
     #[arg(
         value_parser = Text,

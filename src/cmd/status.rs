@@ -109,6 +109,8 @@ async fn gather(
         .iter()
         .map(|r| {
             let entry = observed.carbon.get(&r.name).filter(|e| e.zone == r.zone);
+            let hours = policy.rebalance_forecast_secs.map(|s| (s / 3600) as u32);
+            let forecast = entry.filter(|e| hours.is_some() && e.forecast_hours == hours);
             let deployment = observed.view.deployments.get(&r.name).cloned().flatten();
             let node_names: HashSet<&str> = observed
                 .view
@@ -139,9 +141,10 @@ async fn gather(
                 carbon_age_secs: entry.and_then(|e| e.fetched_at).map(|t| now - t),
                 emission_factor_type: entry.and_then(|e| e.emission_factor_type.clone()),
                 carbon_error: entry.and_then(|e| e.last_error.clone()),
-                forecast_grams_per_kwh: entry.and_then(|e| e.forecast_grams_per_kwh),
-                forecast_hours: entry.and_then(|e| e.forecast_hours),
-                forecast_error: entry.and_then(|e| e.forecast_error.clone()),
+                // What a tick would use: a forecast fetched for the horizon asked now.
+                forecast_grams_per_kwh: forecast.and_then(|e| e.forecast_grams_per_kwh),
+                forecast_hours: forecast.and_then(|e| e.forecast_hours),
+                forecast_error: forecast.and_then(|e| e.forecast_error.clone()),
                 rank: ranked.iter().position(|x| x.name == r.name).map(|p| p + 1),
                 deployment: settings.deployment_name(&r.name),
                 replicas: deployment.as_ref().map(|d| d.replicas),

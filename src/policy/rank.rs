@@ -12,7 +12,8 @@ pub struct Ranked<'a> {
     pub name: &'a str,
     pub replicas: i32,
     pub grams: Option<f64>,
-    /// The mean forecast over REBALANCE_FORECAST, usable under the same staleness as `grams`.
+    /// The mean forecast over REBALANCE_FORECAST, usable under the same staleness as `grams`
+    /// and only until the hours it covers have passed.
     pub forecast: Option<f64>,
     /// Why the region cannot take another replica now, if it cannot.
     pub unhealthy: Option<Unhealthy>,
@@ -33,7 +34,14 @@ pub fn rank<'a>(obs: &'a Observation, policy: &Policy, now: i64) -> Vec<Ranked<'
                 name: &r.name,
                 replicas: r.replicas,
                 grams: usable.map(|c| c.grams_per_kwh),
-                forecast: usable.and_then(|c| c.forecast_grams),
+                // A forecast whose window has passed (its refreshes failed since) says nothing.
+                forecast: usable
+                    .filter(|c| {
+                        policy.rebalance_forecast_secs.is_some_and(|horizon| {
+                            now < c.fetched_at - c.fetched_at.rem_euclid(3600) + horizon
+                        })
+                    })
+                    .and_then(|c| c.forecast_grams),
                 unhealthy: r.unhealthy(),
             }
         })

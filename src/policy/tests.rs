@@ -860,6 +860,26 @@ fn forecast_gate_table() {
     assert!(ranked
         .iter()
         .all(|r| r.forecast.is_none() && r.grams.is_none()));
+    // Refreshes failing since, a value may stand in for 6h; its 2h forecast only while the
+    // hours it covers last.
+    let long = Policy {
+        carbon_max_staleness_secs: 6 * 3600,
+        ..p
+    };
+    let hour = NOW - NOW.rem_euclid(3600);
+    for (fetched, usable) in [(hour, true), (hour - 3600, true), (hour - 7200, false)] {
+        for r in &mut o.regions {
+            r.carbon.as_mut().unwrap().fetched_at = fetched;
+        }
+        let ranked = crate::policy::rank(&o, &long, NOW);
+        assert!(ranked.iter().all(|r| r.grams.is_some()));
+        assert_eq!(
+            ranked.iter().all(|r| r.forecast.is_some()),
+            usable,
+            "fetched {}s before the hour",
+            hour - fetched
+        );
+    }
 }
 
 proptest! {

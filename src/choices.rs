@@ -96,3 +96,15 @@ pub enum StatusFormat {
     Json,
     Yaml,
 }
+
+/// How the replay's forecasts are made (`backtest --forecast`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Forecasting {
+    /// The trace's own mean over the horizon: the most any forecast could give.
+    #[value(help = "the trace's own future: perfect foresight")]
+    Perfect,
+    /// Each hour ahead off by +5% and a uniform error of up to 20% either way.
+    #[value(help = "each hour +5% biased and up to 20% off either way")]
+    Degraded,
+}

@@ -33,6 +33,15 @@ fn watttime_cluster() -> Cluster {
     c
 }
 
+/// Logins WattTime has answered so far.
+fn logins(c: &Cluster) -> usize {
+    c.emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/watttime/login")
+        .count()
+}
+
 fn no_password_in(out: &common::Output) {
     let password = WATTTIME_CREDENTIALS.1;
     assert!(
@@ -69,13 +78,6 @@ fn regions_rank_on_the_index_and_nothing_calls_it_grams() {
     );
     let seen = carbon(&c);
     assert_eq!(seen["latvia"]["emissionFactorType"], "marginal index");
-    let logins = |c: &Cluster| {
-        c.emu
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/watttime/login")
-            .count()
-    };
     let indexes = c
         .emu
         .requests()
@@ -127,13 +129,6 @@ fn a_refused_or_missing_login_keeps_the_last_index_and_says_why() {
     c.emu.set_cpu_percent(None, 50.0);
     c.tick();
     assert_eq!(carbon(&c)["france"]["gramsPerKwh"], 12.0);
-    let logins = |c: &Cluster| {
-        c.emu
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/watttime/login")
-            .count()
-    };
 
     c.set("WATTTIME_PASSWORD", "wrong");
     std::thread::sleep(Duration::from_millis(1100));

@@ -7,26 +7,13 @@
 //! The noise is a function of the hour forecast, its lead and the true value only (never of a
 //! region's name or position), so renaming or reordering regions replays the same figures.
 
-use serde::Serialize;
-
 use super::series::{mean, Series};
+pub use crate::choices::Forecasting;
 
 /// Every degraded hour reads this much high (a relative bias, the same for every region).
 pub const DEGRADED_BIAS: f64 = 0.05;
 /// ... and, on top, a relative error drawn uniformly from plus to minus this.
 pub const DEGRADED_SPREAD: f64 = 0.20;
-
-/// How the replay's forecasts are made (`backtest --forecast`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Forecasting {
-    /// The trace's own mean over the horizon: the most any forecast could give.
-    #[value(help = "the trace's own future: perfect foresight")]
-    Perfect,
-    /// Each hour ahead off by +5% and a uniform error of up to 20% either way.
-    #[value(help = "each hour +5% biased and up to 20% off either way")]
-    Degraded,
-}
 
 impl Forecasting {
     /// The mean forecast made at `now` over `horizon_secs` from `series`.

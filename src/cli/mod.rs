@@ -9,9 +9,8 @@ mod parsers;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::backtest::forecast::Forecasting;
 pub use crate::choices::{CpuSourceKind, OutputFormat, StatusFormat};
-use crate::choices::{CpuTrigger, LogFormat, ScaleTarget, Signal};
+use crate::choices::{CpuTrigger, Forecasting, LogFormat, ScaleTarget, Signal};
 pub use parsers::{OneOf, Text};
 
 #[derive(Debug, Parser)]

@@ -589,22 +589,10 @@ mod tests {
         assert!(wide.contains("carbon error") && !plain.contains("carbon error"));
     }
 
-    #[test]
-    fn the_wide_table_shows_forecasts_when_they_were_fetched() {
-        let mut regions = vec![
-            region("denmark", "DK", Some(142.0), 2, 2),
-            region("france", "FR", Some(38.0), 1, 3),
-            region("london", "ukci:13", Some(170.0), 3, 2),
-        ];
-        regions[0].forecast_grams_per_kwh = Some(155.4);
-        regions[1].forecast_grams_per_kwh = Some(41.0);
-        for r in &mut regions {
-            r.forecast_hours = Some(2);
-        }
-        regions[2].emission_factor_type = Some("direct".into());
-        regions[2].forecast_error = Some("zone ukci:13: HTTP 500".into());
-        let report = StatusReport {
-            scale_target: "replicas".into(),
+    /// A report of a cluster at rest (CPU in the band, nothing done yet) over `regions`.
+    fn quiet_report(scale_target: &str, regions: Vec<RegionStatus>) -> StatusReport {
+        StatusReport {
+            scale_target: scale_target.into(),
             carbon_unit: "gCO2eq/kWh".into(),
             autoscalers_error: None,
             namespace: "default".into(),
@@ -629,7 +617,24 @@ mod tests {
                 reason: "none".into(),
             }
             .into(),
-        };
+        }
+    }
+
+    #[test]
+    fn the_wide_table_shows_forecasts_when_they_were_fetched() {
+        let mut regions = vec![
+            region("denmark", "DK", Some(142.0), 2, 2),
+            region("france", "FR", Some(38.0), 1, 3),
+            region("london", "ukci:13", Some(170.0), 3, 2),
+        ];
+        regions[0].forecast_grams_per_kwh = Some(155.4);
+        regions[1].forecast_grams_per_kwh = Some(41.0);
+        for r in &mut regions {
+            r.forecast_hours = Some(2);
+        }
+        regions[2].emission_factor_type = Some("direct".into());
+        regions[2].forecast_error = Some("zone ukci:13: HTTP 500".into());
+        let report = quiet_report("replicas", regions);
         let wide = status_table(&report, false, true);
         insta::assert_snapshot!("status_table_wide_forecasts", wide);
         assert!(!status_table(&report, false, false).contains("forecast"));
@@ -666,33 +671,7 @@ mod tests {
         regions[0].autoscaler = Some(autoscaler("web-denmark", 2, false));
         regions[1].autoscaler = Some(autoscaler("web-france", 3, false));
         regions[2].left_alone = Some("no HPA targets Deployment nginx-latvia; with SCALE_TARGET=hpa-min carbonctl moves only autoscaler floors".into());
-        let report = StatusReport {
-            scale_target: "hpa-min".into(),
-            carbon_unit: "gCO2eq/kWh".into(),
-            autoscalers_error: None,
-            namespace: "default".into(),
-            state_configmap: "carbonctl-state".into(),
-            regions,
-            cpu: serde_json::json!({"average": 50.0, "max": 55.0, "nodes": 3}),
-            trigger: "avg".into(),
-            scale_up_threshold: 70.0,
-            scale_down_threshold: 30.0,
-            hold_up: 0,
-            hold_down: 0,
-            hold_cycles: 3,
-            cooldown_remaining_secs: None,
-            last_scale: None,
-            last_heal: None,
-            last_rebalance: None,
-            pending_move: None,
-            last_failure: None,
-            carbon_cache_ttl_secs: 300,
-            ledger: None,
-            next_tick: HoldWhy::NoCpu {
-                reason: "none".into(),
-            }
-            .into(),
-        };
+        let report = quiet_report("hpa-min", regions);
         insta::assert_snapshot!(
             "status_table_hpa_floors",
             status_table(&report, false, false)

@@ -59,6 +59,91 @@ pub struct NodeGroup {
     pub nodes: Vec<String>,
 }
 
+/// The state's `nodes` key: the snapshots by cluster and, while they are the ones it held,
+/// the text they were read from. A tick whose snapshots stood writes that text back as it was
+/// instead of encoding (and checking by reading back) some 100 KB of names every minute. The
+/// text cannot go stale: the snapshots change only through `replace`, which drops it unless
+/// nothing changed.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshots {
+    by_cluster: BTreeMap<String, NodeSnapshot>,
+    read_from: Option<String>,
+}
+
+/// Equal when they hold the same snapshots, whatever text they came from.
+impl PartialEq for Snapshots {
+    fn eq(&self, other: &Self) -> bool {
+        self.by_cluster == other.by_cluster
+    }
+}
+
+impl From<BTreeMap<String, NodeSnapshot>> for Snapshots {
+    fn from(by_cluster: BTreeMap<String, NodeSnapshot>) -> Snapshots {
+        Snapshots {
+            by_cluster,
+            read_from: None,
+        }
+    }
+}
+
+impl Snapshots {
+    /// The snapshots `text` holds, remembered with it.
+    pub fn read(text: &str) -> Result<Snapshots, serde_json::Error> {
+        Ok(Snapshots {
+            by_cluster: serde_json::from_str(text)?,
+            read_from: Some(text.to_string()),
+        })
+    }
+
+    pub fn get(&self, cluster: &str) -> Option<&NodeSnapshot> {
+        self.by_cluster.get(cluster)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_cluster.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &NodeSnapshot)> {
+        self.by_cluster.iter()
+    }
+
+    /// Puts `snapshots` in place of these; the text read stays only if they are the same.
+    pub fn replace(&mut self, snapshots: BTreeMap<String, NodeSnapshot>) {
+        if snapshots != self.by_cluster {
+            self.by_cluster = snapshots;
+            self.read_from = None;
+        }
+    }
+
+    /// Passes each snapshot's read time to `clamp` (with its cluster), which may bring it
+    /// back; the text read is dropped when one changes.
+    pub fn clamp_read_at(&mut self, mut clamp: impl FnMut(&str, &mut i64)) {
+        let mut changed = false;
+        for (cluster, snapshot) in &mut self.by_cluster {
+            let before = snapshot.read_at;
+            clamp(cluster, &mut snapshot.read_at);
+            changed |= snapshot.read_at != before;
+        }
+        if changed {
+            self.read_from = None;
+        }
+    }
+
+    /// The text to write: the one read while the snapshots are unchanged, else encoded anew.
+    pub fn text(&self) -> String {
+        match &self.read_from {
+            Some(text) => text.clone(),
+            None => serde_json::to_string(&self.by_cluster).expect("snapshots serialise"),
+        }
+    }
+
+    /// Whether `text()` is the text these snapshots were read from (and so needs no check
+    /// that it reads back as them).
+    pub fn as_read(&self) -> bool {
+        self.read_from.is_some()
+    }
+}
+
 /// A node as a full list shows it, with its allocatable CPU as written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedNode {
@@ -282,6 +367,41 @@ mod tests {
         assert_eq!(facts[2], cordoned_new);
         assert_eq!(facts[3], cordoned_b);
         assert!(!facts[0].cordoned, "a snapshot never says cordoned");
+    }
+
+    #[test]
+    fn snapshots_write_back_the_text_read_until_they_change() {
+        let by_cluster = BTreeMap::from([(ONE_CLUSTER.to_string(), snapshot())]);
+        let encoded = serde_json::to_string(&by_cluster).unwrap();
+        // Spacing the encoder would not write shows which text comes back.
+        let spaced = encoded.replace("\":\"", "\": \"");
+        let mut read = Snapshots::read(&spaced).unwrap();
+        assert_eq!(read, Snapshots::from(by_cluster.clone()));
+        assert!(read.as_read());
+        assert_eq!(read.text(), spaced);
+        read.replace(by_cluster.clone());
+        assert_eq!(read.text(), spaced, "the same snapshots keep their text");
+        read.clamp_read_at(|_, _| {});
+        assert_eq!(read.text(), spaced, "a clamp that changes nothing keeps it");
+
+        let mut newer = snapshot();
+        newer.read_at += 60;
+        read.replace(BTreeMap::from([(ONE_CLUSTER.to_string(), newer.clone())]));
+        assert!(!read.as_read());
+        let text = read.text();
+        assert_eq!(
+            Snapshots::read(&text).unwrap().get(ONE_CLUSTER),
+            Some(&newer)
+        );
+
+        let mut clamped = Snapshots::read(&spaced).unwrap();
+        clamped.clamp_read_at(|cluster, read_at| {
+            assert_eq!(cluster, ONE_CLUSTER);
+            *read_at = NOW - 600;
+        });
+        assert!(!clamped.as_read());
+        assert_eq!(clamped.get(ONE_CLUSTER).unwrap().read_at, NOW - 600);
+        assert!(clamped.text().contains("07:50:00Z"), "{}", clamped.text());
     }
 
     #[test]

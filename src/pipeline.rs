@@ -8,7 +8,9 @@ use crate::carbon;
 use crate::choices::ScaleTarget;
 use crate::config::{Connect, Settings};
 use crate::error::Error;
-use crate::k8s::{deployment_ref, Autoscaler, ClusterView, Fleet, ObjectRef, Target};
+use crate::k8s::{
+    deployment_ref, Autoscaler, ClusterView, FirstLook, Fleet, Loaded, ObjectRef, Target,
+};
 use crate::policy::{CarbonReading, Observation, RegionObservation};
 use crate::state::{CarbonEntry, State};
 
@@ -166,17 +168,44 @@ pub fn managed(found: &BTreeMap<String, Autoscaler>) -> BTreeMap<String, String>
         .collect()
 }
 
-/// One look at the clusters and, when `fetch` is set, the carbon API for due regions.
+/// The state, read while the clusters are asked for what does not depend on it (see
+/// `FirstLists`), then the rest of the look (`observe`).
+pub async fn load_and_observe(
+    fleet: &Fleet,
+    settings: &Settings,
+    connect: &Connect,
+    now: i64,
+    fetch: bool,
+) -> Result<(Loaded, Observed), Error> {
+    let (loaded, first) = tokio::join!(
+        fleet.home.load_state(&settings.state_configmap, now),
+        fleet.first_look(settings, connect)
+    );
+    let loaded = loaded?;
+    let observed = observe(fleet, settings, connect, &loaded.state, first, now, fetch).await?;
+    Ok((loaded, observed))
+}
+
+/// One look at the clusters, after `first`, and, when `fetch` is set, the carbon API for due
+/// regions.
 pub async fn observe(
     fleet: &Fleet,
     settings: &Settings,
     connect: &Connect,
     loaded: &State,
+    first: FirstLook<'_>,
     now: i64,
     fetch: bool,
 ) -> Result<Observed, Error> {
     let view = fleet
-        .observe(settings, connect, &loaded.fleet_nodes, &loaded.nodes, now)
+        .observe(
+            settings,
+            connect,
+            &loaded.fleet_nodes,
+            &loaded.nodes,
+            first,
+            now,
+        )
         .await?;
     for (region, deployment) in &view.deployments {
         if deployment.is_none() {
@@ -569,7 +598,17 @@ mod tests {
         let seen = rt.block_on(async {
             let fleet = Fleet::connect(&connect).await.unwrap();
             let now = crate::clock::now();
-            observe(&fleet, &settings, &connect, &State::default(), now, false).await
+            let first = fleet.first_look(&settings, &connect).await;
+            observe(
+                &fleet,
+                &settings,
+                &connect,
+                &State::default(),
+                first,
+                now,
+                false,
+            )
+            .await
         });
         let seen = seen.unwrap();
         assert!(!seen.fleet);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::attempt::Attempt;
 use crate::clock::to_rfc3339;
 use crate::ledger::Ledger;
-use crate::node_snapshot::NodeSnapshot;
+use crate::node_snapshot::Snapshots;
 use crate::policy::{ActionRecord, PendingMove, PolicyState};
 use crate::totals::Totals;
 
@@ -92,7 +92,7 @@ pub struct State {
     /// What the last full read of each cluster's nodes showed (see `node_snapshot`): `*` for
     /// one cluster holding every region, the kubeconfig context of a region's own cluster in a
     /// fleet.
-    pub nodes: BTreeMap<String, NodeSnapshot>,
+    pub nodes: Snapshots,
     /// Keys this version does not know, kept as they are so nothing written by hand is lost.
     pub extra: BTreeMap<String, String>,
 }
@@ -130,6 +130,11 @@ fn err(key: &str, problem: impl Into<String>) -> StateError {
 impl State {
     /// Reads a ConfigMap's data. Empty data is the initial state.
     pub fn from_data(data: &BTreeMap<String, String>) -> Result<State, StateError> {
+        State::read(data, true)
+    }
+
+    /// Reads `data`, the `nodes` key only with `nodes` set (else it is left empty).
+    fn read(data: &BTreeMap<String, String>, nodes: bool) -> Result<State, StateError> {
         if data.is_empty() {
             return Ok(State::default());
         }
@@ -198,9 +203,9 @@ impl State {
                     err(KEY_TICK_TOTALS, format!("not a JSON object of outcome -> whole number of ticks {{held, applied, replicasChanged, scaleFailed, scaleUnanswered, lostClaim}} or empty: {e}"))
                 })?),
             },
-            nodes: match data.get(KEY_NODES).map(|v| v.trim()) {
-                None | Some("") => BTreeMap::new(),
-                Some(text) => serde_json::from_str(text).map_err(|e| {
+            nodes: match data.get(KEY_NODES).map(|v| v.trim()).filter(|_| nodes) {
+                None | Some("") => Snapshots::default(),
+                Some(text) => Snapshots::read(text).map_err(|e| {
                     err(KEY_NODES, format!("not a JSON object of cluster -> {{readAt, selector, groups, notReady, unmetered}} or empty (an empty value makes the next tick read every node again): {e}"))
                 })?,
             },
@@ -220,8 +225,8 @@ impl State {
     /// to `now`, and a warning naming each such key. A time in the future would otherwise
     /// freeze what depends on it: a cooldown, a cached carbon value that never ages, a ledger
     /// that stops. A Retry-After is kept up to the day the carbon cache allows.
-    pub fn clamp_future(&self, now: i64) -> (State, Vec<String>) {
-        let mut state = self.clone();
+    pub fn clamp_future(self, now: i64) -> (State, Vec<String>) {
+        let mut state = self;
         let mut warnings = Vec::new();
         let mut clamp = |key: String, time: &mut i64, latest: i64| {
             if *time > latest + MAX_CLOCK_SKEW_SECS {
@@ -262,31 +267,53 @@ impl State {
             clamp(format!("{KEY_LEDGER}.since"), &mut l.since, now);
             clamp(format!("{KEY_LEDGER}.last"), &mut l.last, now);
         }
-        for (cluster, snapshot) in &mut state.nodes {
-            clamp(
-                format!("{KEY_NODES}.{cluster}.readAt"),
-                &mut snapshot.read_at,
-                now,
-            );
-        }
+        state.nodes.clamp_read_at(|cluster, read_at| {
+            clamp(format!("{KEY_NODES}.{cluster}.readAt"), read_at, now)
+        });
         (state, warnings)
     }
 
     /// The data to write, checked to read back as this very state: a value this reader would
     /// refuse (a number that is not finite, for one) is never written, because every later
     /// tick would stop at it.
+    /// Node snapshots written back as the text they were read from are not read again.
     pub fn checked_data(&self) -> Result<BTreeMap<String, String>, StateError> {
         let data = self.to_data();
-        let read = State::from_data(&data)?;
-        if read == *self {
+        let as_read = self.nodes.as_read();
+        let read = State::read(&data, !as_read)?;
+        if read.same_but_nodes(self) && (as_read || read.nodes == self.nodes) {
             return Ok(data);
         }
+        let read = State::from_data(&data)?;
         let reread = read.to_data();
         let key = data
             .iter()
             .find(|(k, v)| reread.get(*k) != Some(v))
             .map_or(KEY_VERSION, |(k, _)| k.as_str());
         Err(err(key, "would not read back as written"))
+    }
+
+    fn same_but_nodes(&self, other: &State) -> bool {
+        // Every field named, so a new one cannot be left out of the check.
+        let State {
+            policy,
+            carbon,
+            last_failure,
+            ledger,
+            attempt,
+            fleet_nodes,
+            totals,
+            nodes: _,
+            extra,
+        } = self;
+        *policy == other.policy
+            && *carbon == other.carbon
+            && *last_failure == other.last_failure
+            && *ledger == other.ledger
+            && *attempt == other.attempt
+            && *fleet_nodes == other.fleet_nodes
+            && *totals == other.totals
+            && *extra == other.extra
     }
 
     pub fn to_data(&self) -> BTreeMap<String, String> {
@@ -323,7 +350,7 @@ impl State {
             data.insert(KEY_TICK_TOTALS.into(), render(totals));
         }
         if !self.nodes.is_empty() {
-            data.insert(KEY_NODES.into(), render(&self.nodes));
+            data.insert(KEY_NODES.into(), self.nodes.text());
         }
         data
     }
@@ -442,9 +469,9 @@ mod tests {
                 signals: vec!["lifecycle".into()],
             }),
             fleet_nodes: [("france".to_string(), 3)].into(),
-            nodes: [(
+            nodes: BTreeMap::from([(
                 crate::node_snapshot::ONE_CLUSTER.to_string(),
-                NodeSnapshot {
+                crate::node_snapshot::NodeSnapshot {
                     read_at: 1_800_000_000,
                     selector: "region,!node-role.kubernetes.io/control-plane".into(),
                     groups: vec![crate::node_snapshot::NodeGroup {
@@ -455,7 +482,7 @@ mod tests {
                     not_ready: Vec::new(),
                     unmetered: vec!["worker-france".into()],
                 },
-            )]
+            )])
             .into(),
             totals: Some(Totals {
                 held: 40,
@@ -548,10 +575,10 @@ mod tests {
     fn times_ahead_of_the_clock_are_brought_back_and_named() {
         let state = full();
         let now = 1_800_000_000;
-        let (same, warnings) = state.clamp_future(now + 1_000);
+        let (same, warnings) = state.clone().clamp_future(now + 1_000);
         assert_eq!((same, warnings.len()), (state.clone(), 0));
         // Within the skew: kept. Beyond it: brought back to now (a Retry-After to a day).
-        let (clamped, warnings) = state.clamp_future(now - 3_600);
+        let (clamped, warnings) = state.clone().clamp_future(now - 3_600);
         let joined = warnings.join("\n");
         for key in [
             "lastScale.time",
@@ -569,7 +596,7 @@ mod tests {
         }
         assert_eq!(clamped.policy.last_scale.unwrap().time, now - 3_600);
         assert_eq!(clamped.carbon["france"].retry_after, Some(1_800_000_030));
-        let (far, warnings) = state.clamp_future(now - 2 * 86_400);
+        let (far, warnings) = state.clone().clamp_future(now - 2 * 86_400);
         assert_eq!(
             far.carbon["france"].retry_after,
             Some(now - 2 * 86_400 + 86_400)
@@ -583,11 +610,36 @@ mod tests {
     }
 
     #[test]
+    fn node_snapshots_read_are_written_back_as_read_and_changed_ones_anew() {
+        let mut data = full().to_data();
+        let spaced = data[KEY_NODES].replace("\":\"", "\": \"");
+        data.insert(KEY_NODES.into(), spaced.clone());
+        let mut state = State::from_data(&data).unwrap();
+        assert_eq!(state, full());
+        assert_eq!(state.checked_data().unwrap()[KEY_NODES], spaced);
+        let mut snapshots: BTreeMap<String, crate::node_snapshot::NodeSnapshot> = state
+            .nodes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        snapshots.values_mut().for_each(|s| s.read_at += 60);
+        state.nodes.replace(snapshots);
+        let written = state.checked_data().unwrap();
+        assert_ne!(written[KEY_NODES], spaced);
+        assert_eq!(State::from_data(&written).unwrap(), state);
+        // The other keys are still checked while the snapshots are written as read.
+        let mut broken = State::from_data(&data).unwrap();
+        broken.carbon.get_mut("france").unwrap().grams_per_kwh = Some(f64::NAN);
+        assert!(broken.nodes.as_read());
+        assert_eq!(broken.checked_data().unwrap_err().key, "carbon");
+    }
+
+    #[test]
     fn a_time_is_clamped_only_beyond_the_allowed_skew() {
         let state = full();
         let at = state.policy.last_scale.as_ref().unwrap().time;
         let named = |warnings: &[String]| warnings.iter().any(|w| w.contains("lastScale.time"));
-        let (kept, warnings) = state.clamp_future(at - MAX_CLOCK_SKEW_SECS);
+        let (kept, warnings) = state.clone().clamp_future(at - MAX_CLOCK_SKEW_SECS);
         assert_eq!(
             kept.policy.last_scale.unwrap().time,
             at,
@@ -595,7 +647,7 @@ mod tests {
         );
         assert!(!named(&warnings), "{warnings:?}");
         let now = at - MAX_CLOCK_SKEW_SECS - 1;
-        let (clamped, warnings) = state.clamp_future(now);
+        let (clamped, warnings) = state.clone().clamp_future(now);
         assert_eq!(
             clamped.policy.last_scale.unwrap().time,
             now,

@@ -93,11 +93,8 @@ pub fn sample_start(settings: &Settings, note: String, now: i64) -> Start {
 /// The live cluster's regions and the state's counters, read the way a tick reads them.
 async fn live_start(settings: &Settings, connect: &Connect, now: i64) -> Result<Start, Error> {
     let fleet = Fleet::connect(connect).await?;
-    let loaded = fleet
-        .home
-        .load_state(&settings.state_configmap, now)
-        .await?;
-    let observed = pipeline::observe(&fleet, settings, connect, &loaded.state, now, true).await?;
+    let (loaded, observed) =
+        pipeline::load_and_observe(&fleet, settings, connect, now, true).await?;
     let clusters = if fleet.members.is_empty() {
         "the cluster".to_string()
     } else {

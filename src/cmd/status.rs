@@ -70,9 +70,9 @@ async fn gather(
     let now = crate::clock::now();
     let fleet = Fleet::connect(connect).await?;
     let cluster = &fleet.home;
-    let loaded = cluster.load_state(&settings.state_configmap, now).await?;
+    let (loaded, observed) =
+        pipeline::load_and_observe(&fleet, settings, connect, now, refresh).await?;
     let state = &loaded.state;
-    let observed = pipeline::observe(&fleet, settings, connect, state, now, refresh).await?;
     // In `replicas` mode a tick reads HPAs only when it would act; status always shows them.
     // A failure to read them is shown, not fatal: status changes nothing.
     let (rule_settings, mut hands_off) = observed.floors(settings);

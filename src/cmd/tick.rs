@@ -53,11 +53,11 @@ async fn tick(
     let tick_id = format!("{now}-{}", std::process::id());
     let fleet = Fleet::connect(connect).await?;
     let home = &fleet.home;
-    let mut loaded = home.load_state(&settings.state_configmap, now).await?;
-    let mut observed =
-        pipeline::observe(&fleet, settings, connect, &loaded.state, now, true).await?;
+    let (mut loaded, mut observed) =
+        pipeline::load_and_observe(&fleet, settings, connect, now, true).await?;
     // The nodes as found are remembered with the rest of the claim.
-    loaded.state.nodes = std::mem::take(&mut observed.view.snapshots);
+    let seen = std::mem::take(&mut observed.view.snapshots);
+    loaded.state.nodes.replace(seen);
     observed.require_deployments(settings, &home.namespace)?;
     let (rule_settings, mut hands_off) = observed.floors(settings);
     let planned = |hands_off: &_| {

@@ -11,10 +11,10 @@ use futures::future::join_all;
 use super::autoscalers::Autoscaler;
 use super::client::{kubeconfig, Cluster, HINT};
 use super::cpu::combine;
-use super::observe::{simulated, ClusterView};
+use super::observe::{floors_of, member_nodes, region_nodes, simulated, ClusterView, FirstLists};
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::Error;
-use crate::node_snapshot::NodeSnapshot;
+use crate::node_snapshot::Snapshots;
 use crate::policy::CpuObservation;
 
 /// One region's own cluster.
@@ -22,6 +22,14 @@ pub struct Member {
     pub context: String,
     /// Its client, or why none could be made (the region is then unobserved this tick).
     pub cluster: Result<Cluster, String>,
+}
+
+/// Each cluster's `FirstLists`: the one cluster's, or those of the fleet's clusters in the
+/// order of its members, each with its cluster (a member whose client could not be made has
+/// why instead).
+pub enum FirstLook<'f> {
+    One(FirstLists),
+    Fleet(Vec<Result<(&'f Cluster, FirstLists), String>>),
 }
 
 pub struct Fleet {
@@ -90,7 +98,36 @@ impl Fleet {
         self.members.get(region).map(|m| m.context.as_str())
     }
 
-    /// One look at every region. In a fleet, `silent_nodes` says how many nodes a region had
+    /// The lists every cluster is asked for whatever the state holds (see `FirstLists`), all
+    /// at once.
+    pub async fn first_look(&self, settings: &Settings, connect: &Connect) -> FirstLook<'_> {
+        if self.members.is_empty() {
+            let names: Vec<String> = settings
+                .regions
+                .iter()
+                .map(|r| settings.deployment_name(&r.name))
+                .collect();
+            let floors = floors_of(settings, &names);
+            let selector = region_nodes(settings);
+            return FirstLook::One(self.home.first_lists(&selector, connect, floors).await);
+        }
+        let selector = member_nodes(connect);
+        let looks = self.members.iter().map(|(region, member)| {
+            let selector = &selector;
+            async move {
+                let cluster = member.cluster.as_ref().map_err(Clone::clone)?;
+                let name = [settings.deployment_name(region)];
+                let floors = floors_of(settings, &name);
+                Ok((
+                    cluster,
+                    cluster.first_lists(selector, connect, floors).await,
+                ))
+            }
+        });
+        FirstLook::Fleet(join_all(looks).await)
+    }
+
+    /// One look at every region, after `first` (from `first_look`). In a fleet, `silent_nodes` says how many nodes a region had
     /// when it last answered: a region that does not answer now counts that many nodes without
     /// CPU data (one when never seen), so missing data never argues for an action.
     /// `snapshots` are the node snapshots the state remembers, by cluster (`*` for one cluster,
@@ -100,23 +137,41 @@ impl Fleet {
         settings: &Settings,
         connect: &Connect,
         silent_nodes: &BTreeMap<String, usize>,
-        snapshots: &BTreeMap<String, NodeSnapshot>,
+        snapshots: &Snapshots,
+        first: FirstLook<'_>,
         now: i64,
     ) -> Result<ClusterView, Error> {
-        if self.members.is_empty() {
-            return self.home.observe(settings, connect, snapshots, now).await;
-        }
-        let looks = self.members.iter().map(|(region, member)| async move {
-            let snapshot = snapshots.get(&member.context);
-            let seen = match &member.cluster {
-                Ok(cluster) => cluster
-                    .observe_member(region, &member.context, settings, connect, snapshot, now)
+        let firsts = match first {
+            FirstLook::One(first) => {
+                return self
+                    .home
+                    .observe(settings, connect, snapshots, first, now)
                     .await
-                    .map_err(|e| e.to_string()),
-                Err(why) => Err(why.clone()),
-            };
-            (region, member, seen)
-        });
+            }
+            FirstLook::Fleet(firsts) => firsts,
+        };
+        let looks = self
+            .members
+            .iter()
+            .zip(firsts)
+            .map(|((region, member), first)| async move {
+                let snapshot = snapshots.get(&member.context);
+                let seen = match first {
+                    Ok((cluster, first)) => cluster
+                        .observe_member(
+                            (region, &member.context),
+                            settings,
+                            connect,
+                            snapshot,
+                            first,
+                            now,
+                        )
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(why) => Err(why),
+                };
+                (region, member, seen)
+            });
         let mut view = ClusterView {
             nodes: Vec::new(),
             node_cpu: Vec::new(),

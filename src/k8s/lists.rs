@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::skim::{Reader, Skimmed};
 use super::Cluster;
 
 #[derive(Debug, Deserialize)]
@@ -58,28 +59,43 @@ pub struct Condition {
     pub status: String,
 }
 
-/// A NodeMetrics item: its name, scrape time and CPU, borrowed from the answer's buffer (its
-/// labels, window and memory are skipped).
-#[derive(Debug, Deserialize)]
-pub struct SlimNodeMetrics<'a> {
-    #[serde(borrow, default)]
-    pub metadata: NameOnly<'a>,
-    #[serde(borrow, default)]
-    pub timestamp: Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub usage: CpuUsage<'a>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct NameOnly<'a> {
-    #[serde(borrow, default)]
+/// A NodeMetrics item: its name, scrape time and CPU, borrowed from the answer's buffer.
+#[derive(Debug, Default, PartialEq)]
+pub struct NodeMetricsItem<'a> {
     pub name: Cow<'a, str>,
+    pub timestamp: Cow<'a, str>,
+    pub cpu: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct CpuUsage<'a> {
-    #[serde(borrow, default)]
-    pub cpu: Option<Cow<'a, str>>,
+/// The items of a NodeMetrics list (`metrics.k8s.io/v1beta1` NodeMetricsList), each node's
+/// labels, window and memory stepped over (see `skim`). A field that is absent is empty.
+pub fn node_metrics(body: &[u8]) -> Skimmed<Vec<NodeMetricsItem<'_>>> {
+    let mut r = Reader::new(body)?;
+    let mut items = Vec::new();
+    r.object(|r, key| {
+        if key != b"items" {
+            return r.skip();
+        }
+        r.array(|r| {
+            let mut item = NodeMetricsItem::default();
+            r.object(|r, key| match key {
+                b"metadata" => r.object(|r, key| match key {
+                    b"name" => r.string().map(|name| item.name = name),
+                    _ => r.skip(),
+                }),
+                b"timestamp" => r.string().map(|t| item.timestamp = t),
+                b"usage" => r.object(|r, key| match key {
+                    b"cpu" => r.string().map(|cpu| item.cpu = Some(cpu)),
+                    _ => r.skip(),
+                }),
+                _ => r.skip(),
+            })?;
+            items.push(item);
+            Ok(())
+        })
+    })?;
+    r.end()?;
+    Ok(items)
 }
 
 #[derive(Debug, Deserialize)]
@@ -238,28 +254,106 @@ mod tests {
 
     #[test]
     fn node_metrics_borrow_their_names_and_skip_labels() {
-        let list: super::List<super::SlimNodeMetrics> = serde_json::from_str(
-            r#"{"items":[{"metadata":{"name":"n1","labels":{"region":"x"}},"timestamp":"2026-11-30T09:00:00Z","usage":{"cpu":"1500m","memory":"1Ki"},"window":"20s"},
-                         {"metadata":{"name":"n\u0032"},"usage":{}}]}"#,
-        )
-        .unwrap();
-        let first = &list.items[0];
-        assert!(matches!(
-            first.metadata.name,
-            std::borrow::Cow::Borrowed("n1")
-        ));
-        assert_eq!(first.usage.cpu.as_deref(), Some("1500m"));
+        let body = br#"{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},
+            "items":[{"metadata":{"name":"n1","labels":{"region":"x","a/b":"{["}},"timestamp":"2026-11-30T09:00:00Z","usage":{"cpu":"1500m","memory":"1Ki"},"window":"20s"},
+                     {"metadata":{"name":"n\u0032"},"usage":{}}]}"#;
+        let items = super::node_metrics(body).unwrap();
+        assert!(matches!(items[0].name, std::borrow::Cow::Borrowed("n1")));
+        assert_eq!(items[0].cpu.as_deref(), Some("1500m"));
+        assert_eq!(items[0].timestamp, "2026-11-30T09:00:00Z");
+        assert_eq!(items[1].name, "n2", "an escaped name is unescaped");
+        assert_eq!((items[1].cpu.as_deref(), &*items[1].timestamp), (None, ""));
         assert_eq!(
-            list.items[1].metadata.name, "n2",
-            "an escaped name is unescaped"
+            super::node_metrics(br#"{"items":[{"metadata":{"name":"n1"}}"#)
+                .unwrap_err()
+                .expected,
+            "',' or ']'",
+            "a list cut short is refused"
         );
-        assert_eq!(
-            (
-                list.items[1].usage.cpu.as_deref(),
-                &*list.items[1].timestamp
+        assert!(super::node_metrics(br#"{"items":null}"#).is_err());
+        assert!(super::node_metrics(br#"{"kind":"NodeMetricsList"}"#)
+            .unwrap()
+            .is_empty());
+    }
+
+    /// What a deserialiser of the same fields reads, field for field: the oracle the reader
+    /// is checked against.
+    #[derive(serde::Deserialize)]
+    struct Oracle {
+        items: Vec<OracleItem>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct OracleItem {
+        #[serde(default)]
+        metadata: OracleName,
+        #[serde(default)]
+        timestamp: String,
+        #[serde(default)]
+        usage: OracleCpu,
+    }
+
+    #[derive(Default, serde::Deserialize)]
+    struct OracleName {
+        #[serde(default)]
+        name: String,
+    }
+
+    #[derive(Default, serde::Deserialize)]
+    struct OracleCpu {
+        cpu: Option<String>,
+    }
+
+    /// Text with what must be escaped, brackets and non-ASCII.
+    const TEXT: &str = "[a-z0-9é/\\\\\\-\"{}\\[\\]\n\t ]{0,10}";
+
+    proptest::proptest! {
+        /// Lists with labels, memory, nested and unknown fields around the three it reads
+        /// (before and after them), compact or indented: the reader takes what the deserialiser
+        /// takes, and refuses every list cut short.
+        #[test]
+        fn node_metrics_read_as_a_deserialiser_reads_them(
+            items in proptest::collection::vec(
+                (
+                    TEXT,
+                    proptest::option::of(TEXT),
+                    TEXT,
+                    proptest::collection::btree_map(TEXT, TEXT, 0..3),
+                ),
+                0..5,
             ),
-            (None, "")
-        );
+            indented in proptest::bool::ANY,
+        ) {
+            let items: Vec<serde_json::Value> = items
+                .into_iter()
+                .map(|(name, cpu, timestamp, labels)| {
+                    // Keys are written sorted: "name" after "labels", "cpu" before "memory".
+                    let metadata = serde_json::json!({"labels": labels, "extra": [1, {"a": [null, true]}, -2.5e-3], "name": name});
+                    let mut usage = serde_json::json!({"memory": "1Ki"});
+                    if let Some(cpu) = cpu {
+                        usage["cpu"] = serde_json::json!(cpu);
+                    }
+                    serde_json::json!({"window": "20s", "usage": usage, "metadata": metadata, "timestamp": timestamp})
+                })
+                .collect();
+            let list = serde_json::json!({"kind": "NodeMetricsList", "metadata": {}, "items": items});
+            let text = if indented {
+                serde_json::to_string_pretty(&list).unwrap()
+            } else {
+                serde_json::to_string(&list).unwrap()
+            };
+            let read = super::node_metrics(text.as_bytes()).unwrap();
+            let oracle: Oracle = serde_json::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(read.len(), oracle.items.len());
+            for (ours, theirs) in read.iter().zip(&oracle.items) {
+                proptest::prop_assert_eq!(&ours.name, &theirs.metadata.name);
+                proptest::prop_assert_eq!(&ours.timestamp, &theirs.timestamp);
+                proptest::prop_assert_eq!(ours.cpu.as_deref(), theirs.usage.cpu.as_deref());
+            }
+            for cut in 0..text.trim_end().len() {
+                proptest::prop_assert!(super::node_metrics(&text.as_bytes()[..cut]).is_err(), "{}", cut);
+            }
+        }
     }
 
     #[test]

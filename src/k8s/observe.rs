@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::autoscalers::Autoscaler;
 use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
-use super::lists::{List, Query, SlimDeployment, SlimNode, SlimNodeMetrics};
+use super::lists::{node_metrics, List, Query, SlimDeployment, SlimNode};
 use super::quantity::cpu_cores;
 use super::Cluster;
 use crate::choices::ScaleTarget;
@@ -17,7 +17,7 @@ use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
 use crate::name_hash::NameSet;
 use crate::node_snapshot::{
-    refresh_reason, ListedNode, NodeSnapshot, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
+    refresh_reason, ListedNode, NodeSnapshot, Snapshots, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
 };
 use crate::policy::{CpuObservation, NodeCount};
 
@@ -66,6 +66,41 @@ impl ClusterView {
             }
         }
         counts
+    }
+}
+
+/// What a cluster is asked for whatever the state holds: NodeMetrics (unless CPU is
+/// simulated), the namespace's Deployments and, when asked for, the autoscalers. A tick asks
+/// for them while it reads its state; only the node list waits for the state's node snapshot.
+/// Failures are kept for `observe` to report, in the order it always has.
+pub struct FirstLists {
+    /// None when CPU is simulated.
+    usage: Option<Result<Vec<NodeUsage>, String>>,
+    deployments: Result<Vec<SlimDeployment>, kube::Error>,
+    autoscalers: Result<Option<BTreeMap<String, Autoscaler>>, Error>,
+}
+
+/// The Deployments whose autoscalers a tick reads with the first lists: `names` with
+/// SCALE_TARGET=hpa-min, none otherwise.
+pub fn floors_of<'a>(settings: &Settings, names: &'a [String]) -> Option<&'a [String]> {
+    (settings.scale_target == ScaleTarget::HpaMin).then_some(names)
+}
+
+/// The label selector of the region nodes of a cluster holding every region.
+pub fn region_nodes(settings: &Settings) -> String {
+    format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label)
+}
+
+/// The worker nodes of a region's own cluster, narrowed by FLEET_NODE_SELECTOR.
+pub fn member_nodes(connect: &Connect) -> String {
+    let workers = format!("!{CONTROL_PLANE_LABEL}");
+    match connect
+        .fleet
+        .as_ref()
+        .and_then(|f| f.node_selector.as_deref())
+    {
+        Some(narrower) => format!("{narrower},{workers}"),
+        None => workers,
     }
 }
 
@@ -131,72 +166,82 @@ pub struct MemberView {
 }
 
 impl Cluster {
-    /// The nodes in `scope`, their NodeMetrics and the namespace's Deployments, and with
-    /// `floors` the autoscalers of those Deployments; the Deployments and autoscalers are
-    /// asked for while the nodes are.
-    async fn lists(
+    /// NodeMetrics of the nodes `selector` picks, the namespace's Deployments and, with
+    /// `floors`, the autoscalers of those Deployments, all asked for at once.
+    pub async fn first_lists(
         &self,
-        scope: &NodeScope<'_>,
+        selector: &str,
         connect: &Connect,
         floors: Option<&[String]>,
-        now: i64,
-    ) -> Result<Lists, Error> {
+    ) -> FirstLists {
         let deployments_path = format!("/apis/apps/v1/namespaces/{}/deployments", self.namespace);
+        let usage = async {
+            match connect.cpu_source {
+                CpuSource::Metrics => Some(self.node_usage(selector).await),
+                CpuSource::Simulated(_) => None,
+            }
+        };
         let autoscalers = async {
             match floors {
                 Some(deployments) => self.autoscalers(deployments, true).await.map(Some),
                 None => Ok(None),
             }
         };
-        let (nodes, deployments, autoscalers) = tokio::join!(
-            self.nodes(scope, connect, now),
+        let (usage, deployments, autoscalers) = tokio::join!(
+            usage,
             self.list::<SlimDeployment>(&deployments_path, Query::default()),
             autoscalers
         );
-        let seen = nodes?;
+        FirstLists {
+            usage,
+            deployments: deployments.map(|list| list.items),
+            autoscalers,
+        }
+    }
+
+    /// The nodes in `scope` with `first`, the lists asked for before.
+    async fn lists(
+        &self,
+        scope: &NodeScope<'_>,
+        first: FirstLists,
+        now: i64,
+        refresh_secs: i64,
+    ) -> Result<Lists, Error> {
+        let seen = self.nodes(scope, first.usage, now, refresh_secs).await?;
         Ok(Lists {
-            autoscalers: autoscalers?,
+            autoscalers: first.autoscalers?,
             nodes: seen.nodes,
             usage: seen.usage,
             snapshot: seen.snapshot,
-            deployments: deployments
-                .map_err(Error::kube(format!(
-                    "listing Deployments in namespace {}",
-                    self.namespace
-                )))?
-                .items,
+            deployments: first.deployments.map_err(Error::kube(format!(
+                "listing Deployments in namespace {}",
+                self.namespace
+            )))?,
         })
     }
 
-    /// NodeMetrics, then the nodes: the cordoned ones while the snapshot stands, else all.
+    /// The nodes, after NodeMetrics (`usage`, None when CPU is simulated): the cordoned ones
+    /// while the snapshot stands, else all.
     async fn nodes(
         &self,
         scope: &NodeScope<'_>,
-        connect: &Connect,
+        usage: Option<Result<Vec<NodeUsage>, String>>,
         now: i64,
+        refresh_secs: i64,
     ) -> Result<NodesSeen, Error> {
-        let usage = match connect.cpu_source {
-            CpuSource::Metrics => self.node_usage(scope.selector).await,
-            CpuSource::Simulated(_) => {
-                let listed = self.node_list(scope, None).await?;
-                return Ok(NodesSeen {
-                    nodes: listed.into_iter().map(|n| n.facts).collect(),
-                    usage: Ok(Vec::new()),
-                    snapshot: scope.snapshot.cloned(),
-                });
-            }
+        let Some(usage) = usage else {
+            let listed = self.node_list(scope, None).await?;
+            return Ok(NodesSeen {
+                nodes: listed.into_iter().map(|n| n.facts).collect(),
+                usage: Ok(Vec::new()),
+                snapshot: scope.snapshot.cloned(),
+            });
         };
         let metered: NameSet = match &usage {
             Ok(usage) => usage.iter().map(|u| u.name.as_str()).collect(),
             Err(_) => NameSet::default(),
         };
-        let stale = refresh_reason(
-            scope.snapshot,
-            scope.selector,
-            &metered,
-            now,
-            connect.node_refresh_secs,
-        );
+        let stale = refresh_reason(scope.snapshot, scope.selector, &metered, now, refresh_secs);
         let (nodes, snapshot) = match (scope.snapshot, stale) {
             (Some(snapshot), None) => {
                 let cordoned = self
@@ -250,26 +295,25 @@ impl Cluster {
     }
 
     /// One cluster holding every region, its nodes told apart by REGION_LABEL.
+    /// `first` are its `first_lists` for `region_nodes(settings)` and, with
+    /// SCALE_TARGET=hpa-min, every region's Deployment.
     pub async fn observe(
         &self,
         settings: &Settings,
         connect: &Connect,
-        snapshots: &BTreeMap<String, NodeSnapshot>,
+        snapshots: &Snapshots,
+        first: FirstLists,
         now: i64,
     ) -> Result<ClusterView, Error> {
-        let selector = format!("{},!{CONTROL_PLANE_LABEL}", settings.region_label);
+        let selector = region_nodes(settings);
         let scope = NodeScope {
             selector: &selector,
             region: RegionOf::Label(&settings.region_label),
             snapshot: snapshots.get(ONE_CLUSTER),
         };
-        let names: Vec<String> = settings
-            .regions
-            .iter()
-            .map(|r| settings.deployment_name(&r.name))
-            .collect();
-        let floors = (settings.scale_target == ScaleTarget::HpaMin).then_some(names.as_slice());
-        let lists = self.lists(&scope, connect, floors, now).await?;
+        let lists = self
+            .lists(&scope, first, now, connect.node_refresh_secs)
+            .await?;
         let nodes = lists.nodes;
         let regions: Vec<&str> = settings.regions.iter().map(|r| r.name.as_str()).collect();
         let (node_cpu, cpu) = match (connect.cpu_source, lists.usage) {
@@ -314,32 +358,27 @@ impl Cluster {
 
     /// A region's own cluster: every worker node belongs to the region (narrowed by
     /// FLEET_NODE_SELECTOR), and its Deployment is the region's. Node names are prefixed with
-    /// `context/`, since clusters name their nodes alike.
+    /// `context/`, since clusters name their nodes alike. `first` are its `first_lists` for
+    /// `member_nodes(connect)` and, with SCALE_TARGET=hpa-min, the region's Deployment.
     pub async fn observe_member(
         &self,
-        region: &str,
-        context: &str,
+        (region, context): (&str, &str),
         settings: &Settings,
         connect: &Connect,
         snapshot: Option<&NodeSnapshot>,
+        first: FirstLists,
         now: i64,
     ) -> Result<MemberView, Error> {
-        let mut selector = format!("!{CONTROL_PLANE_LABEL}");
-        if let Some(narrower) = connect
-            .fleet
-            .as_ref()
-            .and_then(|f| f.node_selector.as_deref())
-        {
-            selector = format!("{narrower},{selector}");
-        }
+        let selector = member_nodes(connect);
         let name = [settings.deployment_name(region)];
-        let floors = (settings.scale_target == ScaleTarget::HpaMin).then_some(name.as_slice());
         let scope = NodeScope {
             selector: &selector,
             region: RegionOf::Cluster(region),
             snapshot,
         };
-        let mut lists = self.lists(&scope, connect, floors, now).await?;
+        let mut lists = self
+            .lists(&scope, first, now, connect.node_refresh_secs)
+            .await?;
         let mut nodes = std::mem::take(&mut lists.nodes);
         let (mut node_cpu, metrics_missing) = match lists.usage {
             Ok(usage) => {
@@ -379,12 +418,11 @@ impl Cluster {
                 }
                 _ => format!("listing NodeMetrics failed: {}; check `kubectl top nodes`", describe(&e)),
             })?;
-        let list: List<SlimNodeMetrics> = serde_json::from_slice(body.as_ref())
+        let items = node_metrics(body.as_ref())
             .map_err(|e| format!("the NodeMetrics list could not be read: {e}"))?;
         // metrics-server scrapes all nodes together: most items share one timestamp, read once.
         let mut last: Option<(&str, Option<i64>)> = None;
-        Ok(list
-            .items
+        Ok(items
             .iter()
             .filter_map(|m| {
                 let timestamp = match last {
@@ -393,8 +431,8 @@ impl Cluster {
                 };
                 last = Some((&m.timestamp, timestamp));
                 Some(NodeUsage {
-                    name: m.metadata.name.to_string(),
-                    cores: cpu_cores(m.usage.cpu.as_deref()?)?,
+                    name: m.name.to_string(),
+                    cores: cpu_cores(m.cpu.as_deref()?)?,
                     timestamp: timestamp?,
                 })
             })

@@ -1,6 +1,8 @@
 //! The state ConfigMap as a compare-and-swap register: read with its resourceVersion, write
 //! back only if nobody wrote in between. Whoever wins the write may act; the loser must not.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::PostParams;
 use kube::Api;
@@ -43,14 +45,13 @@ impl Cluster {
                 })
             }
         };
-        let state =
-            State::from_data(&object.data.clone().unwrap_or_default()).map_err(|source| {
-                Error::StateDamaged {
-                    namespace: self.namespace.clone(),
-                    name: name.into(),
-                    source,
-                }
-            })?;
+        let state = State::from_data(object.data.as_ref().unwrap_or(&BTreeMap::new())).map_err(
+            |source| Error::StateDamaged {
+                namespace: self.namespace.clone(),
+                name: name.into(),
+                source,
+            },
+        )?;
         let (state, warnings) = state.clamp_future(now);
         for warning in warnings {
             log::warn!("{warning}");

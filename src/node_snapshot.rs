@@ -12,6 +12,7 @@
 //! always.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ pub const ONE_CLUSTER: &str = "*";
 pub const MAX_SNAPSHOT_BYTES: usize = 256 * 1024;
 
 /// The worker nodes of one cluster as a full node list showed them, in the state's `nodes` key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSnapshot {
     /// When the full list was read.
@@ -48,7 +49,7 @@ pub struct NodeSnapshot {
     pub unmetered: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,14 +64,16 @@ pub struct NodeGroup {
 /// the text they were read from. A tick whose snapshots stood writes that text back as it was
 /// instead of encoding (and checking by reading back) some 100 KB of names every minute. The
 /// text cannot go stale: the snapshots change only through `replace`, which drops it unless
-/// nothing changed.
+/// nothing changed. Each snapshot is shared, not copied, between the state read, the tick's
+/// look at the nodes and the state written: a snapshot that stood is the same one throughout.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshots {
-    by_cluster: BTreeMap<String, NodeSnapshot>,
-    read_from: Option<String>,
+    by_cluster: BTreeMap<String, Arc<NodeSnapshot>>,
+    read_from: Option<Arc<str>>,
 }
 
-/// Equal when they hold the same snapshots, whatever text they came from.
+/// Equal when they hold the same snapshots, whatever text they came from (one shared snapshot
+/// is equal to itself without comparing its names).
 impl PartialEq for Snapshots {
     fn eq(&self, other: &Self) -> bool {
         self.by_cluster == other.by_cluster
@@ -80,7 +83,10 @@ impl PartialEq for Snapshots {
 impl From<BTreeMap<String, NodeSnapshot>> for Snapshots {
     fn from(by_cluster: BTreeMap<String, NodeSnapshot>) -> Snapshots {
         Snapshots {
-            by_cluster,
+            by_cluster: by_cluster
+                .into_iter()
+                .map(|(cluster, s)| (cluster, Arc::new(s)))
+                .collect(),
             read_from: None,
         }
     }
@@ -89,13 +95,14 @@ impl From<BTreeMap<String, NodeSnapshot>> for Snapshots {
 impl Snapshots {
     /// The snapshots `text` holds, remembered with it.
     pub fn read(text: &str) -> Result<Snapshots, serde_json::Error> {
+        let by_cluster: BTreeMap<String, NodeSnapshot> = serde_json::from_str(text)?;
         Ok(Snapshots {
-            by_cluster: serde_json::from_str(text)?,
-            read_from: Some(text.to_string()),
+            read_from: Some(text.into()),
+            ..Snapshots::from(by_cluster)
         })
     }
 
-    pub fn get(&self, cluster: &str) -> Option<&NodeSnapshot> {
+    pub fn get(&self, cluster: &str) -> Option<&Arc<NodeSnapshot>> {
         self.by_cluster.get(cluster)
     }
 
@@ -103,12 +110,12 @@ impl Snapshots {
         self.by_cluster.is_empty()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &NodeSnapshot)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Arc<NodeSnapshot>)> {
         self.by_cluster.iter()
     }
 
     /// Puts `snapshots` in place of these; the text read stays only if they are the same.
-    pub fn replace(&mut self, snapshots: BTreeMap<String, NodeSnapshot>) {
+    pub fn replace(&mut self, snapshots: BTreeMap<String, Arc<NodeSnapshot>>) {
         if snapshots != self.by_cluster {
             self.by_cluster = snapshots;
             self.read_from = None;
@@ -120,9 +127,12 @@ impl Snapshots {
     pub fn clamp_read_at(&mut self, mut clamp: impl FnMut(&str, &mut i64)) {
         let mut changed = false;
         for (cluster, snapshot) in &mut self.by_cluster {
-            let before = snapshot.read_at;
-            clamp(cluster, &mut snapshot.read_at);
-            changed |= snapshot.read_at != before;
+            let mut read_at = snapshot.read_at;
+            clamp(cluster, &mut read_at);
+            if read_at != snapshot.read_at {
+                Arc::make_mut(snapshot).read_at = read_at;
+                changed = true;
+            }
         }
         if changed {
             self.read_from = None;
@@ -132,8 +142,15 @@ impl Snapshots {
     /// The text to write: the one read while the snapshots are unchanged, else encoded anew.
     pub fn text(&self) -> String {
         match &self.read_from {
-            Some(text) => text.clone(),
-            None => serde_json::to_string(&self.by_cluster).expect("snapshots serialise"),
+            Some(text) => text.to_string(),
+            None => {
+                let plain: BTreeMap<&str, &NodeSnapshot> = self
+                    .by_cluster
+                    .iter()
+                    .map(|(cluster, s)| (cluster.as_str(), &**s))
+                    .collect();
+                serde_json::to_string(&plain).expect("snapshots serialise")
+            }
         }
     }
 
@@ -141,6 +158,30 @@ impl Snapshots {
     /// that it reads back as them).
     pub fn as_read(&self) -> bool {
         self.read_from.is_some()
+    }
+}
+
+/// The nodes NodeMetrics name, each numbered once: a pass over the snapshot's names can mark
+/// which it holds without a second table of names.
+#[derive(Debug, Default)]
+pub struct Metered<'a> {
+    numbers: NameMap<'a, usize>,
+}
+
+impl<'a> FromIterator<&'a str> for Metered<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Metered<'a> {
+        let mut numbers = NameMap::default();
+        for name in names {
+            let next = numbers.len();
+            numbers.entry(name).or_insert(next);
+        }
+        Metered { numbers }
+    }
+}
+
+impl Metered<'_> {
+    pub fn contains(&self, name: &str) -> bool {
+        self.numbers.contains_key(name)
     }
 }
 
@@ -155,7 +196,7 @@ impl NodeSnapshot {
     /// The snapshot of a full list's worker nodes; `metered` names the nodes NodeMetrics listed.
     pub fn take(
         listed: &[ListedNode],
-        metered: &NameSet,
+        metered: &Metered,
         selector: &str,
         now: i64,
     ) -> NodeSnapshot {
@@ -236,7 +277,7 @@ impl NodeSnapshot {
 pub fn refresh_reason(
     snapshot: Option<&NodeSnapshot>,
     selector: &str,
-    metered: &NameSet,
+    metered: &Metered,
     now: i64,
     max_age_secs: i64,
 ) -> Option<String> {
@@ -261,40 +302,44 @@ pub fn refresh_reason(
             format_secs(max_age_secs)
         ));
     }
-    // A node NodeMetrics name that the snapshot does not hold has joined. A snapshot that
-    // names a node twice (a hand edit) would count it twice: it is read again instead.
-    let names = || {
-        snapshot
-            .groups
-            .iter()
-            .flat_map(|g| &g.nodes)
-            .map(String::as_str)
-    };
-    let held: NameSet = names().collect();
-    if held.len() != names().count() {
-        return Some("the node snapshot names a node more than once".into());
+    // One pass over the names the snapshot holds, each looked up once among the metered ones
+    // and marked there. A snapshot that names a node twice (a hand edit) would count it twice:
+    // it is read again instead. Then a node NodeMetrics name that the snapshot does not hold
+    // has joined; a node metered at the read and not now is gone (or NotReady), and the
+    // reverse is back. The first name in order is the one named.
+    let twice = || Some("the node snapshot names a node more than once".to_string());
+    let unmetered: NameSet = snapshot.unmetered.iter().map(String::as_str).collect();
+    let mut held = vec![false; metered.numbers.len()];
+    let mut held_unmetered = NameSet::default();
+    let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
+    for name in snapshot.groups.iter().flat_map(|g| &g.nodes) {
+        let name = name.as_str();
+        let now_metered = match metered.numbers.get(name) {
+            Some(&number) if held[number] => return twice(),
+            Some(&number) => {
+                held[number] = true;
+                true
+            }
+            None if !held_unmetered.insert(name) => return twice(),
+            None => false,
+        };
+        match (!unmetered.contains(name), now_metered) {
+            (true, false) => gone = Some(gone.map_or(name, |g| g.min(name))),
+            (false, true) => back = Some(back.map_or(name, |b| b.min(name))),
+            _ => {}
+        }
     }
     let new: Vec<&str> = metered
+        .numbers
         .iter()
-        .copied()
-        .filter(|n| !held.contains(n))
+        .filter(|(_, &number)| !held[number])
+        .map(|(&name, _)| name)
         .collect();
     if let Some(first) = new.iter().min() {
         return Some(format!(
             "NodeMetrics name {} node(s) the node snapshot does not hold ({first} first)",
             new.len()
         ));
-    }
-    // Then a node metered at the read and not now (gone, NotReady), or the reverse (back).
-    // The first name in order is the one named.
-    let unmetered: NameSet = snapshot.unmetered.iter().map(String::as_str).collect();
-    let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
-    for name in names() {
-        match (!unmetered.contains(name), metered.contains(name)) {
-            (true, false) => gone = Some(gone.map_or(name, |g| g.min(name))),
-            (false, true) => back = Some(back.map_or(name, |b| b.min(name))),
-            _ => {}
-        }
     }
     if let Some(back) = back {
         return Some(format!("node {back} has NodeMetrics again"));
@@ -322,7 +367,7 @@ mod tests {
         }
     }
 
-    fn names<'a>(list: &[&'a str]) -> NameSet<'a> {
+    fn names<'a>(list: &[&'a str]) -> Metered<'a> {
         list.iter().copied().collect()
     }
 
@@ -379,18 +424,31 @@ mod tests {
         assert_eq!(read, Snapshots::from(by_cluster.clone()));
         assert!(read.as_read());
         assert_eq!(read.text(), spaced);
-        read.replace(by_cluster.clone());
+        let shared: BTreeMap<String, Arc<NodeSnapshot>> =
+            read.iter().map(|(c, s)| (c.clone(), s.clone())).collect();
+        read.replace(shared);
         assert_eq!(read.text(), spaced, "the same snapshots keep their text");
+        read.replace(BTreeMap::from([(
+            ONE_CLUSTER.to_string(),
+            Arc::new(snapshot()),
+        )]));
+        assert_eq!(read.text(), spaced, "so do equal ones");
         read.clamp_read_at(|_, _| {});
         assert_eq!(read.text(), spaced, "a clamp that changes nothing keeps it");
 
         let mut newer = snapshot();
         newer.read_at += 60;
-        read.replace(BTreeMap::from([(ONE_CLUSTER.to_string(), newer.clone())]));
+        read.replace(BTreeMap::from([(
+            ONE_CLUSTER.to_string(),
+            Arc::new(newer.clone()),
+        )]));
         assert!(!read.as_read());
         let text = read.text();
         assert_eq!(
-            Snapshots::read(&text).unwrap().get(ONE_CLUSTER),
+            Snapshots::read(&text)
+                .unwrap()
+                .get(ONE_CLUSTER)
+                .map(|s| &**s),
             Some(&newer)
         );
 
@@ -527,6 +585,13 @@ mod tests {
         }
         let mut twice = s.clone();
         twice.groups[1].nodes.push("a".into());
+        assert_eq!(
+            refresh_reason(Some(&twice), "region", &names(&["a", "b"]), NOW, 600).as_deref(),
+            Some("the node snapshot names a node more than once")
+        );
+        // Twice among the nodes NodeMetrics do not name (c is NotReady), too.
+        let mut twice = s.clone();
+        twice.groups[0].nodes.push("c".into());
         assert_eq!(
             refresh_reason(Some(&twice), "region", &names(&["a", "b"]), NOW, 600).as_deref(),
             Some("the node snapshot names a node more than once")

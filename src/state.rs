@@ -617,12 +617,14 @@ mod tests {
         let mut state = State::from_data(&data).unwrap();
         assert_eq!(state, full());
         assert_eq!(state.checked_data().unwrap()[KEY_NODES], spaced);
-        let mut snapshots: BTreeMap<String, crate::node_snapshot::NodeSnapshot> = state
+        let mut snapshots: BTreeMap<_, _> = state
             .nodes
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        snapshots.values_mut().for_each(|s| s.read_at += 60);
+        snapshots
+            .values_mut()
+            .for_each(|s| std::sync::Arc::make_mut(s).read_at += 60);
         state.nodes.replace(snapshots);
         let written = state.checked_data().unwrap();
         assert_ne!(written[KEY_NODES], spaced);

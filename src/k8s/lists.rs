@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use http_body::Body as _;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -164,14 +165,12 @@ impl Cluster {
         serde_json::from_slice(body.as_ref()).map_err(kube::Error::SerdeError)
     }
 
-    /// GET at `path`, the answer's body as the one buffer it arrived in: items can borrow from
-    /// it, and nothing is copied or checked twice on the way (kube's `Client::request` copies
-    /// the body twice and validates it as UTF-8 before parsing).
-    pub async fn get_body(
-        &self,
-        path: &str,
-        query: Query<'_>,
-    ) -> Result<impl AsRef<[u8]>, kube::Error> {
+    /// GET at `path`, the answer's body in one buffer: items can borrow from it, and nothing
+    /// is copied or checked twice on the way (kube's `Client::request` copies the body twice
+    /// and validates it as UTF-8 before parsing). Each frame is copied in as it arrives and
+    /// let go, so the HTTP layer reuses its read buffer instead of holding the whole answer a
+    /// second time until the end (1.4 MB of NodeMetrics on 5,000 nodes).
+    pub async fn get_body(&self, path: &str, query: Query<'_>) -> Result<Vec<u8>, kube::Error> {
         let request = http::Request::get(query.uri(path))
             .header(http::header::ACCEPT, "application/json")
             .body(kube::client::Body::empty())
@@ -179,15 +178,28 @@ impl Cluster {
         self.call(async {
             let response = self.client.send(request).await?;
             let status = response.status();
-            let body = response.into_body().collect_bytes().await?;
-            if status.is_client_error() || status.is_server_error() {
-                return Err(api_error(status, &body));
+            let mut body = response.into_body();
+            let announced = body.size_hint().exact().unwrap_or(0);
+            let mut buffer = Vec::with_capacity(announced.min(MAX_RESERVED) as usize);
+            while let Some(frame) =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+            {
+                if let Ok(data) = frame?.into_data() {
+                    buffer.extend_from_slice(&data);
+                }
             }
-            Ok(body)
+            if status.is_client_error() || status.is_server_error() {
+                return Err(api_error(status, &buffer));
+            }
+            Ok(buffer)
         })
         .await
     }
 }
+
+/// The most reserved up front for an answer's announced length; a longer one grows as it
+/// arrives.
+const MAX_RESERVED: u64 = 64 * 1024 * 1024;
 
 /// An answer that is not a success, as kube reports it: the `metav1.Status` the server sent,
 /// or one made from its text when it sent something else (a proxy's page, a bare 404).

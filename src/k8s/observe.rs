@@ -5,6 +5,7 @@
 //! the state stands for the rest (see `node_snapshot`), every node when it does not.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::autoscalers::Autoscaler;
 use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
@@ -15,9 +16,8 @@ use crate::choices::ScaleTarget;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
-use crate::name_hash::NameSet;
 use crate::node_snapshot::{
-    refresh_reason, ListedNode, NodeSnapshot, Snapshots, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
+    refresh_reason, ListedNode, Metered, NodeSnapshot, Snapshots, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
 };
 use crate::policy::{CpuObservation, NodeCount};
 
@@ -50,7 +50,7 @@ pub struct ClusterView {
     pub autoscalers: Option<BTreeMap<String, Autoscaler>>,
     /// The node snapshots to remember, by cluster: the ones that stood, new ones where every
     /// node was read, the previous ones of clusters that did not answer.
-    pub snapshots: BTreeMap<String, NodeSnapshot>,
+    pub snapshots: BTreeMap<String, Arc<NodeSnapshot>>,
 }
 
 impl ClusterView {
@@ -112,7 +112,7 @@ struct Lists {
     /// The node snapshot to remember: the one given when it stood, a new one when every node
     /// was read; the one given when CPU is simulated (every node is read, nothing is learnt
     /// about NodeMetrics).
-    snapshot: Option<NodeSnapshot>,
+    snapshot: Option<Arc<NodeSnapshot>>,
     deployments: Vec<SlimDeployment>,
     /// By Deployment name, when asked for.
     autoscalers: Option<BTreeMap<String, Autoscaler>>,
@@ -123,7 +123,7 @@ struct Lists {
 struct NodeScope<'a> {
     selector: &'a str,
     region: RegionOf<'a>,
-    snapshot: Option<&'a NodeSnapshot>,
+    snapshot: Option<&'a Arc<NodeSnapshot>>,
 }
 
 /// From the node's label in one cluster; from the cluster itself in a fleet.
@@ -137,7 +137,7 @@ enum RegionOf<'a> {
 struct NodesSeen {
     nodes: Vec<NodeFacts>,
     usage: Result<Vec<NodeUsage>, String>,
-    snapshot: Option<NodeSnapshot>,
+    snapshot: Option<Arc<NodeSnapshot>>,
 }
 
 impl NodeScope<'_> {
@@ -162,7 +162,7 @@ pub struct MemberView {
     pub deployment: Option<DeploymentView>,
     /// Read when SCALE_TARGET=hpa-min: the outer None means not read.
     pub autoscaler: Option<Option<Autoscaler>>,
-    pub snapshot: Option<NodeSnapshot>,
+    pub snapshot: Option<Arc<NodeSnapshot>>,
 }
 
 impl Cluster {
@@ -237,11 +237,17 @@ impl Cluster {
                 snapshot: scope.snapshot.cloned(),
             });
         };
-        let metered: NameSet = match &usage {
+        let metered: Metered = match &usage {
             Ok(usage) => usage.iter().map(|u| u.name.as_str()).collect(),
-            Err(_) => NameSet::default(),
+            Err(_) => Metered::default(),
         };
-        let stale = refresh_reason(scope.snapshot, scope.selector, &metered, now, refresh_secs);
+        let stale = refresh_reason(
+            scope.snapshot.map(|s| &**s),
+            scope.selector,
+            &metered,
+            now,
+            refresh_secs,
+        );
         let (nodes, snapshot) = match (scope.snapshot, stale) {
             (Some(snapshot), None) => {
                 let cordoned = self
@@ -254,7 +260,7 @@ impl Cluster {
                 log::debug!("reading every node: {}", why.unwrap_or_default());
                 let listed = self.node_list(scope, None).await?;
                 let fresh = NodeSnapshot::take(&listed, &metered, scope.selector, now);
-                let kept = fresh.fits().then_some(fresh);
+                let kept = fresh.fits().then(|| Arc::new(fresh));
                 if kept.is_none() {
                     log::warn!(
                         "the node snapshot of {} nodes is over {} KiB, more than the state keeps: every tick reads every node",
@@ -365,7 +371,7 @@ impl Cluster {
         (region, context): (&str, &str),
         settings: &Settings,
         connect: &Connect,
-        snapshot: Option<&NodeSnapshot>,
+        snapshot: Option<&Arc<NodeSnapshot>>,
         first: FirstLists,
         now: i64,
     ) -> Result<MemberView, Error> {

@@ -422,6 +422,7 @@ mod tests {
         let spaced = encoded.replace("\":\"", "\": \"");
         let mut read = Snapshots::read(&spaced).unwrap();
         assert_eq!(read, Snapshots::from(by_cluster.clone()));
+        assert_ne!(read, Snapshots::default(), "other snapshots are not equal");
         assert!(read.as_read());
         assert_eq!(read.text(), spaced);
         let shared: BTreeMap<String, Arc<NodeSnapshot>> =

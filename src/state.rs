@@ -275,8 +275,8 @@ impl State {
 
     /// The data to write, checked to read back as this very state: a value this reader would
     /// refuse (a number that is not finite, for one) is never written, because every later
-    /// tick would stop at it.
-    /// Node snapshots written back as the text they were read from are not read again.
+    /// tick would stop at it. Node snapshots written back as the text they were read from are
+    /// not read again: that text was read into them.
     pub fn checked_data(&self) -> Result<BTreeMap<String, String>, StateError> {
         let data = self.to_data();
         let as_read = self.nodes.as_read();

@@ -310,7 +310,8 @@ pub fn refresh_reason(
     let twice = || Some("the node snapshot names a node more than once".to_string());
     let unmetered: NameSet = snapshot.unmetered.iter().map(String::as_str).collect();
     let mut held = vec![false; metered.numbers.len()];
-    let mut held_unmetered = NameSet::default();
+    // Held names NodeMetrics do not name: a name held twice among them is caught here.
+    let mut held_not_named = NameSet::default();
     let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
     for name in snapshot.groups.iter().flat_map(|g| &g.nodes) {
         let name = name.as_str();
@@ -320,7 +321,7 @@ pub fn refresh_reason(
                 held[number] = true;
                 true
             }
-            None if !held_unmetered.insert(name) => return twice(),
+            None if !held_not_named.insert(name) => return twice(),
             None => false,
         };
         match (!unmetered.contains(name), now_metered) {

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod logging;
 pub mod metrics;
 pub mod name_hash;
+pub mod node_names;
 pub mod node_snapshot;
 pub mod pipeline;
 pub mod plan;

@@ -20,6 +20,7 @@ use crate::duration::format_secs;
 use crate::k8s::cpu::NodeFacts;
 use crate::k8s::quantity::cpu_cores;
 use crate::name_hash::{NameMap, NameSet};
+use crate::node_names::NodeNames;
 
 /// The key of the snapshot of a cluster holding every region (a fleet keys each region's own
 /// cluster by its kubeconfig context, so a region pointed at another cluster starts afresh).
@@ -42,11 +43,11 @@ pub struct NodeSnapshot {
     /// names alone, so 5,000 nodes fit a ConfigMap with room to spare.
     pub groups: Vec<NodeGroup>,
     /// Nodes whose Ready condition was not True.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub not_ready: Vec<String>,
+    #[serde(default, skip_serializing_if = "NodeNames::is_empty")]
+    pub not_ready: NodeNames,
     /// Nodes NodeMetrics did not name at the read (NotReady ones, or not scraped yet).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unmetered: Vec<String>,
+    #[serde(default, skip_serializing_if = "NodeNames::is_empty")]
+    pub unmetered: NodeNames,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +58,8 @@ pub struct NodeGroup {
     /// Allocatable CPU as the Node states it (`4`, `3900m`); absent when it states none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<String>,
-    pub nodes: Vec<String>,
+    /// Sorted.
+    pub nodes: NodeNames,
 }
 
 /// The state's `nodes` key: the snapshots by cluster and, while they are the ones it held,
@@ -170,7 +172,9 @@ pub struct Metered<'a> {
 
 impl<'a> FromIterator<&'a str> for Metered<'a> {
     fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Metered<'a> {
+        let names = names.into_iter();
         let mut numbers = NameMap::default();
+        numbers.reserve(names.size_hint().0);
         for name in names {
             let next = numbers.len();
             numbers.entry(name).or_insert(next);
@@ -194,47 +198,49 @@ pub struct ListedNode {
 
 impl NodeSnapshot {
     /// The snapshot of a full list's worker nodes; `metered` names the nodes NodeMetrics listed.
+    /// None when a name is empty or holds a comma, which no Node name can.
     pub fn take(
         listed: &[ListedNode],
         metered: &Metered,
         selector: &str,
         now: i64,
-    ) -> NodeSnapshot {
-        let mut groups: BTreeMap<(Option<&str>, Option<&str>), Vec<String>> = BTreeMap::new();
+    ) -> Option<NodeSnapshot> {
+        let mut groups: BTreeMap<(Option<&str>, Option<&str>), Vec<&str>> = BTreeMap::new();
         let (mut not_ready, mut unmetered) = (Vec::new(), Vec::new());
         for node in listed.iter().filter(|n| !n.facts.control_plane) {
-            let name = &node.facts.name;
+            let name = &*node.facts.name;
             groups
                 .entry((node.facts.region.as_deref(), node.cpu.as_deref()))
                 .or_default()
-                .push(name.clone());
+                .push(name);
             if !node.facts.ready {
-                not_ready.push(name.clone());
+                not_ready.push(name);
             }
-            if !metered.contains(name.as_str()) {
-                unmetered.push(name.clone());
+            if !metered.contains(name) {
+                unmetered.push(name);
             }
         }
+        let sorted = |mut names: Vec<&str>| {
+            names.sort_unstable();
+            NodeNames::join(names)
+        };
         let groups = groups
             .into_iter()
-            .map(|((region, cpu), mut nodes)| {
-                nodes.sort();
-                NodeGroup {
+            .map(|((region, cpu), nodes)| {
+                Some(NodeGroup {
                     region: region.map(str::to_string),
                     cpu: cpu.map(str::to_string),
-                    nodes,
-                }
+                    nodes: sorted(nodes)?,
+                })
             })
-            .collect();
-        not_ready.sort();
-        unmetered.sort();
-        NodeSnapshot {
+            .collect::<Option<_>>()?;
+        Some(NodeSnapshot {
             read_at: now,
             selector: selector.to_string(),
             groups,
-            not_ready,
-            unmetered,
-        }
+            not_ready: sorted(not_ready)?,
+            unmetered: sorted(unmetered)?,
+        })
     }
 
     /// Whether it is small enough to keep in the state (`MAX_SNAPSHOT_BYTES`).
@@ -246,20 +252,17 @@ impl NodeSnapshot {
     /// `cordoned` (this tick's list of cordoned nodes, full objects) taking the place of what
     /// the snapshot holds of them.
     pub fn facts(&self, cordoned: &[NodeFacts]) -> Vec<NodeFacts> {
-        let fresh: NameMap<&NodeFacts> = cordoned.iter().map(|n| (n.name.as_str(), n)).collect();
-        let not_ready: NameSet = self.not_ready.iter().map(String::as_str).collect();
+        let fresh: NameMap<&NodeFacts> = cordoned.iter().map(|n| (&*n.name, n)).collect();
+        let not_ready: NameSet = self.not_ready.iter().collect();
         let mut facts: Vec<NodeFacts> = Vec::new();
         for group in &self.groups {
             let cores = group.cpu.as_deref().and_then(cpu_cores);
-            for name in group
-                .nodes
-                .iter()
-                .filter(|n| !fresh.contains_key(n.as_str()))
-            {
+            let region: Option<Arc<str>> = group.region.as_deref().map(Arc::from);
+            for name in group.nodes.iter().filter(|n| !fresh.contains_key(n)) {
                 facts.push(NodeFacts {
-                    name: name.clone(),
-                    region: group.region.clone(),
-                    ready: !not_ready.contains(name.as_str()),
+                    name: name.into(),
+                    region: region.clone(),
+                    ready: !not_ready.contains(name),
                     cordoned: false,
                     control_plane: false,
                     allocatable_cores: cores,
@@ -308,13 +311,12 @@ pub fn refresh_reason(
     // has joined; a node metered at the read and not now is gone (or NotReady), and the
     // reverse is back. The first name in order is the one named.
     let twice = || Some("the node snapshot names a node more than once".to_string());
-    let unmetered: NameSet = snapshot.unmetered.iter().map(String::as_str).collect();
+    let unmetered: NameSet = snapshot.unmetered.iter().collect();
     let mut held = vec![false; metered.numbers.len()];
     // Held names NodeMetrics do not name: a name held twice among them is caught here.
     let mut held_not_named = NameSet::default();
     let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
-    for name in snapshot.groups.iter().flat_map(|g| &g.nodes) {
-        let name = name.as_str();
+    for name in snapshot.groups.iter().flat_map(|g| g.nodes.iter()) {
         let now_metered = match metered.numbers.get(name) {
             Some(&number) if held[number] => return twice(),
             Some(&number) => {
@@ -379,7 +381,7 @@ mod tests {
             listed("c", "latvia", "3900m", false),
             listed("a", "denmark", "4", true),
         ];
-        NodeSnapshot::take(&nodes, &names(&["a", "b"]), "region", NOW - 60)
+        NodeSnapshot::take(&nodes, &names(&["a", "b"]), "region", NOW - 60).unwrap()
     }
 
     #[test]
@@ -387,7 +389,7 @@ mod tests {
         let s = snapshot();
         assert_eq!(
             serde_json::to_string(&s).unwrap(),
-            r#"{"readAt":"2027-01-15T07:59:00Z","selector":"region","groups":[{"region":"denmark","cpu":"4","nodes":["a","b"]},{"region":"latvia","cpu":"3900m","nodes":["c"]}],"notReady":["c"],"unmetered":["c"]}"#
+            r#"{"readAt":"2027-01-15T07:59:00Z","selector":"region","groups":[{"region":"denmark","cpu":"4","nodes":"a,b"},{"region":"latvia","cpu":"3900m","nodes":"c"}],"notReady":"c","unmetered":"c"}"#
         );
         let facts = s.facts(&[]);
         let expected: Vec<NodeFacts> = [
@@ -408,7 +410,7 @@ mod tests {
         let mut cordoned_new = listed("z", "france", "2", true).facts;
         cordoned_new.cordoned = true;
         let facts = snapshot().facts(&[cordoned_new.clone(), cordoned_b.clone()]);
-        let names: Vec<&str> = facts.iter().map(|f| f.name.as_str()).collect();
+        let names: Vec<&str> = facts.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["a", "c", "z", "b"]);
         assert_eq!(facts[2], cordoned_new);
         assert_eq!(facts[3], cordoned_b);
@@ -471,7 +473,7 @@ mod tests {
         let many: Vec<ListedNode> = (0..3000)
             .map(|i| listed(&format!("{name}{i}"), "denmark", "4", true))
             .collect();
-        let big = NodeSnapshot::take(&many, &names(&[]), "region", NOW);
+        let big = NodeSnapshot::take(&many, &names(&[]), "region", NOW).unwrap();
         assert!(
             !big.fits(),
             "3,000 unmetered 104-character names are over 256 KiB"
@@ -482,8 +484,23 @@ mod tests {
     fn control_plane_nodes_are_not_kept() {
         let mut cp = listed("cp", "denmark", "4", true);
         cp.facts.control_plane = true;
-        let s = NodeSnapshot::take(&[cp], &names(&["cp"]), "region", NOW);
+        let s = NodeSnapshot::take(&[cp], &names(&["cp"]), "region", NOW).unwrap();
         assert!(s.groups.is_empty() && s.unmetered.is_empty());
+    }
+
+    #[test]
+    fn a_name_the_snapshot_cannot_join_takes_no_snapshot() {
+        for name in ["a,b", ""] {
+            let nodes = [
+                listed("a", "denmark", "4", true),
+                listed(name, "denmark", "4", true),
+            ];
+            assert_eq!(
+                NodeSnapshot::take(&nodes, &names(&["a"]), "region", NOW),
+                None,
+                "{name:?}"
+            );
+        }
     }
 
     /// name, snapshot, selector, metered nodes, now, expected reason
@@ -586,14 +603,14 @@ mod tests {
             assert_eq!(got.as_deref(), *expected, "{name}");
         }
         let mut twice = s.clone();
-        twice.groups[1].nodes.push("a".into());
+        twice.groups[1].nodes = NodeNames::join(["c", "a"]).unwrap();
         assert_eq!(
             refresh_reason(Some(&twice), "region", &names(&["a", "b"]), NOW, 600).as_deref(),
             Some("the node snapshot names a node more than once")
         );
         // Twice among the nodes NodeMetrics do not name (c is NotReady), too.
         let mut twice = s.clone();
-        twice.groups[0].nodes.push("c".into());
+        twice.groups[0].nodes = NodeNames::join(["a", "b", "c"]).unwrap();
         assert_eq!(
             refresh_reason(Some(&twice), "region", &names(&["a", "b"]), NOW, 600).as_deref(),
             Some("the node snapshot names a node more than once")

@@ -404,6 +404,7 @@ fn render_action(record: &Option<ActionRecord>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::node_names::NodeNames;
     use crate::policy::Action;
 
     fn full() -> State {
@@ -477,10 +478,10 @@ mod tests {
                     groups: vec![crate::node_snapshot::NodeGroup {
                         region: Some("france".into()),
                         cpu: Some("3900m".into()),
-                        nodes: vec!["worker-france".into()],
+                        nodes: NodeNames::join(["worker-france"]).unwrap(),
                     }],
-                    not_ready: Vec::new(),
-                    unmetered: vec!["worker-france".into()],
+                    not_ready: NodeNames::default(),
+                    unmetered: NodeNames::join(["worker-france"]).unwrap(),
                 },
             )])
             .into(),

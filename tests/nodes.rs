@@ -51,7 +51,7 @@ fn a_holding_tick_reads_the_cordoned_nodes_only_and_stays_at_five_requests() {
     let c = warmed();
     assert_eq!(
         snapshot(&c)["groups"][0],
-        serde_json::json!({"region": "denmark", "cpu": "4", "nodes": ["worker-denmark"]})
+        serde_json::json!({"region": "denmark", "cpu": "4", "nodes": "worker-denmark"})
     );
     let (reads, line) = tick(&c);
     assert_eq!(reads, ["cordoned"]);
@@ -194,6 +194,26 @@ fn a_damaged_snapshot_is_refused_with_its_key_and_an_empty_one_is_read_again() {
     c.emu.put_configmap(NS, STATE, state);
     let (reads, _) = tick(&c);
     assert_eq!(reads, ["all"]);
+}
+
+#[test]
+fn a_snapshot_written_with_names_in_arrays_still_stands() {
+    let c = warmed();
+    let mut state = c.state();
+    let joined = state["nodes"].clone();
+    let mut nodes: Value = serde_json::from_str(&joined).unwrap();
+    for group in nodes["*"]["groups"].as_array_mut().unwrap() {
+        let names: Vec<&str> = group["nodes"].as_str().unwrap().split(',').collect();
+        group["nodes"] = serde_json::json!(names);
+    }
+    let arrays = nodes.to_string();
+    assert!(arrays.contains(r#""nodes":["worker-denmark"]"#), "{arrays}");
+    state.insert("nodes".into(), arrays.clone());
+    c.emu.put_configmap(NS, STATE, state);
+    let (reads, line) = tick(&c);
+    assert_eq!(reads, ["cordoned"], "the snapshot stands");
+    assert_eq!(line["cpu"]["nodes"], 3);
+    assert_eq!(c.state()["nodes"], arrays, "and is written back as it was read");
 }
 
 #[test]

@@ -117,13 +117,13 @@ async fn gather(
                 .nodes
                 .iter()
                 .filter(|n| n.region.as_deref() == Some(r.name.as_str()) && n.schedulable_worker())
-                .map(|n| n.name.as_str())
+                .map(|n| &*n.name)
                 .collect();
             let cpus: Vec<f64> = observed
                 .view
                 .node_cpu
                 .iter()
-                .filter(|(n, _)| node_names.contains(n.as_str()))
+                .filter(|(n, _)| node_names.contains(&**n))
                 .filter_map(|(_, c)| *c)
                 .collect();
             let bounds = policy.bounds(&r.name);

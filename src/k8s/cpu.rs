@@ -1,14 +1,18 @@
 //! Cluster CPU from nodes and NodeMetrics: pure, so the edge cases are table-tested.
 
+use std::sync::Arc;
+
 use crate::name_hash::{NameMap, NameSet};
 
 use crate::policy::CpuObservation;
 
-/// A node as the rule cares about it.
+/// A node as the rule cares about it. Name and region are shared, not copied: a 5,000-node
+/// tick passes each name from the node snapshot to the facts and to the per-node CPU, and
+/// the nodes of a region share its name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeFacts {
-    pub name: String,
-    pub region: Option<String>,
+    pub name: Arc<str>,
+    pub region: Option<Arc<str>>,
     pub ready: bool,
     pub cordoned: bool,
     pub control_plane: bool,
@@ -38,23 +42,26 @@ pub fn cluster_cpu(
     regions: &[&str],
     now: i64,
     max_age_secs: i64,
-) -> (Vec<(String, Option<f64>)>, CpuObservation) {
+) -> (Vec<(Arc<str>, Option<f64>)>, CpuObservation) {
     // By name and by hash, so a 5,000-node, 100-region cluster costs one pass over each list,
     // not one per node or per region.
     let wanted: NameSet = regions.iter().copied().collect();
-    let fresh: NameMap<&NodeUsage> = usage
-        .iter()
-        .filter(|u| now - u.timestamp <= max_age_secs)
-        .map(|u| (u.name.as_str(), u))
-        .collect();
-    let per_node: Vec<(String, Option<f64>)> = nodes
+    let mut fresh: NameMap<&NodeUsage> = NameMap::default();
+    fresh.reserve(usage.len());
+    fresh.extend(
+        usage
+            .iter()
+            .filter(|u| now - u.timestamp <= max_age_secs)
+            .map(|u| (u.name.as_str(), u)),
+    );
+    let per_node: Vec<(Arc<str>, Option<f64>)> = nodes
         .iter()
         .filter(|n| {
             n.schedulable_worker() && n.region.as_deref().is_some_and(|r| wanted.contains(r))
         })
         .map(|n| {
             let pct = fresh
-                .get(n.name.as_str())
+                .get(&*n.name)
                 .zip(n.allocatable_cores.filter(|c| *c > 0.0))
                 .map(|(u, cores)| u.cores / cores * 100.0);
             (n.name.clone(), pct)
@@ -71,7 +78,7 @@ pub fn cluster_cpu(
 /// The cluster figure from per-node percentages, with `silent` more nodes known to exist but
 /// not seen (a region whose cluster did not answer) counted as nodes without a sample.
 pub fn combine(
-    per_node: &[(String, Option<f64>)],
+    per_node: &[(Arc<str>, Option<f64>)],
     silent: usize,
     no_nodes: &str,
 ) -> CpuObservation {
@@ -106,7 +113,7 @@ mod tests {
     fn node(name: &str, region: Option<&str>) -> NodeFacts {
         NodeFacts {
             name: name.into(),
-            region: region.map(str::to_string),
+            region: region.map(Arc::from),
             ready: true,
             cordoned: false,
             control_plane: false,
@@ -156,9 +163,9 @@ mod tests {
         assert_eq!(
             per_node,
             vec![
-                ("a".to_string(), Some(50.0)),
-                ("b".to_string(), Some(90.0)),
-                ("h".to_string(), None)
+                ("a".into(), Some(50.0)),
+                ("b".into(), Some(90.0)),
+                ("h".into(), None)
             ]
         );
         assert_eq!(
@@ -192,7 +199,7 @@ mod tests {
         let nodes = vec![node("a", Some("denmark")), zero];
         let usage = vec![used("a", 2.0, 10), used("z", 1.0, 10)];
         let (per_node, _) = cluster_cpu(&nodes, &usage, &["denmark"], NOW, 180);
-        assert_eq!(per_node[1], ("z".to_string(), None), "not infinity");
+        assert_eq!(per_node[1], ("z".into(), None), "not infinity");
         // A fleet region that did not answer: its 2 remembered nodes are missing samples.
         assert_eq!(
             combine(&per_node, 2, "none"),

@@ -38,7 +38,7 @@ pub struct DeploymentView {
 pub struct ClusterView {
     pub nodes: Vec<NodeFacts>,
     /// Per counted node, its CPU percentage when it had a fresh sample.
-    pub node_cpu: Vec<(String, Option<f64>)>,
+    pub node_cpu: Vec<(Arc<str>, Option<f64>)>,
     pub cpu: CpuObservation,
     /// By region; None when the region's Deployment does not exist. A region whose cluster did
     /// not answer has no entry.
@@ -143,8 +143,8 @@ struct NodesSeen {
 impl NodeScope<'_> {
     fn listed(&self, node: &SlimNode) -> ListedNode {
         let region = match self.region {
-            RegionOf::Label(label) => node.metadata.labels.get(label).cloned(),
-            RegionOf::Cluster(region) => Some(region.to_string()),
+            RegionOf::Label(label) => node.metadata.labels.get(label).map(|r| r.as_str().into()),
+            RegionOf::Cluster(region) => Some(region.into()),
         };
         ListedNode {
             facts: node_facts(node, region),
@@ -156,7 +156,7 @@ impl NodeScope<'_> {
 /// One region's own cluster as observed (a fleet member).
 pub struct MemberView {
     pub nodes: Vec<NodeFacts>,
-    pub node_cpu: Vec<(String, Option<f64>)>,
+    pub node_cpu: Vec<(Arc<str>, Option<f64>)>,
     /// Why NodeMetrics could not be read, if they could not.
     pub metrics_missing: Option<String>,
     pub deployment: Option<DeploymentView>,
@@ -259,15 +259,23 @@ impl Cluster {
             (_, why) => {
                 log::debug!("reading every node: {}", why.unwrap_or_default());
                 let listed = self.node_list(scope, None).await?;
-                let fresh = NodeSnapshot::take(&listed, &metered, scope.selector, now);
-                let kept = fresh.fits().then(|| Arc::new(fresh));
-                if kept.is_none() {
-                    log::warn!(
-                        "the node snapshot of {} nodes is over {} KiB, more than the state keeps: every tick reads every node",
-                        listed.len(),
-                        MAX_SNAPSHOT_BYTES / 1024
-                    );
-                }
+                let kept = match NodeSnapshot::take(&listed, &metered, scope.selector, now) {
+                    Some(fresh) if fresh.fits() => Some(Arc::new(fresh)),
+                    Some(_) => {
+                        log::warn!(
+                            "the node snapshot of {} nodes is over {} KiB, more than the state keeps: every tick reads every node",
+                            listed.len(),
+                            MAX_SNAPSHOT_BYTES / 1024
+                        );
+                        None
+                    }
+                    None => {
+                        log::warn!(
+                            "a node's name is empty or holds a comma, which the node snapshot cannot keep: every tick reads every node"
+                        );
+                        None
+                    }
+                };
                 (listed.into_iter().map(|n| n.facts).collect(), kept)
             }
         };
@@ -394,10 +402,10 @@ impl Cluster {
             Err(reason) => (Vec::new(), Some(reason)),
         };
         for node in &mut nodes {
-            node.name = format!("{context}/{}", node.name);
+            node.name = format!("{context}/{}", node.name).into();
         }
         for (name, _) in &mut node_cpu {
-            *name = format!("{context}/{name}");
+            *name = format!("{context}/{name}").into();
         }
         Ok(MemberView {
             nodes,
@@ -466,10 +474,10 @@ fn deployment_view(deployments: &[SlimDeployment], name: &str) -> Option<Deploym
     })
 }
 
-fn node_facts(node: &SlimNode, region: Option<String>) -> NodeFacts {
+fn node_facts(node: &SlimNode, region: Option<Arc<str>>) -> NodeFacts {
     let labels = &node.metadata.labels;
     NodeFacts {
-        name: node.metadata.name.clone(),
+        name: node.metadata.name.as_str().into(),
         region,
         ready: node
             .status

@@ -9,7 +9,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 #[derive(Default)]
 pub struct Fnv(u64);
 
+/// Inlined, as a hasher must be to be fast: the release build optimises for size and would
+/// otherwise call `write` for every name and for the byte that ends it.
 impl Hasher for Fnv {
+    #[inline(always)]
     fn write(&mut self, bytes: &[u8]) {
         let mut hash = if self.0 == 0 {
             0xcbf2_9ce4_8422_2325
@@ -23,6 +26,7 @@ impl Hasher for Fnv {
         self.0 = hash;
     }
 
+    #[inline(always)]
     fn finish(&self) -> u64 {
         self.0
     }

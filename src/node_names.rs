@@ -48,6 +48,12 @@ fn valid(name: &str) -> bool {
     !name.is_empty() && !name.contains(',')
 }
 
+/// Whether every name `text` joins is `valid`: no empty name at either end or between two
+/// commas (three searches of the whole text, not one per name).
+fn valid_joined(text: &str) -> bool {
+    text.is_empty() || !(text.starts_with(',') || text.ends_with(',') || text.contains(",,"))
+}
+
 impl Serialize for NodeNames {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0)
@@ -72,7 +78,7 @@ impl<'de> Visitor<'de> for NamesVisitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<NodeNames, E> {
-        if text.is_empty() || text.split(',').all(valid) {
+        if valid_joined(text) {
             Ok(NodeNames(text.to_string()))
         } else {
             Err(E::invalid_value(de::Unexpected::Str(text), &EXPECTED))
@@ -80,7 +86,7 @@ impl<'de> Visitor<'de> for NamesVisitor {
     }
 
     fn visit_string<E: de::Error>(self, text: String) -> Result<NodeNames, E> {
-        if text.is_empty() || text.split(',').all(valid) {
+        if valid_joined(&text) {
             Ok(NodeNames(text))
         } else {
             Err(E::invalid_value(de::Unexpected::Str(&text), &EXPECTED))

@@ -213,7 +213,11 @@ fn a_snapshot_written_with_names_in_arrays_still_stands() {
     let (reads, line) = tick(&c);
     assert_eq!(reads, ["cordoned"], "the snapshot stands");
     assert_eq!(line["cpu"]["nodes"], 3);
-    assert_eq!(c.state()["nodes"], arrays, "and is written back as it was read");
+    assert_eq!(
+        c.state()["nodes"],
+        arrays,
+        "and is written back as it was read"
+    );
 }
 
 #[test]

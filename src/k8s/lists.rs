@@ -71,7 +71,7 @@ pub struct NodeMetricsItem<'a> {
 /// The items of a NodeMetrics list (`metrics.k8s.io/v1beta1` NodeMetricsList), each node's
 /// labels, window and memory stepped over (see `skim`). A field that is absent is empty.
 pub fn node_metrics(body: &[u8]) -> Skimmed<Vec<NodeMetricsItem<'_>>> {
-    let mut r = Reader::new(body)?;
+    let mut r = Reader::new(body);
     let mut items = Vec::new();
     r.object(|r, key| {
         if key != b"items" {
@@ -283,6 +283,10 @@ mod tests {
             "a list cut short is refused"
         );
         assert!(super::node_metrics(br#"{"items":null}"#).is_err());
+        let label = b"{\"items\":[{\"metadata\":{\"labels\":{\"a\":\"\xff\"},\"name\":\"n1\"}}]}";
+        assert_eq!(super::node_metrics(label).unwrap()[0].name, "n1");
+        let name = b"{\"items\":[{\"metadata\":{\"name\":\"n\xff\"}}]}";
+        assert_eq!(super::node_metrics(name).unwrap_err().expected, "UTF-8");
         assert!(super::node_metrics(br#"{"kind":"NodeMetricsList"}"#)
             .unwrap()
             .is_empty());

@@ -167,9 +167,11 @@ fn list(world: &World, req: &Request, call: &Call) -> Result<Response, ApiError>
     let page = paging::page(
         scope,
         |obj| {
+            // Fields first: a field selector (`spec.unschedulable=true`) usually rules out
+            // nearly every object in one comparison, before any label is looked up.
             let indexed = obj.selectable();
-            selector.matches_with(|k| indexed.labels.get(k))
-                && fields.matches_with(|f| indexed.field(f))
+            fields.matches_with(|f| indexed.field(f))
+                && selector.matches_with(|k| indexed.labels.get(k))
         },
         &paging,
         call.all_namespaces && call.def.namespaced,

@@ -175,6 +175,15 @@ impl Cluster {
             .header(http::header::ACCEPT, "application/json")
             .body(kube::client::Body::empty())
             .map_err(kube::Error::HttpError)?;
+        self.body_of(request).await
+    }
+
+    /// Sends `request` and reads its answer's body as `get_body` does; an answer that is not
+    /// a success is the server's `metav1.Status`, as kube reports it.
+    pub async fn body_of(
+        &self,
+        request: http::Request<kube::client::Body>,
+    ) -> Result<Vec<u8>, kube::Error> {
         self.call(async {
             let response = self.client.send(request).await?;
             let status = response.status();

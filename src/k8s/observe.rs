@@ -4,7 +4,7 @@
 //! since what it asks for depends on them: only the cordoned nodes while the node snapshot in
 //! the state stands for the rest (see `node_snapshot`), every node when it does not.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::autoscalers::Autoscaler;
@@ -16,6 +16,7 @@ use crate::choices::ScaleTarget;
 use crate::clock::parse_rfc3339;
 use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
+use crate::name_hash::NameMap;
 use crate::node_snapshot::{
     refresh_reason, ListedNode, Metered, NodeSnapshot, Snapshots, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
 };
@@ -56,8 +57,8 @@ pub struct ClusterView {
 impl ClusterView {
     /// Each region's worker nodes, and how many can take a pod (ready and not cordoned), in
     /// one pass over the nodes.
-    pub fn node_counts(&self) -> HashMap<&str, NodeCount> {
-        let mut counts: HashMap<&str, NodeCount> = HashMap::new();
+    pub fn node_counts(&self) -> NameMap<'_, NodeCount> {
+        let mut counts: NameMap<NodeCount> = NameMap::default();
         for n in self.nodes.iter().filter(|n| !n.control_plane) {
             if let Some(region) = n.region.as_deref() {
                 let count = counts.entry(region).or_default();

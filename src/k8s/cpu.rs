@@ -19,6 +19,9 @@ pub struct NodeFacts {
     pub allocatable_cores: Option<f64>,
 }
 
+/// A counted node's name and its CPU percentage, when it had a fresh sample.
+pub type NodeCpu = (Arc<str>, Option<f64>);
+
 /// A NodeMetrics sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeUsage {
@@ -42,7 +45,7 @@ pub fn cluster_cpu(
     regions: &[&str],
     now: i64,
     max_age_secs: i64,
-) -> (Vec<(Arc<str>, Option<f64>)>, CpuObservation) {
+) -> (Vec<NodeCpu>, CpuObservation) {
     // By name and by hash, so a 5,000-node, 100-region cluster costs one pass over each list,
     // not one per node or per region.
     let wanted: NameSet = regions.iter().copied().collect();
@@ -54,7 +57,7 @@ pub fn cluster_cpu(
             .filter(|u| now - u.timestamp <= max_age_secs)
             .map(|u| (u.name.as_str(), u)),
     );
-    let per_node: Vec<(Arc<str>, Option<f64>)> = nodes
+    let per_node: Vec<NodeCpu> = nodes
         .iter()
         .filter(|n| {
             n.schedulable_worker() && n.region.as_deref().is_some_and(|r| wanted.contains(r))
@@ -77,11 +80,7 @@ pub fn cluster_cpu(
 
 /// The cluster figure from per-node percentages, with `silent` more nodes known to exist but
 /// not seen (a region whose cluster did not answer) counted as nodes without a sample.
-pub fn combine(
-    per_node: &[(Arc<str>, Option<f64>)],
-    silent: usize,
-    no_nodes: &str,
-) -> CpuObservation {
+pub fn combine(per_node: &[NodeCpu], silent: usize, no_nodes: &str) -> CpuObservation {
     let known: Vec<f64> = per_node.iter().filter_map(|(_, p)| *p).collect();
     if per_node.is_empty() && silent == 0 {
         CpuObservation::Missing {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::autoscalers::Autoscaler;
-use super::cpu::{cluster_cpu, NodeFacts, NodeUsage};
+use super::cpu::{cluster_cpu, NodeCpu, NodeFacts, NodeUsage};
 use super::lists::{node_metrics, List, Query, SlimDeployment, SlimNode};
 use super::quantity::cpu_cores;
 use super::Cluster;
@@ -39,7 +39,7 @@ pub struct DeploymentView {
 pub struct ClusterView {
     pub nodes: Vec<NodeFacts>,
     /// Per counted node, its CPU percentage when it had a fresh sample.
-    pub node_cpu: Vec<(Arc<str>, Option<f64>)>,
+    pub node_cpu: Vec<NodeCpu>,
     pub cpu: CpuObservation,
     /// By region; None when the region's Deployment does not exist. A region whose cluster did
     /// not answer has no entry.
@@ -157,7 +157,7 @@ impl NodeScope<'_> {
 /// One region's own cluster as observed (a fleet member).
 pub struct MemberView {
     pub nodes: Vec<NodeFacts>,
-    pub node_cpu: Vec<(Arc<str>, Option<f64>)>,
+    pub node_cpu: Vec<NodeCpu>,
     /// Why NodeMetrics could not be read, if they could not.
     pub metrics_missing: Option<String>,
     pub deployment: Option<DeploymentView>,

@@ -69,10 +69,11 @@ pub struct NodeMetricsItem<'a> {
 }
 
 /// The items of a NodeMetrics list (`metrics.k8s.io/v1beta1` NodeMetricsList), each node's
-/// labels, window and memory stepped over (see `skim`). A field that is absent is empty.
-pub fn node_metrics(body: &[u8]) -> Skimmed<Vec<NodeMetricsItem<'_>>> {
+/// labels, window and memory stepped over (see `skim`), passed to `each` as they are read: a
+/// list of 5,000 nodes is never held as items besides what `each` makes of them. A field that
+/// is absent is empty.
+pub fn node_metrics<'a>(body: &'a [u8], mut each: impl FnMut(NodeMetricsItem<'a>)) -> Skimmed<()> {
     let mut r = Reader::new(body);
-    let mut items = Vec::new();
     r.object(|r, key| {
         if key != b"items" {
             return r.skip();
@@ -91,12 +92,11 @@ pub fn node_metrics(body: &[u8]) -> Skimmed<Vec<NodeMetricsItem<'_>>> {
                 }),
                 _ => r.skip(),
             })?;
-            items.push(item);
+            each(item);
             Ok(())
         })
     })?;
-    r.end()?;
-    Ok(items)
+    r.end()
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,30 +273,37 @@ mod tests {
         assert_eq!((s.code, s.message.as_str()), (502, "<html>proxy</html>"));
     }
 
+    /// Every item `node_metrics` passes on, in order.
+    fn read_items(body: &[u8]) -> crate::k8s::skim::Skimmed<Vec<super::NodeMetricsItem<'_>>> {
+        let mut items = Vec::new();
+        super::node_metrics(body, |item| items.push(item))?;
+        Ok(items)
+    }
+
     #[test]
     fn node_metrics_borrow_their_names_and_skip_labels() {
         let body = br#"{"kind":"NodeMetricsList","apiVersion":"metrics.k8s.io/v1beta1","metadata":{},
             "items":[{"metadata":{"name":"n1","labels":{"region":"x","a/b":"{["}},"timestamp":"2026-11-30T09:00:00Z","usage":{"cpu":"1500m","memory":"1Ki"},"window":"20s"},
                      {"metadata":{"name":"n\u0032"},"usage":{}}]}"#;
-        let items = super::node_metrics(body).unwrap();
+        let items = read_items(body).unwrap();
         assert!(matches!(items[0].name, std::borrow::Cow::Borrowed("n1")));
         assert_eq!(items[0].cpu.as_deref(), Some("1500m"));
         assert_eq!(items[0].timestamp, "2026-11-30T09:00:00Z");
         assert_eq!(items[1].name, "n2", "an escaped name is unescaped");
         assert_eq!((items[1].cpu.as_deref(), &*items[1].timestamp), (None, ""));
         assert_eq!(
-            super::node_metrics(br#"{"items":[{"metadata":{"name":"n1"}}"#)
+            read_items(br#"{"items":[{"metadata":{"name":"n1"}}"#)
                 .unwrap_err()
                 .expected,
             "',' or ']'",
             "a list cut short is refused"
         );
-        assert!(super::node_metrics(br#"{"items":null}"#).is_err());
+        assert!(read_items(br#"{"items":null}"#).is_err());
         let label = b"{\"items\":[{\"metadata\":{\"labels\":{\"a\":\"\xff\"},\"name\":\"n1\"}}]}";
-        assert_eq!(super::node_metrics(label).unwrap()[0].name, "n1");
+        assert_eq!(read_items(label).unwrap()[0].name, "n1");
         let name = b"{\"items\":[{\"metadata\":{\"name\":\"n\xff\"}}]}";
-        assert_eq!(super::node_metrics(name).unwrap_err().expected, "UTF-8");
-        assert!(super::node_metrics(br#"{"kind":"NodeMetricsList"}"#)
+        assert_eq!(read_items(name).unwrap_err().expected, "UTF-8");
+        assert!(read_items(br#"{"kind":"NodeMetricsList"}"#)
             .unwrap()
             .is_empty());
     }
@@ -367,7 +374,7 @@ mod tests {
             } else {
                 serde_json::to_string(&list).unwrap()
             };
-            let read = super::node_metrics(text.as_bytes()).unwrap();
+            let read = read_items(text.as_bytes()).unwrap();
             let oracle: Oracle = serde_json::from_str(&text).unwrap();
             proptest::prop_assert_eq!(read.len(), oracle.items.len());
             for (ours, theirs) in read.iter().zip(&oracle.items) {
@@ -376,7 +383,7 @@ mod tests {
                 proptest::prop_assert_eq!(ours.cpu.as_deref(), theirs.usage.cpu.as_deref());
             }
             for cut in 0..text.trim_end().len() {
-                proptest::prop_assert!(super::node_metrics(&text.as_bytes()[..cut]).is_err(), "{}", cut);
+                proptest::prop_assert!(read_items(&text.as_bytes()[..cut]).is_err(), "{}", cut);
             }
         }
     }

@@ -4,6 +4,7 @@
 //! since what it asks for depends on them: only the cordoned nodes while the node snapshot in
 //! the state stands for the rest (see `node_snapshot`), every node when it does not.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -433,25 +434,28 @@ impl Cluster {
                 }
                 _ => format!("listing NodeMetrics failed: {}; check `kubectl top nodes`", describe(&e)),
             })?;
-        let items = node_metrics(body.as_ref())
-            .map_err(|e| format!("the NodeMetrics list could not be read: {e}"))?;
+        // An item is some 250 to 300 bytes (name, labels, times, usage): room for one per 200
+        // bytes holds the list without growing.
+        let mut usage = Vec::with_capacity(body.len() / 200);
         // metrics-server scrapes all nodes together: most items share one timestamp, read once.
-        let mut last: Option<(&str, Option<i64>)> = None;
-        Ok(items
-            .iter()
-            .filter_map(|m| {
-                let timestamp = match last {
-                    Some((text, parsed)) if text == m.timestamp => parsed,
-                    _ => parse_rfc3339(&m.timestamp),
-                };
-                last = Some((&m.timestamp, timestamp));
-                Some(NodeUsage {
-                    name: m.name.to_string(),
-                    cores: cpu_cores(m.cpu.as_deref()?)?,
-                    timestamp: timestamp?,
-                })
-            })
-            .collect())
+        let mut last: Option<(Cow<str>, Option<i64>)> = None;
+        node_metrics(&body, |m| {
+            let timestamp = match &last {
+                Some((text, parsed)) if *text == m.timestamp => *parsed,
+                _ => parse_rfc3339(&m.timestamp),
+            };
+            let cores = m.cpu.as_deref().and_then(cpu_cores);
+            if let (Some(cores), Some(timestamp)) = (cores, timestamp) {
+                usage.push(NodeUsage {
+                    name: m.name.into_owned(),
+                    cores,
+                    timestamp,
+                });
+            }
+            last = Some((m.timestamp, timestamp));
+        })
+        .map_err(|e| format!("the NodeMetrics list could not be read: {e}"))?;
+        Ok(usage)
     }
 }
 

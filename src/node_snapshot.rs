@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::duration::format_secs;
 use crate::k8s::cpu::NodeFacts;
 use crate::k8s::quantity::cpu_cores;
+use crate::k8s::usage::Usage;
 use crate::name_hash::{NameMap, NameSet};
 use crate::node_names::NodeNames;
 
@@ -164,32 +165,6 @@ impl Snapshots {
     }
 }
 
-/// The nodes NodeMetrics name, each numbered once: a pass over the snapshot's names can mark
-/// which it holds without a second table of names.
-#[derive(Debug, Default)]
-pub struct Metered<'a> {
-    numbers: NameMap<'a, usize>,
-}
-
-impl<'a> FromIterator<&'a str> for Metered<'a> {
-    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Metered<'a> {
-        let names = names.into_iter();
-        let mut numbers = NameMap::default();
-        numbers.reserve(names.size_hint().0);
-        for name in names {
-            let next = numbers.len();
-            numbers.entry(name).or_insert(next);
-        }
-        Metered { numbers }
-    }
-}
-
-impl Metered<'_> {
-    pub fn contains(&self, name: &str) -> bool {
-        self.numbers.contains_key(name)
-    }
-}
-
 /// A node as a full list shows it, with its allocatable CPU as written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedNode {
@@ -198,11 +173,11 @@ pub struct ListedNode {
 }
 
 impl NodeSnapshot {
-    /// The snapshot of a full list's worker nodes; `metered` names the nodes NodeMetrics listed.
+    /// The snapshot of a full list's worker nodes; `metered` holds the nodes NodeMetrics listed.
     /// None when a name is empty or holds a comma, which no Node name can.
     pub fn take(
         listed: &[ListedNode],
-        metered: &Metered,
+        metered: &Usage,
         selector: &str,
         now: i64,
     ) -> Option<NodeSnapshot> {
@@ -251,8 +226,8 @@ impl NodeSnapshot {
 
     /// The nodes as this tick sees them, by group, then the cordoned ones: the snapshot's, with
     /// `cordoned` (this tick's list of cordoned nodes, full objects) taking the place of what
-    /// the snapshot holds of them.
-    pub fn facts(&self, cordoned: &[NodeFacts]) -> Vec<NodeFacts> {
+    /// the snapshot holds of them. A node with NodeMetrics (in `usage`) shares their name.
+    pub fn facts(&self, cordoned: &[NodeFacts], usage: &Usage) -> Vec<NodeFacts> {
         let fresh: NameMap<&NodeFacts> = cordoned.iter().map(|n| (&*n.name, n)).collect();
         let not_ready: NameSet = self.not_ready.iter().collect();
         let mut facts: Vec<NodeFacts> = Vec::new();
@@ -261,7 +236,10 @@ impl NodeSnapshot {
             let region: Option<Arc<str>> = group.region.as_deref().map(Arc::from);
             for name in group.nodes.iter().filter(|n| !fresh.contains_key(n)) {
                 facts.push(NodeFacts {
-                    name: name.into(),
+                    name: usage
+                        .shared_name(name)
+                        .cloned()
+                        .unwrap_or_else(|| name.into()),
                     region: region.clone(),
                     ready: !not_ready.contains(name),
                     cordoned: false,
@@ -281,7 +259,7 @@ impl NodeSnapshot {
 pub fn refresh_reason(
     snapshot: Option<&NodeSnapshot>,
     selector: &str,
-    metered: &Metered,
+    metered: &Usage,
     now: i64,
     max_age_secs: i64,
 ) -> Option<String> {
@@ -313,15 +291,15 @@ pub fn refresh_reason(
     // reverse is back. The first name in order is the one named.
     let twice = || Some("the node snapshot names a node more than once".to_string());
     let unmetered: NameSet = snapshot.unmetered.iter().collect();
-    let mut held = vec![false; metered.numbers.len()];
+    let mut held = vec![false; metered.places()];
     // Held names NodeMetrics do not name: a name held twice among them is caught here.
     let mut held_not_named = NameSet::default();
     let (mut gone, mut back): (Option<&str>, Option<&str>) = (None, None);
     for name in snapshot.groups.iter().flat_map(|g| g.nodes.iter()) {
-        let now_metered = match metered.numbers.get(name) {
-            Some(&number) if held[number] => return twice(),
-            Some(&number) => {
-                held[number] = true;
+        let now_metered = match metered.place(name) {
+            Some(place) if held[place] => return twice(),
+            Some(place) => {
+                held[place] = true;
                 true
             }
             None if !held_not_named.insert(name) => return twice(),
@@ -334,10 +312,9 @@ pub fn refresh_reason(
         }
     }
     let new: Vec<&str> = metered
-        .numbers
-        .iter()
-        .filter(|(_, &number)| !held[number])
-        .map(|(&name, _)| name)
+        .named()
+        .filter(|&(_, place)| !held[place])
+        .map(|(name, _)| name)
         .collect();
     if let Some(first) = new.iter().min() {
         return Some(format!(
@@ -371,8 +348,14 @@ mod tests {
         }
     }
 
-    fn names<'a>(list: &[&'a str]) -> Metered<'a> {
-        list.iter().copied().collect()
+    /// NodeMetrics naming `list`.
+    fn names(list: &[&str]) -> Usage {
+        let samples = list.iter().map(|name| crate::k8s::cpu::NodeUsage {
+            name: (*name).into(),
+            cores: 1.0,
+            timestamp: NOW,
+        });
+        Usage::new(samples.collect())
     }
 
     /// a and b in denmark (4 cores), c in latvia (3900m, NotReady and so unmetered).
@@ -392,7 +375,12 @@ mod tests {
             serde_json::to_string(&s).unwrap(),
             r#"{"readAt":"2027-01-15T07:59:00Z","selector":"region","groups":[{"region":"denmark","cpu":"4","nodes":"a,b"},{"region":"latvia","cpu":"3900m","nodes":"c"}],"notReady":"c","unmetered":"c"}"#
         );
-        let facts = s.facts(&[]);
+        let usage = names(&["a", "b"]);
+        let facts = s.facts(&[], &usage);
+        assert!(
+            Arc::ptr_eq(&facts[0].name, usage.shared_name("a").unwrap()),
+            "a metered node's name is NodeMetrics', not a copy"
+        );
         let expected: Vec<NodeFacts> = [
             listed("a", "denmark", "4", true),
             listed("b", "denmark", "4", true),
@@ -410,7 +398,8 @@ mod tests {
         cordoned_b.cordoned = true;
         let mut cordoned_new = listed("z", "france", "2", true).facts;
         cordoned_new.cordoned = true;
-        let facts = snapshot().facts(&[cordoned_new.clone(), cordoned_b.clone()]);
+        let cordoned = [cordoned_new.clone(), cordoned_b.clone()];
+        let facts = snapshot().facts(&cordoned, &Usage::default());
         let names: Vec<&str> = facts.iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["a", "c", "z", "b"]);
         assert_eq!(facts[2], cordoned_new);

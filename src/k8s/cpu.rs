@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::name_hash::{NameMap, NameSet};
-
+use super::usage::Usage;
+use crate::name_hash::NameSet;
 use crate::policy::CpuObservation;
 
 /// A node as the rule cares about it. Name and region are shared, not copied: a 5,000-node
@@ -25,7 +25,7 @@ pub type NodeCpu = (Arc<str>, Option<f64>);
 /// A NodeMetrics sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeUsage {
-    pub name: String,
+    pub name: Arc<str>,
     pub cores: f64,
     /// Unix seconds of the sample.
     pub timestamp: i64,
@@ -41,30 +41,23 @@ impl NodeFacts {
 /// Per counted node, its CPU percentage if it has a fresh sample; then the cluster figure.
 pub fn cluster_cpu(
     nodes: &[NodeFacts],
-    usage: &[NodeUsage],
+    usage: &Usage,
     regions: &[&str],
     now: i64,
     max_age_secs: i64,
 ) -> (Vec<NodeCpu>, CpuObservation) {
-    // By name and by hash, so a 5,000-node, 100-region cluster costs one pass over each list,
+    // By name and by hash, so a 5,000-node, 100-region cluster costs one pass over the nodes,
     // not one per node or per region.
     let wanted: NameSet = regions.iter().copied().collect();
-    let mut fresh: NameMap<&NodeUsage> = NameMap::default();
-    fresh.reserve(usage.len());
-    fresh.extend(
-        usage
-            .iter()
-            .filter(|u| now - u.timestamp <= max_age_secs)
-            .map(|u| (u.name.as_str(), u)),
-    );
     let per_node: Vec<NodeCpu> = nodes
         .iter()
         .filter(|n| {
             n.schedulable_worker() && n.region.as_deref().is_some_and(|r| wanted.contains(r))
         })
         .map(|n| {
-            let pct = fresh
-                .get(&*n.name)
+            let pct = usage
+                .sample(&n.name)
+                .filter(|u| now - u.timestamp <= max_age_secs)
                 .zip(n.allocatable_cores.filter(|c| *c > 0.0))
                 .map(|(u, cores)| u.cores / cores * 100.0);
             (n.name.clone(), pct)
@@ -157,8 +150,13 @@ mod tests {
             used("g", 4.0, 10),
             used("h", 1.0, 181),
         ];
-        let (per_node, cpu) =
-            cluster_cpu(&nodes, &usage, &["denmark", "france", "latvia"], NOW, 180);
+        let (per_node, cpu) = cluster_cpu(
+            &nodes,
+            &Usage::new(usage),
+            &["denmark", "france", "latvia"],
+            NOW,
+            180,
+        );
         assert_eq!(
             per_node,
             vec![
@@ -181,11 +179,17 @@ mod tests {
     #[test]
     fn no_fresh_samples_or_no_nodes_is_missing_with_a_hint() {
         let nodes = vec![node("a", Some("denmark"))];
-        let (_, cpu) = cluster_cpu(&nodes, &[used("a", 1.0, 500)], &["denmark"], NOW, 180);
+        let (_, cpu) = cluster_cpu(
+            &nodes,
+            &Usage::new(vec![used("a", 1.0, 500)]),
+            &["denmark"],
+            NOW,
+            180,
+        );
         assert!(
             matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("kubectl top nodes"))
         );
-        let (_, cpu) = cluster_cpu(&[], &[], &["denmark"], NOW, 180);
+        let (_, cpu) = cluster_cpu(&[], &Usage::default(), &["denmark"], NOW, 180);
         assert!(
             matches!(cpu, CpuObservation::Missing { ref reason } if reason.contains("no ready"))
         );
@@ -197,7 +201,7 @@ mod tests {
         zero.allocatable_cores = Some(0.0);
         let nodes = vec![node("a", Some("denmark")), zero];
         let usage = vec![used("a", 2.0, 10), used("z", 1.0, 10)];
-        let (per_node, _) = cluster_cpu(&nodes, &usage, &["denmark"], NOW, 180);
+        let (per_node, _) = cluster_cpu(&nodes, &Usage::new(usage), &["denmark"], NOW, 180);
         assert_eq!(per_node[1], ("z".into(), None), "not infinity");
         // A fleet region that did not answer: its 2 remembered nodes are missing samples.
         assert_eq!(

@@ -10,6 +10,7 @@ mod observe;
 pub mod quantity;
 mod skim;
 mod state_store;
+pub mod usage;
 
 pub use act::{deployment_ref, event_reason, Scaled, Target};
 pub use autoscalers::{Autoscaler, HpaCondition, Keda, MinReplicaCount, ObjectRef};

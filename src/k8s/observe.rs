@@ -12,6 +12,7 @@ use super::autoscalers::Autoscaler;
 use super::cpu::{cluster_cpu, NodeCpu, NodeFacts, NodeUsage};
 use super::lists::{node_metrics, List, Query, SlimDeployment, SlimNode};
 use super::quantity::cpu_cores;
+use super::usage::Usage;
 use super::Cluster;
 use crate::choices::ScaleTarget;
 use crate::clock::parse_rfc3339;
@@ -19,7 +20,7 @@ use crate::config::{Connect, CpuSource, Settings};
 use crate::error::{describe, Error};
 use crate::name_hash::NameMap;
 use crate::node_snapshot::{
-    refresh_reason, ListedNode, Metered, NodeSnapshot, Snapshots, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
+    refresh_reason, ListedNode, NodeSnapshot, Snapshots, MAX_SNAPSHOT_BYTES, ONE_CLUSTER,
 };
 use crate::policy::{CpuObservation, NodeCount};
 
@@ -77,7 +78,7 @@ impl ClusterView {
 /// Failures are kept for `observe` to report, in the order it always has.
 pub struct FirstLists {
     /// None when CPU is simulated.
-    usage: Option<Result<Vec<NodeUsage>, String>>,
+    usage: Option<Result<Usage, String>>,
     deployments: Result<Vec<SlimDeployment>, kube::Error>,
     autoscalers: Result<Option<BTreeMap<String, Autoscaler>>, Error>,
 }
@@ -110,7 +111,7 @@ pub fn member_nodes(connect: &Connect) -> String {
 struct Lists {
     nodes: Vec<NodeFacts>,
     /// NodeMetrics, or why there are none; empty when CPU is simulated.
-    usage: Result<Vec<NodeUsage>, String>,
+    usage: Result<Usage, String>,
     /// The node snapshot to remember: the one given when it stood, a new one when every node
     /// was read; the one given when CPU is simulated (every node is read, nothing is learnt
     /// about NodeMetrics).
@@ -138,7 +139,7 @@ enum RegionOf<'a> {
 /// the node snapshot to remember.
 struct NodesSeen {
     nodes: Vec<NodeFacts>,
-    usage: Result<Vec<NodeUsage>, String>,
+    usage: Result<Usage, String>,
     snapshot: Option<Arc<NodeSnapshot>>,
 }
 
@@ -227,7 +228,7 @@ impl Cluster {
     async fn nodes(
         &self,
         scope: &NodeScope<'_>,
-        usage: Option<Result<Vec<NodeUsage>, String>>,
+        usage: Option<Result<Usage, String>>,
         now: i64,
         refresh_secs: i64,
     ) -> Result<NodesSeen, Error> {
@@ -235,18 +236,16 @@ impl Cluster {
             let listed = self.node_list(scope, None).await?;
             return Ok(NodesSeen {
                 nodes: listed.into_iter().map(|n| n.facts).collect(),
-                usage: Ok(Vec::new()),
+                usage: Ok(Usage::default()),
                 snapshot: scope.snapshot.cloned(),
             });
         };
-        let metered: Metered = match &usage {
-            Ok(usage) => usage.iter().map(|u| u.name.as_str()).collect(),
-            Err(_) => Metered::default(),
-        };
+        let none = Usage::default();
+        let metered = usage.as_ref().unwrap_or(&none);
         let stale = refresh_reason(
             scope.snapshot.map(|s| &**s),
             scope.selector,
-            &metered,
+            metered,
             now,
             refresh_secs,
         );
@@ -256,12 +255,12 @@ impl Cluster {
                     .node_list(scope, Some("spec.unschedulable=true"))
                     .await?;
                 let cordoned: Vec<NodeFacts> = cordoned.into_iter().map(|n| n.facts).collect();
-                (snapshot.facts(&cordoned), Some(snapshot.clone()))
+                (snapshot.facts(&cordoned, metered), Some(snapshot.clone()))
             }
             (_, why) => {
                 log::debug!("reading every node: {}", why.unwrap_or_default());
                 let listed = self.node_list(scope, None).await?;
-                let kept = match NodeSnapshot::take(&listed, &metered, scope.selector, now) {
+                let kept = match NodeSnapshot::take(&listed, metered, scope.selector, now) {
                     Some(fresh) if fresh.fits() => Some(Arc::new(fresh)),
                     Some(_) => {
                         log::warn!(
@@ -420,7 +419,7 @@ impl Cluster {
     }
 
     /// NodeMetrics, or why they are unavailable (metrics-server absent, forbidden, failing).
-    async fn node_usage(&self, selector: &str) -> Result<Vec<NodeUsage>, String> {
+    async fn node_usage(&self, selector: &str) -> Result<Usage, String> {
         let query = Query {
             labels: Some(selector),
             ..Query::default()
@@ -447,7 +446,7 @@ impl Cluster {
             let cores = m.cpu.as_deref().and_then(cpu_cores);
             if let (Some(cores), Some(timestamp)) = (cores, timestamp) {
                 usage.push(NodeUsage {
-                    name: m.name.into_owned(),
+                    name: Arc::from(&*m.name),
                     cores,
                     timestamp,
                 });
@@ -455,7 +454,7 @@ impl Cluster {
             last = Some((m.timestamp, timestamp));
         })
         .map_err(|e| format!("the NodeMetrics list could not be read: {e}"))?;
-        Ok(usage)
+        Ok(Usage::new(usage))
     }
 }
 

@@ -350,7 +350,7 @@ mod tests {
 
     /// NodeMetrics naming `list`.
     fn names(list: &[&str]) -> Usage {
-        let samples = list.iter().map(|name| crate::k8s::cpu::NodeUsage {
+        let samples = list.iter().map(|name| crate::k8s::usage::NodeUsage {
             name: (*name).into(),
             cores: 1.0,
             timestamp: NOW,

@@ -22,15 +22,6 @@ pub struct NodeFacts {
 /// A counted node's name and its CPU percentage, when it had a fresh sample.
 pub type NodeCpu = (Arc<str>, Option<f64>);
 
-/// A NodeMetrics sample.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodeUsage {
-    pub name: Arc<str>,
-    pub cores: f64,
-    /// Unix seconds of the sample.
-    pub timestamp: i64,
-}
-
 impl NodeFacts {
     /// Ready, schedulable and a worker: in a configured region, a node whose CPU counts.
     pub fn schedulable_worker(&self) -> bool {
@@ -99,6 +90,7 @@ pub fn combine(per_node: &[NodeCpu], silent: usize, no_nodes: &str) -> CpuObserv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::k8s::usage::NodeUsage;
 
     const NOW: i64 = 1_800_000_000;
 

@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::autoscalers::Autoscaler;
-use super::cpu::{cluster_cpu, NodeCpu, NodeFacts, NodeUsage};
+use super::cpu::{cluster_cpu, NodeCpu, NodeFacts};
 use super::lists::{node_metrics, List, Query, SlimDeployment, SlimNode};
 use super::quantity::cpu_cores;
-use super::usage::Usage;
+use super::usage::{NodeUsage, Usage};
 use super::Cluster;
 use crate::choices::ScaleTarget;
 use crate::clock::parse_rfc3339;

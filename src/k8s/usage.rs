@@ -6,8 +6,16 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use super::cpu::NodeUsage;
 use crate::name_hash::Fnv;
+
+/// A NodeMetrics sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeUsage {
+    pub name: Arc<str>,
+    pub cores: f64,
+    /// Unix seconds of the sample.
+    pub timestamp: i64,
+}
 
 #[derive(Debug, Default)]
 pub struct Usage {

@@ -22,7 +22,7 @@ GROUPS_SPEC=(
   "carbon|90|src/carbon/*.rs"
   "plan and attempts|90|src/plan.rs src/attempt.rs"
   "floors and fleet CPU|90|src/pipeline.rs src/k8s/cpu.rs src/k8s/autoscalers.rs"
-  "node snapshot|90|src/node_snapshot.rs src/name_hash.rs"
+  "node snapshot|90|src/node_snapshot.rs src/node_names.rs src/k8s/usage.rs src/name_hash.rs"
 )
 
 if [[ ! -x "$ROOT/bin/cargo-mutants" ]]; then

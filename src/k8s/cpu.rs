@@ -6,9 +6,9 @@ use super::usage::Usage;
 use crate::name_hash::NameSet;
 use crate::policy::CpuObservation;
 
-/// A node as the rule cares about it. Name and region are shared, not copied: a 5,000-node
-/// tick passes each name from the node snapshot to the facts and to the per-node CPU, and
-/// the nodes of a region share its name.
+/// A node as the rule cares about it. Name and region are shared, not copied: on 5,000 nodes a
+/// tick hands each name from NodeMetrics to the facts and on to the per-node CPU, and the
+/// nodes of a region share its name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeFacts {
     pub name: Arc<str>,

@@ -150,5 +150,16 @@ mod tests {
                 "{bad} is refused"
             );
         }
+        let error = serde_json::from_str::<NodeNames>("3")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("node names joined by commas"), "{error}");
+    }
+
+    #[test]
+    fn an_owned_string_is_checked_as_a_borrowed_one() {
+        let owned: NodeNames = serde_json::from_value(serde_json::json!("a,b")).unwrap();
+        assert_eq!(owned.iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(serde_json::from_value::<NodeNames>(serde_json::json!("a,,b")).is_err());
     }
 }

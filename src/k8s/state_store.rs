@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Deserialize;
 
+use super::lists::Query;
 use super::Cluster;
 use crate::error::Error;
 use crate::state::State;
@@ -46,11 +47,8 @@ impl Cluster {
             what: format!("reading state ConfigMap {}/{name}", self.namespace),
             source: e,
         };
-        let request = http::Request::get(self.configmap_path(name))
-            .header(http::header::ACCEPT, "application/json")
-            .body(kube::client::Body::empty())
-            .map_err(|e| read(kube::Error::HttpError(e)))?;
-        let object: ConfigMap = match self.body_of(request).await {
+        let path = self.configmap_path(name);
+        let object: ConfigMap = match self.get_body(&path, Query::default()).await {
             Ok(body) => {
                 serde_json::from_slice(&body).map_err(|e| read(kube::Error::SerdeError(e)))?
             }

@@ -128,8 +128,9 @@ impl Fleet {
     }
 
     /// One look at every region, after `first` (from `first_look`). In a fleet,
-    /// `silent_nodes` says how many nodes a region had when it last answered: a region that does not answer now counts that many nodes without
-    /// CPU data (one when never seen), so missing data never argues for an action.
+    /// `silent_nodes` says how many nodes a region had when it last answered: a region that
+    /// does not answer now counts that many nodes without CPU data (one when never seen), so
+    /// missing data never argues for an action.
     /// `snapshots` are the node snapshots the state remembers, by cluster (`*` for one cluster,
     /// a kubeconfig context for each of a fleet's).
     pub async fn observe(
